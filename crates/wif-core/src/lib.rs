@@ -1,0 +1,13 @@
+//! wif-core: the pure logic of wif. It owns the compatibility contract with
+//! Azure/azure-workload-identity, webhook settings, mutation planning and manifest walking.
+//! It does no I/O and has no async runtime: values in, values out, tested in microseconds.
+//! Servers and the CLI are thin shells around it.
+
+pub mod cloud;
+pub mod contract;
+pub mod manifest;
+pub mod mutation;
+pub mod settings;
+
+pub use mutation::{Denial, MutationPlan, MutationRequest, ServiceAccountInfo, plan_mutation};
+pub use settings::{TokenLayout, WebhookSettings};

@@ -1,0 +1,565 @@
+//! Manifest walking for offline rendering: finds the pod templates of workload objects
+//! (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
+//! CronJob, PodTemplate, and `List` items), applies the mutation planner to those labelled
+//! `azure.workload.identity/use: "true"`, using the ServiceAccounts found in the input.
+//! Documents are `serde_json::Value`s; reading and writing YAML is the caller's business.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::contract;
+use crate::mutation::{self, MutationRequest, ServiceAccountInfo, plan_mutation};
+use crate::settings::WebhookSettings;
+
+/// Options of a render run.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// Namespace of objects that name none (kubectl's current namespace).
+    pub default_namespace: String,
+    /// Mutate pods whose ServiceAccount is not in the input, as if it had no annotations.
+    pub allow_missing_service_accounts: bool,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            default_namespace: "default".into(),
+            allow_missing_service_accounts: false,
+        }
+    }
+}
+
+/// ServiceAccounts by (namespace, name).
+#[derive(Debug, Clone, Default)]
+pub struct ServiceAccountIndex {
+    accounts: BTreeMap<(String, String), ServiceAccountInfo>,
+}
+
+impl ServiceAccountIndex {
+    /// Collects every `v1 ServiceAccount` of the documents (and of `List` items).
+    pub fn from_documents(documents: &[Value], default_namespace: &str) -> Result<Self, RenderError> {
+        let mut index = ServiceAccountIndex::default();
+        for (i, doc) in documents.iter().enumerate() {
+            index.add_document(i, doc, default_namespace)?;
+        }
+        Ok(index)
+    }
+
+    fn add_document(&mut self, document: usize, doc: &Value, default_namespace: &str) -> Result<(), RenderError> {
+        if doc.is_null() {
+            return Ok(());
+        }
+        let kind = kind_of(document, doc)?;
+        if kind == "List" {
+            for item in doc
+                .get("items")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                self.add_document(document, item, default_namespace)?;
+            }
+        } else if kind == "ServiceAccount" {
+            let info = service_account_info(document, doc, default_namespace)?;
+            self.insert(info);
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces one account.
+    pub fn insert(&mut self, info: ServiceAccountInfo) {
+        self.accounts.insert((info.namespace.clone(), info.name.clone()), info);
+    }
+
+    /// Adds every account of `other`, replacing same-named ones.
+    pub fn extend(&mut self, other: ServiceAccountIndex) {
+        self.accounts.extend(other.accounts);
+    }
+
+    /// Looks one up.
+    pub fn get(&self, namespace: &str, name: &str) -> Option<&ServiceAccountInfo> {
+        self.accounts.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// How many accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.accounts.is_empty()
+    }
+}
+
+fn service_account_info(
+    document: usize,
+    doc: &Value,
+    default_namespace: &str,
+) -> Result<ServiceAccountInfo, RenderError> {
+    let (namespace, name) = namespace_and_name(doc, default_namespace);
+    let mut annotations = BTreeMap::new();
+    if let Some(found) = doc
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .filter(|a| !a.is_null())
+    {
+        let map = found.as_object().ok_or_else(|| RenderError {
+            document,
+            object: format!("ServiceAccount {namespace}/{name}"),
+            message: "metadata.annotations must be a map".into(),
+        })?;
+        for (key, value) in map {
+            let text = value.as_str().ok_or_else(|| RenderError {
+                document,
+                object: format!("ServiceAccount {namespace}/{name}"),
+                message: format!("annotation {key:?} must be a string (quote it)"),
+            })?;
+            annotations.insert(key.clone(), text.to_owned());
+        }
+    }
+    Ok(ServiceAccountInfo {
+        namespace,
+        name,
+        annotations,
+    })
+}
+
+/// A document that cannot be rendered; the run stops.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("document {}{}: {message}", document + 1, if object.is_empty() { String::new() } else { format!(" ({object})") })]
+pub struct RenderError {
+    /// Index of the document in the stream (shown 1-based).
+    pub document: usize,
+    /// `Kind namespace/name`, when known.
+    pub object: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Something worth telling about one object; the run goes on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Index of the document (0-based).
+    pub document: usize,
+    /// `Kind namespace/name`.
+    pub object: String,
+    /// What kind of finding.
+    pub severity: Severity,
+    /// The text.
+    pub message: String,
+}
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The webhook would admit the pod with this warning.
+    Warning,
+    /// The webhook would deny the pod: the render fails.
+    Denial,
+    /// The pod's ServiceAccount is not in the input: the render fails unless allowed.
+    MissingServiceAccount,
+}
+
+/// The result of rendering a stream.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOutcome {
+    /// Per input document: the mutated document, or `None` when it is unchanged.
+    pub documents: Vec<Option<Value>>,
+    /// Warnings, denials and missing ServiceAccounts, in document order.
+    pub findings: Vec<Finding>,
+    /// How many pod templates were mutated.
+    pub mutated_templates: usize,
+}
+
+impl RenderOutcome {
+    /// Whether any finding must fail the run.
+    pub fn has_errors(&self, options: &RenderOptions) -> bool {
+        self.findings.iter().any(|f| match f.severity {
+            Severity::Warning => false,
+            Severity::Denial => true,
+            Severity::MissingServiceAccount => !options.allow_missing_service_accounts,
+        })
+    }
+}
+
+fn kind_of(document: usize, doc: &Value) -> Result<&str, RenderError> {
+    if !doc.is_object() {
+        return Err(RenderError {
+            document,
+            object: String::new(),
+            message: "a Kubernetes object must be a map".into(),
+        });
+    }
+    doc.get("kind")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| RenderError {
+            document,
+            object: String::new(),
+            message: "the document has no kind".into(),
+        })
+}
+
+fn namespace_and_name(doc: &Value, default_namespace: &str) -> (String, String) {
+    let metadata = doc.get("metadata");
+    let text = |k| {
+        metadata
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    };
+    let namespace = text("namespace").unwrap_or(default_namespace).to_owned();
+    let name = text("name")
+        .or_else(|| text("generateName"))
+        .unwrap_or("(unnamed)")
+        .to_owned();
+    (namespace, name)
+}
+
+/// Where a kind keeps its pod template, as JSON-pointer tokens (`[]` is the object itself).
+pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
+    match kind {
+        "Pod" => Some(&[]),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
+            Some(&["spec", "template"])
+        }
+        "PodTemplate" => Some(&["template"]),
+        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
+        _ => None,
+    }
+}
+
+/// Renders every document.
+pub fn render_documents(
+    documents: &[Value],
+    accounts: &ServiceAccountIndex,
+    settings: &WebhookSettings,
+    options: &RenderOptions,
+) -> Result<RenderOutcome, RenderError> {
+    let mut outcome = RenderOutcome::default();
+    for (i, doc) in documents.iter().enumerate() {
+        if doc.is_null() {
+            outcome.documents.push(None);
+            continue;
+        }
+        let mut copy = doc.clone();
+        let changed = render_object(i, &mut copy, accounts, settings, options, &mut outcome)?;
+        outcome.documents.push(changed.then_some(copy));
+    }
+    Ok(outcome)
+}
+
+fn render_object(
+    document: usize,
+    object: &mut Value,
+    accounts: &ServiceAccountIndex,
+    settings: &WebhookSettings,
+    options: &RenderOptions,
+    outcome: &mut RenderOutcome,
+) -> Result<bool, RenderError> {
+    let kind = kind_of(document, object)?.to_owned();
+    if kind == "List" {
+        let mut changed = false;
+        if let Some(items) = object.get_mut("items").and_then(Value::as_array_mut) {
+            for item in items {
+                changed |= render_object(document, item, accounts, settings, options, outcome)?;
+            }
+        }
+        return Ok(changed);
+    }
+    let Some(path) = pod_template_path(&kind) else {
+        return Ok(false);
+    };
+    let (namespace, name) = namespace_and_name(object, &options.default_namespace);
+    let object_ref = format!("{kind} {namespace}/{name}");
+    let error = |message: String| RenderError {
+        document,
+        object: object_ref.clone(),
+        message,
+    };
+
+    let mut template = &mut *object;
+    for (depth, token) in path.iter().enumerate() {
+        template = template
+            .get_mut(*token)
+            .filter(|v| !v.is_null())
+            .ok_or_else(|| error(format!("{} is missing", path[..=depth].join("."))))?;
+    }
+    if !template.is_object() {
+        return Err(error(format!(
+            "the pod template ({}) must be a map",
+            if path.is_empty() { "the object" } else { "spec.template" }
+        )));
+    }
+    let label = template
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(|l| l.get(contract::LABEL_USE));
+    match label {
+        Some(Value::String(v)) if v == contract::LABEL_USE_VALUE => {}
+        Some(Value::Bool(true)) => {
+            outcome.findings.push(Finding {
+                document,
+                object: object_ref,
+                severity: Severity::Warning,
+                message: format!(
+                    "label {} is the boolean true, which Kubernetes rejects; write \"true\" (quoted). Not mutated.",
+                    contract::LABEL_USE
+                ),
+            });
+            return Ok(false);
+        }
+        _ => return Ok(false),
+    }
+
+    if let Err(denial) = mutation::check_pod_shape(template) {
+        outcome.findings.push(Finding {
+            document,
+            object: object_ref,
+            severity: Severity::Denial,
+            message: denial.message,
+        });
+        return Ok(false);
+    }
+    let sa_name = mutation::service_account_name(template).to_owned();
+    let missing;
+    let account = match accounts.get(&namespace, &sa_name) {
+        Some(account) => account,
+        None => {
+            outcome.findings.push(Finding {
+                document,
+                object: object_ref.clone(),
+                severity: Severity::MissingServiceAccount,
+                message: format!(
+                    "ServiceAccount {namespace}/{sa_name} is not in the input (add it to the stream or pass --service-accounts{})",
+                    if options.allow_missing_service_accounts { "; mutated as if it had no annotations" } else { ", or allow it with --allow-missing-service-accounts" }
+                ),
+            });
+            if !options.allow_missing_service_accounts {
+                return Ok(false);
+            }
+            missing = ServiceAccountInfo {
+                namespace: namespace.clone(),
+                name: sa_name,
+                annotations: BTreeMap::new(),
+            };
+            &missing
+        }
+    };
+    let hint = format!("{name}- (prefix)");
+    let request = MutationRequest {
+        pod: template,
+        namespace: &namespace,
+        service_account: account,
+        pod_name_hint: (kind != "Pod").then_some(hint.as_str()),
+    };
+    let plan = match plan_mutation(&request, settings) {
+        Ok(plan) => plan,
+        Err(denial) => {
+            outcome.findings.push(Finding {
+                document,
+                object: object_ref,
+                severity: Severity::Denial,
+                message: denial.message,
+            });
+            return Ok(false);
+        }
+    };
+    outcome.findings.extend(plan.warnings.iter().map(|w| Finding {
+        document,
+        object: object_ref.clone(),
+        severity: Severity::Warning,
+        message: w.clone(),
+    }));
+    if plan.operations.is_empty() {
+        return Ok(false);
+    }
+    json_patch::patch(template, &plan.operations)
+        .map_err(|e| error(format!("internal error: the mutation did not apply: {e}")))?;
+    outcome.mutated_templates += 1;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const CLIENT: &str = "11111111-1111-1111-1111-111111111111";
+
+    fn sa_doc(ns: Option<&str>) -> Value {
+        let mut doc = json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": { "name": "app", "annotations": { contract::ANNOTATION_CLIENT_ID: CLIENT } } });
+        if let Some(ns) = ns {
+            doc["metadata"]["namespace"] = json!(ns);
+        }
+        doc
+    }
+
+    fn template(labelled: bool) -> Value {
+        let mut t = json!({ "metadata": { "labels": { "app": "web" } }, "spec": { "serviceAccountName": "app", "containers": [{ "name": "web", "image": "nginx" }] } });
+        if labelled {
+            t["metadata"]["labels"][contract::LABEL_USE] = json!("true");
+        }
+        t
+    }
+
+    fn workload(kind: &str, api: &str, labelled: bool) -> Value {
+        let t = template(labelled);
+        let spec = match kind {
+            "Pod" => {
+                return json!({ "apiVersion": api, "kind": kind, "metadata": { "name": "web", "namespace": "demo", "labels": t["metadata"]["labels"] }, "spec": t["spec"] });
+            }
+            "CronJob" => json!({ "schedule": "* * * * *", "jobTemplate": { "spec": { "template": t } } }),
+            _ => json!({ "selector": { "matchLabels": { "app": "web" } }, "template": t }),
+        };
+        json!({ "apiVersion": api, "kind": kind, "metadata": { "name": "web", "namespace": "demo" }, "spec": spec })
+    }
+
+    fn render(docs: &[Value], options: &RenderOptions) -> Result<RenderOutcome, RenderError> {
+        let accounts = ServiceAccountIndex::from_documents(docs, &options.default_namespace)?;
+        render_documents(docs, &accounts, &WebhookSettings::new("t"), options)
+    }
+
+    #[test]
+    fn every_workload_kind_is_mutated() {
+        let kinds = [
+            ("Pod", "v1", &[][..]),
+            ("Deployment", "apps/v1", &["spec", "template"][..]),
+            ("StatefulSet", "apps/v1", &["spec", "template"][..]),
+            ("DaemonSet", "apps/v1", &["spec", "template"][..]),
+            ("ReplicaSet", "apps/v1", &["spec", "template"][..]),
+            ("Job", "batch/v1", &["spec", "template"][..]),
+            ("CronJob", "batch/v1", &["spec", "jobTemplate", "spec", "template"][..]),
+        ];
+        for (kind, api, path) in kinds {
+            let docs = vec![
+                sa_doc(Some("demo")),
+                workload(kind, api, true),
+                json!({ "apiVersion": "v1", "kind": "ConfigMap", "metadata": { "name": "c" } }),
+            ];
+            let out = render(&docs, &RenderOptions::default()).unwrap();
+            assert_eq!(out.mutated_templates, 1, "{kind}");
+            assert!(out.documents[0].is_none() && out.documents[2].is_none(), "{kind}");
+            let mut t = out.documents[1].as_ref().expect(kind);
+            for token in path {
+                t = &t[*token];
+            }
+            let env = &t["spec"]["containers"][0]["env"];
+            assert_eq!(env[0], json!({ "name": "AZURE_CLIENT_ID", "value": CLIENT }), "{kind}");
+        }
+    }
+
+    #[test]
+    fn unlabelled_templates_and_other_kinds_pass_through() {
+        let docs = vec![
+            sa_doc(Some("demo")),
+            workload("Deployment", "apps/v1", false),
+            json!({ "apiVersion": "example.com/v1", "kind": "Widget", "spec": { "template": template(true) } }),
+        ];
+        let out = render(&docs, &RenderOptions::default()).unwrap();
+        assert_eq!(out.mutated_templates, 0);
+        assert!(out.documents.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn lists_are_walked() {
+        let docs = vec![
+            json!({ "apiVersion": "v1", "kind": "List", "items": [sa_doc(Some("demo")), workload("Deployment", "apps/v1", true)] }),
+        ];
+        let out = render(&docs, &RenderOptions::default()).unwrap();
+        assert_eq!(out.mutated_templates, 1);
+    }
+
+    #[test]
+    fn missing_service_account_is_named() {
+        let docs = vec![workload("Deployment", "apps/v1", true)];
+        let options = RenderOptions::default();
+        let out = render(&docs, &options).unwrap();
+        assert!(out.has_errors(&options));
+        assert_eq!(out.findings[0].severity, Severity::MissingServiceAccount);
+        assert!(out.findings[0].message.contains("ServiceAccount demo/app"));
+        assert_eq!(out.findings[0].object, "Deployment demo/web");
+        let allow = RenderOptions {
+            allow_missing_service_accounts: true,
+            ..RenderOptions::default()
+        };
+        let out = render(&docs, &allow).unwrap();
+        assert!(!out.has_errors(&allow));
+        assert_eq!(out.mutated_templates, 1);
+    }
+
+    #[test]
+    fn namespace_defaults_apply_to_both_sides() {
+        let mut deploy = workload("Deployment", "apps/v1", true);
+        deploy["metadata"].as_object_mut().unwrap().remove("namespace");
+        let options = RenderOptions {
+            default_namespace: "team".into(),
+            ..RenderOptions::default()
+        };
+        let out = render(&[sa_doc(None), deploy.clone()], &options).unwrap();
+        assert_eq!(out.mutated_templates, 1);
+        // The same SA in another namespace does not count.
+        let out = render(&[sa_doc(Some("other")), deploy], &options).unwrap();
+        assert!(out.has_errors(&options));
+    }
+
+    #[test]
+    fn denials_are_findings_that_fail_the_run() {
+        let mut deploy = workload("Deployment", "apps/v1", true);
+        deploy["spec"]["template"]["metadata"]["annotations"] = json!({ contract::ANNOTATION_TOKEN_EXPIRATION: "60" });
+        let options = RenderOptions::default();
+        let out = render(&[sa_doc(Some("demo")), deploy], &options).unwrap();
+        assert!(out.has_errors(&options));
+        assert_eq!(out.findings[0].severity, Severity::Denial);
+        assert!(out.findings[0].message.contains("token expiration 60 not valid"));
+        assert!(out.documents[1].is_none());
+    }
+
+    #[test]
+    fn bad_documents_are_errors_naming_the_document() {
+        let no_kind = render(&[json!({ "metadata": { "name": "x" } })], &RenderOptions::default()).unwrap_err();
+        assert_eq!(no_kind.document, 0);
+        assert!(
+            no_kind.to_string().starts_with("document 1: the document has no kind"),
+            "{no_kind}"
+        );
+        let scalar = render(&[sa_doc(None), json!("just text")], &RenderOptions::default()).unwrap_err();
+        assert_eq!(scalar.document, 1);
+        let mut bad = workload("Deployment", "apps/v1", true);
+        bad["spec"]["template"] = json!("oops");
+        let err = render(&[bad], &RenderOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("(Deployment demo/web)"), "{err}");
+        assert!(err.message.contains("must be a map"), "{err}");
+        let mut missing = workload("Deployment", "apps/v1", true);
+        missing["spec"].as_object_mut().unwrap().remove("template");
+        let err = render(&[missing], &RenderOptions::default()).unwrap_err();
+        assert!(err.message.contains("spec.template is missing"), "{err}");
+    }
+
+    #[test]
+    fn boolean_label_is_flagged_not_mutated() {
+        let mut deploy = workload("Deployment", "apps/v1", true);
+        deploy["spec"]["template"]["metadata"]["labels"][contract::LABEL_USE] = json!(true);
+        let out = render(&[sa_doc(Some("demo")), deploy], &RenderOptions::default()).unwrap();
+        assert_eq!(out.mutated_templates, 0);
+        assert!(out.findings[0].message.contains("boolean"));
+    }
+
+    #[test]
+    fn rendering_twice_changes_nothing() {
+        let docs = vec![sa_doc(Some("demo")), workload("Deployment", "apps/v1", true)];
+        let first = render(&docs, &RenderOptions::default()).unwrap();
+        let rendered: Vec<Value> = first
+            .documents
+            .iter()
+            .zip(&docs)
+            .map(|(new, old)| new.clone().unwrap_or_else(|| old.clone()))
+            .collect();
+        let second = render(&rendered, &RenderOptions::default()).unwrap();
+        assert_eq!(second.mutated_templates, 0);
+        assert!(second.documents.iter().all(Option::is_none));
+    }
+}

@@ -1,0 +1,278 @@
+//! Admission warnings for what upstream lets fail silently: annotation keys that look like
+//! typos of ours or sit on the wrong object, ids that are not GUIDs, a ServiceAccount with
+//! no client id, a proxy annotation whose value suggests the user expects it to be off.
+//! Warnings never change the patch; they reach `kubectl` through the AdmissionResponse.
+
+use super::inputs::Annotations;
+use crate::contract;
+
+/// Which object an annotation sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The pod (or pod template).
+    Pod,
+    /// The ServiceAccount.
+    ServiceAccount,
+}
+
+const POD_KEYS: &[&str] = &[
+    contract::ANNOTATION_TOKEN_EXPIRATION,
+    contract::ANNOTATION_SKIP_CONTAINERS,
+    contract::ANNOTATION_INJECT_PROXY_SIDECAR,
+    contract::ANNOTATION_PROXY_SIDECAR_PORT,
+];
+const SERVICE_ACCOUNT_KEYS: &[&str] = &[
+    contract::ANNOTATION_CLIENT_ID,
+    contract::ANNOTATION_TENANT_ID,
+    contract::ANNOTATION_TOKEN_EXPIRATION,
+];
+
+/// Whether `s` is a GUID in the 8-4-4-4-12 hex form Entra uses for client and tenant ids.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether `s` could be a tenant given by domain (`contoso.onmicrosoft.com`).
+fn is_domain(s: &str) -> bool {
+    s.contains('.')
+        && s.split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+}
+
+/// Edit distance, for "did you mean" suggestions on short keys.
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn fold(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// The known key a misspelt one most likely meant: same letters once case and
+/// punctuation are folded, or within two edits.
+fn closest_known(key: &str) -> Option<&'static str> {
+    let folded = fold(key);
+    contract::KNOWN_ANNOTATIONS
+        .iter()
+        .map(|known| (*known, levenshtein(&folded, &fold(known))))
+        .filter(|(_, d)| *d <= 2)
+        .min_by_key(|(_, d)| *d)
+        .map(|(known, _)| known)
+}
+
+fn looks_like_our_prefix(prefix: &str) -> bool {
+    let folded = fold(prefix);
+    let ours = fold(contract::PREFIX);
+    folded == ours || folded.starts_with(&ours) || levenshtein(&folded, &ours) <= 3
+}
+
+/// Warnings about annotation keys on one object.
+pub fn annotation_warnings(
+    target: Target,
+    object_ref: &str,
+    annotations: &Annotations,
+    extra_known: &[&str],
+) -> Vec<String> {
+    let (here, other, kind, other_kind) = match target {
+        Target::Pod => (POD_KEYS, SERVICE_ACCOUNT_KEYS, "pod", "ServiceAccount"),
+        Target::ServiceAccount => (SERVICE_ACCOUNT_KEYS, POD_KEYS, "ServiceAccount", "pod"),
+    };
+    let mut warnings = Vec::new();
+    for key in annotations.keys() {
+        if here.contains(key) || extra_known.contains(key) {
+            continue;
+        }
+        if other.contains(key) {
+            warnings.push(format!(
+                "{kind} {object_ref}: annotation {key:?} is read from the {other_kind}, not the {kind}; it has no effect here"
+            ));
+            continue;
+        }
+        if *key == contract::LABEL_USE {
+            if target == Target::Pod {
+                warnings.push(format!("{kind} {object_ref}: {key:?} is a label, not an annotation"));
+            }
+            continue;
+        }
+        let Some((prefix, _)) = key.split_once('/') else {
+            continue;
+        };
+        if !looks_like_our_prefix(prefix) {
+            continue;
+        }
+        match closest_known(key) {
+            Some(known) => warnings.push(format!(
+                "{kind} {object_ref}: annotation {key:?} is not read by the webhook; did you mean {known:?}?"
+            )),
+            None if format!("{prefix}/") == contract::PREFIX => warnings.push(format!(
+                "{kind} {object_ref}: annotation {key:?} is not one the webhook reads"
+            )),
+            None => {}
+        }
+    }
+    warnings
+}
+
+/// Warnings about the resolved identity of a ServiceAccount.
+pub fn identity_warnings(sa_ref: &str, client_id: &str, tenant_id: &str, has_named_identities: bool) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if client_id.is_empty() {
+        if !has_named_identities {
+            warnings.push(format!(
+                "ServiceAccount {sa_ref} has no {:?} annotation: AZURE_CLIENT_ID is not injected, so clients must be given a client id another way",
+                contract::ANNOTATION_CLIENT_ID
+            ));
+        }
+    } else if !is_guid(client_id) {
+        warnings.push(format!(
+            "ServiceAccount {sa_ref}: client id {client_id:?} is not a GUID; Entra ID will reject it (AADSTS700016)"
+        ));
+    }
+    if !tenant_id.is_empty() && !is_guid(tenant_id) && !is_domain(tenant_id) {
+        warnings.push(format!(
+            "ServiceAccount {sa_ref}: tenant id {tenant_id:?} is neither a GUID nor a domain; Entra ID will reject it (AADSTS90002)"
+        ));
+    }
+    warnings
+}
+
+/// A warning when the proxy annotation's value reads as "off": upstream injects on the
+/// key's presence alone, and so do we.
+pub fn proxy_value_warning(pod_ref: &str, value: &str) -> Option<String> {
+    matches!(value.trim().to_ascii_lowercase().as_str(), "false" | "no" | "off" | "0" | "disabled").then(|| {
+        format!(
+            "pod {pod_ref}: the proxy sidecar is injected because annotation {:?} is present; its value {value:?} is ignored (remove the annotation to go without the proxy)",
+            contract::ANNOTATION_INJECT_PROXY_SIDECAR
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ann<'a>(pairs: &[(&'a str, &'a str)]) -> Annotations<'a> {
+        pairs.iter().copied().collect()
+    }
+
+    #[test]
+    fn guids() {
+        assert!(is_guid("11111111-2222-3333-4444-555555555555"));
+        assert!(is_guid("ABCDEF01-abcd-0000-aaaa-0123456789ab"));
+        assert!(!is_guid("client-id"));
+        assert!(!is_guid("11111111-2222-3333-4444-55555555555"));
+        assert!(!is_guid("1111111g-2222-3333-4444-555555555555"));
+    }
+
+    #[test]
+    fn typos_of_our_keys_are_named_with_the_fix() {
+        let cases = [
+            ("azure.workload.identity/client_id", contract::ANNOTATION_CLIENT_ID),
+            ("azure.workload.identity/clientid", contract::ANNOTATION_CLIENT_ID),
+            ("azure.workload.identity/client-Id", contract::ANNOTATION_CLIENT_ID),
+            ("azure.workload.identity.io/client-id", contract::ANNOTATION_CLIENT_ID),
+            ("azure-workload-identity/tenant-id", contract::ANNOTATION_TENANT_ID),
+            ("azure.workload.identity/tenantid", contract::ANNOTATION_TENANT_ID),
+        ];
+        for (typo, fix) in cases {
+            let w = annotation_warnings(Target::ServiceAccount, "ns/sa", &ann(&[(typo, "x")]), &[]);
+            assert_eq!(w.len(), 1, "{typo}: {w:?}");
+            assert!(w[0].contains(&format!("did you mean {fix:?}")), "{typo}: {w:?}");
+        }
+    }
+
+    #[test]
+    fn keys_on_the_wrong_object_are_named() {
+        let w = annotation_warnings(Target::Pod, "ns/p", &ann(&[(contract::ANNOTATION_CLIENT_ID, "x")]), &[]);
+        assert!(w[0].contains("read from the ServiceAccount, not the pod"), "{w:?}");
+        let w = annotation_warnings(
+            Target::ServiceAccount,
+            "ns/sa",
+            &ann(&[(contract::ANNOTATION_SKIP_CONTAINERS, "x")]),
+            &[],
+        );
+        assert!(w[0].contains("read from the pod"), "{w:?}");
+    }
+
+    #[test]
+    fn correct_and_foreign_keys_are_quiet() {
+        let sa = ann(&[
+            (contract::ANNOTATION_CLIENT_ID, "x"),
+            (contract::ANNOTATION_TENANT_ID, "y"),
+            ("kubernetes.io/enforce-mountable-secrets", "true"),
+            ("eks.amazonaws.com/role-arn", "arn"),
+        ]);
+        assert!(annotation_warnings(Target::ServiceAccount, "ns/sa", &sa, &[]).is_empty());
+        let pod = ann(&[
+            (contract::ANNOTATION_SKIP_CONTAINERS, "a"),
+            ("azure.workload.identity/use-identity-binding", "true"),
+        ]);
+        assert!(
+            annotation_warnings(
+                Target::Pod,
+                "ns/p",
+                &pod,
+                &["azure.workload.identity/use-identity-binding"]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn unknown_key_under_our_prefix_is_flagged() {
+        let w = annotation_warnings(
+            Target::Pod,
+            "ns/p",
+            &ann(&[("azure.workload.identity/audience", "x")]),
+            &[],
+        );
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("not one the webhook reads"));
+    }
+
+    #[test]
+    fn identity_advice() {
+        let w = identity_warnings("ns/sa", "", "11111111-2222-3333-4444-555555555555", false);
+        assert!(w[0].contains("AZURE_CLIENT_ID is not injected"));
+        assert!(identity_warnings("ns/sa", "", "t", true).len() == 1);
+        let w = identity_warnings("ns/sa", "not-a-guid", "contoso.onmicrosoft.com", false);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].contains("AADSTS700016"));
+        let w = identity_warnings("ns/sa", "11111111-2222-3333-4444-555555555555", "bad tenant!", false);
+        assert!(w[0].contains("AADSTS90002"));
+    }
+
+    #[test]
+    fn proxy_off_values_warn() {
+        assert!(proxy_value_warning("ns/p", "false").is_some());
+        assert!(proxy_value_warning("ns/p", "FALSE").is_some());
+        assert!(proxy_value_warning("ns/p", "true").is_none());
+        assert!(proxy_value_warning("ns/p", "").is_none());
+    }
+
+    #[test]
+    fn edit_distance() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("same", "same"), 0);
+    }
+}

@@ -1,0 +1,644 @@
+//! Mutation planning: (pod, its ServiceAccount's metadata, webhook settings) → targeted
+//! JSON-Patch operations plus admission warnings, or a denial with upstream's message.
+//!
+//! The plan follows upstream v1.6.0 step for step (spec/upstream-azwi.md §1.3): proxy
+//! containers first, then env and token mount for every init and regular container not
+//! skipped, then the projected volume. Unlike upstream, which re-serializes the whole pod
+//! and diffs it, every operation here targets one field the webhook owns: nothing else is
+//! rewritten, unknown fields survive, and a second plan over the patched pod is empty.
+//!
+//! Owned fields: env entries named in [`contract::WIF_ANNOTATION_INJECTED_ENV`] whose value
+//! has the fingerprint recorded there (refreshed on re-invocation when the ServiceAccount changed),
+//! the token volume and its mounts, the proxy containers, and the record annotation.
+
+mod advice;
+mod inputs;
+mod pod;
+mod proxy;
+mod strconv;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
+use jsonptr::PointerBuf;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+pub use advice::{Target, annotation_warnings, is_guid, levenshtein};
+pub use inputs::{NamedIdentity, alias_env_suffix};
+pub use strconv::{GoParseIntError, parse_int};
+
+use crate::contract;
+use crate::settings::{CaSource, CustomTokenEndpoint, TokenLayout, WebhookSettings};
+use pod::{ContainerView, PodView};
+
+/// The metadata of a ServiceAccount that mutation reads: its annotations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceAccountInfo {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// All annotations (only ours are read).
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl ServiceAccountInfo {
+    /// `namespace/name`, for messages.
+    pub fn reference(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// What to mutate.
+#[derive(Debug, Clone, Copy)]
+pub struct MutationRequest<'a> {
+    /// The raw pod (or pod template: `metadata` + `spec`).
+    pub pod: &'a Value,
+    /// The namespace the pod is created in (the AdmissionRequest's).
+    pub namespace: &'a str,
+    /// The pod's ServiceAccount, already looked up.
+    pub service_account: &'a ServiceAccountInfo,
+    /// The name hashed into the v1.6 volume name when the pod has neither `name` nor
+    /// `generateName` (pod templates rendered offline).
+    pub pod_name_hint: Option<&'a str>,
+}
+
+/// The outcome of planning: patch operations (possibly none) and warnings.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MutationPlan {
+    /// JSON-Patch operations, to be applied in order.
+    pub operations: Vec<PatchOperation>,
+    /// Human-readable warnings (AdmissionResponse `warnings`).
+    pub warnings: Vec<String>,
+}
+
+impl MutationPlan {
+    /// The operations as a `json_patch::Patch`.
+    pub fn patch(&self) -> json_patch::Patch {
+        json_patch::Patch(self.operations.clone())
+    }
+}
+
+/// The webhook refuses the pod: `allowed: false` with this code and message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Denial {
+    /// HTTP-style status code (400 for everything upstream denies).
+    pub code: u16,
+    /// The message `kubectl` shows after "denied the request: ".
+    pub message: String,
+}
+
+impl Denial {
+    /// A 400 denial.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Denial {
+            code: 400,
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks that the pod has the shape the planner reads (the webhook's decode step), before
+/// anything is looked up for it.
+pub fn check_pod_shape(pod: &Value) -> Result<(), Denial> {
+    PodView::parse(pod).map(|_| ())
+}
+
+/// `spec.serviceAccountName`, the deprecated `spec.serviceAccount`, or `default`.
+pub fn service_account_name(pod: &Value) -> &str {
+    let spec = pod.get("spec");
+    ["serviceAccountName", "serviceAccount"]
+        .iter()
+        .filter_map(|k| spec.and_then(|s| s.get(k)).and_then(Value::as_str))
+        .find(|s| !s.is_empty())
+        .unwrap_or("default")
+}
+
+/// The pod name upstream logs and hashes: `metadata.name`, else
+/// `metadata.generateName + " (prefix)"`.
+pub fn pod_display_name(pod: &Value) -> Option<String> {
+    let metadata = pod.get("metadata")?;
+    let text = |k| metadata.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+    text("name")
+        .map(str::to_owned)
+        .or_else(|| text("generateName").map(|g| format!("{g} (prefix)")))
+}
+
+/// The v1.6.0 volume name: the reserved prefix and 30 hex chars of SHA-256 of the pod name.
+pub fn reserved_volume_name(pod_name: &str) -> String {
+    let digest = Sha256::digest(pod_name.as_bytes());
+    let mut name = String::with_capacity(63);
+    name.push_str(contract::RESERVED_VOLUME_PREFIX);
+    for byte in digest.iter().take(contract::RESERVED_VOLUME_HASH_LEN / 2) {
+        name.push_str(&format!("{byte:02x}"));
+    }
+    name
+}
+
+fn pointer(tokens: &[&str]) -> PointerBuf {
+    PointerBuf::from_tokens(tokens.iter().copied())
+}
+
+fn add(path: PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Add(AddOperation { path, value })
+}
+
+fn replace(path: PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Replace(ReplaceOperation { path, value })
+}
+
+fn remove(path: PointerBuf) -> PatchOperation {
+    PatchOperation::Remove(RemoveOperation { path })
+}
+
+/// Everything the containers and the volume should end up with.
+struct Desired<'a> {
+    env: Vec<(String, String)>,
+    recorded_env: BTreeMap<String, String>,
+    volume_name: String,
+    volume_sources: Value,
+    layout: TokenLayout,
+    skip: BTreeSet<&'a str>,
+}
+
+/// Plans the mutation of one pod.
+pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) -> Result<MutationPlan, Denial> {
+    let view = PodView::parse(request.pod)?;
+    let sa = request.service_account;
+    let sa_ref = sa.reference();
+    let pod_name = pod_display_name(request.pod)
+        .or_else(|| request.pod_name_hint.map(str::to_owned))
+        .unwrap_or_else(|| " (prefix)".to_owned());
+    let pod_ref = format!("{}/{}", request.namespace, pod_name);
+    let no_annotations = BTreeMap::new();
+    let pod_annotations = view.annotations.as_ref().unwrap_or(&no_annotations);
+    let sa_annotations: inputs::Annotations = sa.annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+
+    let mut warnings = Vec::new();
+    let extra_pod_keys: Vec<&str> = settings
+        .custom_token_endpoint
+        .iter()
+        .map(|c| c.opt_in_annotation.as_str())
+        .chain([contract::WIF_ANNOTATION_INJECTED_ENV])
+        .collect();
+    warnings.extend(annotation_warnings(
+        Target::Pod,
+        &pod_ref,
+        pod_annotations,
+        &extra_pod_keys,
+    ));
+    let wif_sa_keys: Vec<&str> = sa_annotations
+        .keys()
+        .copied()
+        .filter(|k| k.starts_with(contract::WIF_PREFIX))
+        .collect();
+    warnings.extend(annotation_warnings(
+        Target::ServiceAccount,
+        &sa_ref,
+        &sa_annotations,
+        &wif_sa_keys,
+    ));
+
+    // Upstream order: proxy checks, then expiration, then identity.
+    let proxy_port = if inputs::wants_proxy(pod_annotations) {
+        if view.host_network {
+            return Err(Denial::bad_request(
+                "hostNetwork is set to true, cannot inject proxy sidecar",
+            ));
+        }
+        if view.os_name.is_some_and(|os| os.eq_ignore_ascii_case("windows")) {
+            return Err(Denial::bad_request(
+                "cannot inject proxy sidecar into a Windows pod (spec.os.name: windows): the proxy images are Linux-only",
+            ));
+        }
+        let port = inputs::proxy_port(pod_annotations)?;
+        if let Some(value) = view.annotation(contract::ANNOTATION_INJECT_PROXY_SIDECAR) {
+            warnings.extend(advice::proxy_value_warning(&pod_ref, value));
+        }
+        Some(port)
+    } else {
+        None
+    };
+    let expiration = inputs::token_expiration(pod_annotations, &sa_annotations)?;
+    let client_id = inputs::client_id(&sa_annotations);
+    let tenant_id = inputs::tenant_id(&sa_annotations, settings);
+    let identities = inputs::named_identities(&sa_annotations, &sa_ref, &mut warnings);
+    warnings.extend(advice::identity_warnings(
+        &sa_ref,
+        client_id,
+        tenant_id,
+        !identities.is_empty(),
+    ));
+    let custom = inputs::custom_token_endpoint(pod_annotations, settings);
+
+    let layout = settings.token_layout;
+    let desired = Desired {
+        env: desired_env(settings, client_id, tenant_id, custom, &identities),
+        recorded_env: recorded_env(view.annotation(contract::WIF_ANNOTATION_INJECTED_ENV)),
+        volume_name: volume_name(&view, layout, &pod_name),
+        volume_sources: volume_sources(settings, expiration, custom),
+        layout,
+        skip: inputs::skip_containers(pod_annotations),
+    };
+
+    let mut operations = Vec::new();
+    let (init_shift, containers_shift) = plan_proxy_containers(&view, settings, proxy_port, &desired, &mut operations);
+    for (key, list, shift) in [
+        (
+            "initContainers",
+            view.init_containers.as_deref().unwrap_or_default(),
+            init_shift,
+        ),
+        ("containers", view.containers.as_slice(), containers_shift),
+    ] {
+        for (i, container) in list.iter().enumerate() {
+            if desired.skip.contains(container.name) {
+                continue;
+            }
+            let index = (i + shift).to_string();
+            plan_container(
+                &["spec", key, &index],
+                container,
+                &desired,
+                &pod_ref,
+                &mut operations,
+                &mut warnings,
+            );
+        }
+    }
+    plan_volume(&view, &desired, &mut operations);
+    plan_record(&view, &desired, &mut operations);
+    Ok(MutationPlan { operations, warnings })
+}
+
+fn desired_env(
+    settings: &WebhookSettings,
+    client_id: &str,
+    tenant_id: &str,
+    custom: Option<&CustomTokenEndpoint>,
+    identities: &[NamedIdentity],
+) -> Vec<(String, String)> {
+    let layout = settings.token_layout;
+    let mut env: Vec<(String, String)> = vec![
+        (contract::ENV_CLIENT_ID.into(), client_id.into()),
+        (contract::ENV_TENANT_ID.into(), tenant_id.into()),
+        (contract::ENV_FEDERATED_TOKEN_FILE.into(), layout.token_file().into()),
+        (contract::ENV_AUTHORITY_HOST.into(), settings.authority_host.clone()),
+    ];
+    if let Some(cte) = custom {
+        env.push((contract::ENV_KUBERNETES_TOKEN_PROXY.into(), cte.token_proxy.clone()));
+        env.push((contract::ENV_KUBERNETES_SNI_NAME.into(), cte.sni_name.clone()));
+        // Only point at a CA file that the volume actually carries.
+        if matches!(cte.ca, CaSource::ConfigMap(_) | CaSource::ClusterTrustBundle { .. }) {
+            env.push((contract::ENV_KUBERNETES_CA_FILE.into(), layout.ca_file()));
+        }
+        if let CaSource::Data(data) = &cte.ca {
+            env.push((contract::ENV_KUBERNETES_CA_DATA.into(), data.clone()));
+        }
+    }
+    for identity in identities {
+        let suffix = &identity.env_suffix;
+        env.push((
+            format!("{}_{suffix}", contract::ENV_CLIENT_ID),
+            identity.client_id.clone(),
+        ));
+        if let Some(tenant) = &identity.tenant_id {
+            env.push((format!("{}_{suffix}", contract::ENV_TENANT_ID), tenant.clone()));
+        }
+        if let Some(host) = &identity.authority_host {
+            env.push((format!("{}_{suffix}", contract::ENV_AUTHORITY_HOST), host.clone()));
+        }
+    }
+    env.retain(|(_, value)| !value.is_empty());
+    env
+}
+
+/// The record of injected values: `NAME=<first 8 hex of SHA-256(value)>`, comma-separated,
+/// sorted. Short enough for an annotation, and enough to tell our value from a user's.
+fn recorded_env(annotation: Option<&str>) -> BTreeMap<String, String> {
+    // A record edited into something unreadable is ignored: then nothing counts as ours.
+    annotation
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|item| item.split_once('='))
+        .map(|(name, hash)| (name.trim().to_owned(), hash.trim().to_owned()))
+        .collect()
+}
+
+fn value_fingerprint(value: &str) -> String {
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn record_text(env: &[(String, String)]) -> String {
+    let record: BTreeMap<&str, String> = env.iter().map(|(k, v)| (k.as_str(), value_fingerprint(v))).collect();
+    record
+        .iter()
+        .map(|(name, hash)| format!("{name}={hash}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn is_our_token_volume(volume: &Value, layout: TokenLayout) -> bool {
+    volume
+        .get("projected")
+        .and_then(|p| p.get("sources"))
+        .and_then(Value::as_array)
+        .is_some_and(|sources| {
+            sources.iter().any(|s| {
+                s.get("serviceAccountToken")
+                    .and_then(|t| t.get("path"))
+                    .and_then(Value::as_str)
+                    == Some(layout.token_path())
+            })
+        })
+}
+
+/// The v1.6 volume keeps the name it already has when the pod carries one of ours (a pod
+/// re-admitted, or rendered offline under another name), so a changed pod name never yields
+/// a second volume at the same mount path (upstream's reinvocation bug, fixed on its main).
+fn volume_name(view: &PodView<'_>, layout: TokenLayout, pod_name: &str) -> String {
+    match layout {
+        TokenLayout::Legacy => contract::LEGACY_VOLUME_NAME.to_owned(),
+        TokenLayout::V1_6 => {
+            let computed = reserved_volume_name(pod_name);
+            let volumes = view.volumes.unwrap_or_default();
+            let name_of = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_owned);
+            if volumes.iter().any(|v| name_of(v).as_deref() == Some(computed.as_str())) {
+                return computed;
+            }
+            volumes
+                .iter()
+                .filter(|v| is_our_token_volume(v, layout))
+                .filter_map(name_of)
+                .find(|n| n.starts_with(contract::RESERVED_VOLUME_PREFIX))
+                .unwrap_or(computed)
+        }
+    }
+}
+
+fn volume_sources(settings: &WebhookSettings, expiration: i64, custom: Option<&CustomTokenEndpoint>) -> Value {
+    let audience = custom.map_or(settings.audience.as_str(), |c| c.audience.as_str());
+    let mut sources = vec![json!({
+        "serviceAccountToken": {
+            "audience": audience,
+            "expirationSeconds": expiration,
+            "path": settings.token_layout.token_path()
+        }
+    })];
+    match custom.map(|c| &c.ca) {
+        Some(CaSource::ConfigMap(name)) => sources.push(json!({
+            "configMap": {
+                "name": name,
+                "items": [{ "key": "ca.crt", "path": contract::V1_6_CA_PATH }],
+                "optional": false
+            }
+        })),
+        Some(CaSource::ClusterTrustBundle {
+            signer_name,
+            label_selector,
+        }) => {
+            let mut bundle = json!({
+                "signerName": signer_name,
+                "path": contract::V1_6_CA_PATH,
+                "optional": false
+            });
+            if let (Some(selector), Some(map)) = (label_selector, bundle.as_object_mut()) {
+                map.insert("labelSelector".into(), selector.clone());
+            }
+            sources.push(json!({ "clusterTrustBundle": bundle }));
+        }
+        _ => {}
+    }
+    Value::Array(sources)
+}
+
+/// Appends the proxy init container and prepends the sidecar (to `initContainers` in
+/// native mode, else to `containers`), each already carrying env and mount unless skipped.
+/// Returns how far the existing init containers and containers shifted.
+fn plan_proxy_containers(
+    view: &PodView<'_>,
+    settings: &WebhookSettings,
+    port: Option<u16>,
+    desired: &Desired<'_>,
+    operations: &mut Vec<PatchOperation>,
+) -> (usize, usize) {
+    let Some(port) = port else { return (0, 0) };
+    let has = |list: Option<&[ContainerView<'_>]>, name: &str| list.unwrap_or_default().iter().any(|c| c.name == name);
+    let inits = view.init_containers.as_deref();
+    let prepared = |mut container: Value| {
+        let name = container
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        if !desired.skip.contains(name.as_str())
+            && let Some(map) = container.as_object_mut()
+        {
+            let env = map.entry("env").or_insert_with(|| json!([]));
+            if let Some(list) = env.as_array_mut() {
+                list.extend(desired.env.iter().map(|(n, v)| json!({ "name": n, "value": v })));
+            }
+            map.insert("volumeMounts".into(), json!([desired_mount(desired)]));
+        }
+        container
+    };
+    let init =
+        (!has(inits, contract::PROXY_INIT_CONTAINER_NAME)).then(|| prepared(proxy::init_container(settings, port)));
+    let sidecar_present = has(inits, contract::PROXY_SIDECAR_CONTAINER_NAME)
+        || has(Some(&view.containers), contract::PROXY_SIDECAR_CONTAINER_NAME);
+    let sidecar =
+        (!sidecar_present).then(|| prepared(proxy::sidecar_container(settings, port, settings.native_sidecar)));
+
+    let (native_sidecar, legacy_sidecar) = match sidecar {
+        Some(s) if settings.native_sidecar => (Some(s), None),
+        other => (None, other),
+    };
+    let mut init_shift = 0;
+    if view.init_containers.is_none() {
+        let list: Vec<Value> = native_sidecar.into_iter().chain(init).collect();
+        if !list.is_empty() {
+            operations.push(add(pointer(&["spec", "initContainers"]), Value::Array(list)));
+        }
+    } else {
+        if let Some(s) = native_sidecar {
+            operations.push(add(pointer(&["spec", "initContainers", "0"]), s));
+            init_shift = 1;
+        }
+        if let Some(i) = init {
+            operations.push(add(pointer(&["spec", "initContainers", "-"]), i));
+        }
+    }
+    let mut containers_shift = 0;
+    if let Some(s) = legacy_sidecar {
+        if view.has_containers {
+            operations.push(add(pointer(&["spec", "containers", "0"]), s));
+            containers_shift = 1;
+        } else {
+            operations.push(add(pointer(&["spec", "containers"]), json!([s])));
+        }
+    }
+    (init_shift, containers_shift)
+}
+
+fn desired_mount(desired: &Desired<'_>) -> Value {
+    json!({
+        "name": desired.volume_name,
+        "mountPath": desired.layout.mount_path(),
+        "readOnly": true
+    })
+}
+
+fn plan_container(
+    base: &[&str],
+    container: &ContainerView<'_>,
+    desired: &Desired<'_>,
+    pod_ref: &str,
+    operations: &mut Vec<PatchOperation>,
+    warnings: &mut Vec<String>,
+) {
+    let at = |rest: &[&str]| pointer(&[base, rest].concat());
+    let env_entry = |(name, value): &(String, String)| json!({ "name": name, "value": value });
+
+    match container.env {
+        None => {
+            if !desired.env.is_empty() {
+                operations.push(add(at(&["env"]), desired.env.iter().map(env_entry).collect()));
+            }
+        }
+        Some(entries) => {
+            let mut present: BTreeSet<&str> = BTreeSet::new();
+            let mut stale = Vec::new();
+            for (i, entry) in entries.iter().enumerate() {
+                let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
+                let value = entry.get("value").and_then(Value::as_str);
+                let ours = entry.get("valueFrom").is_none()
+                    && value.is_some_and(|v| {
+                        desired
+                            .recorded_env
+                            .get(name)
+                            .is_some_and(|h| *h == value_fingerprint(v))
+                    });
+                if ours {
+                    match desired.env.iter().find(|(n, _)| n == name) {
+                        Some((_, wanted)) if Some(wanted.as_str()) != value => {
+                            operations.push(replace(at(&["env", &i.to_string(), "value"]), json!(wanted)));
+                        }
+                        Some(_) => {}
+                        None => {
+                            stale.push(i);
+                            continue;
+                        }
+                    }
+                }
+                present.insert(name);
+            }
+            for i in stale.into_iter().rev() {
+                operations.push(remove(at(&["env", &i.to_string()])));
+            }
+            for pair in desired.env.iter().filter(|(n, _)| !present.contains(n.as_str())) {
+                operations.push(add(at(&["env", "-"]), env_entry(pair)));
+            }
+        }
+    }
+
+    let mount = desired_mount(desired);
+    let Some(mounts) = container.volume_mounts else {
+        operations.push(add(at(&["volumeMounts"]), json!([mount])));
+        return;
+    };
+    let field = |m: &Value, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mount_path = desired.layout.mount_path();
+    if let Some(i) = mounts
+        .iter()
+        .position(|m| field(m, "name").as_deref() == Some(desired.volume_name.as_str()))
+    {
+        // Legacy layout keeps a pre-declared mount of its volume, as v1.5.x did.
+        if desired.layout == TokenLayout::V1_6 && mounts[i] != mount {
+            operations.push(replace(at(&["volumeMounts", &i.to_string()]), mount));
+        }
+        return;
+    }
+    if let Some(i) = mounts
+        .iter()
+        .position(|m| field(m, "mountPath").as_deref() == Some(mount_path))
+    {
+        let name = field(&mounts[i], "name").unwrap_or_default();
+        if name.starts_with(contract::RESERVED_VOLUME_PREFIX) {
+            operations.push(replace(at(&["volumeMounts", &i.to_string()]), mount));
+        } else {
+            warnings.push(format!(
+                "pod {pod_ref}: container {:?} already mounts volume {name:?} at {mount_path}; the token volume is not mounted there",
+                container.name
+            ));
+        }
+        return;
+    }
+    operations.push(add(at(&["volumeMounts", "-"]), mount));
+}
+
+fn plan_volume(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {
+    let volume = json!({ "name": desired.volume_name, "projected": { "sources": desired.volume_sources } });
+    let Some(volumes) = view.volumes else {
+        operations.push(add(pointer(&["spec", "volumes"]), json!([volume])));
+        return;
+    };
+    let position = volumes
+        .iter()
+        .position(|v| v.get("name").and_then(Value::as_str) == Some(desired.volume_name.as_str()));
+    let Some(i) = position else {
+        operations.push(add(pointer(&["spec", "volumes", "-"]), volume));
+        return;
+    };
+    if desired.layout == TokenLayout::Legacy {
+        return; // v1.5.x kept a pre-declared `azure-identity-token` volume
+    }
+    let index = i.to_string();
+    let existing = &volumes[i];
+    // Replace only the sources when the volume is already projected, so that fields the
+    // API server defaulted (defaultMode) stay and a re-admission is a no-op.
+    match existing.get("projected").filter(|p| p.is_object()) {
+        Some(projected)
+            if existing
+                .as_object()
+                .is_some_and(|m| only_keys(m, &["name", "projected"])) =>
+        {
+            if projected.get("sources") != Some(&desired.volume_sources) {
+                let path = pointer(&["spec", "volumes", &index, "projected", "sources"]);
+                operations.push(if projected.get("sources").is_some() {
+                    replace(path, desired.volume_sources.clone())
+                } else {
+                    add(path, desired.volume_sources.clone())
+                });
+            }
+        }
+        _ => operations.push(replace(pointer(&["spec", "volumes", &index]), volume)),
+    }
+}
+
+fn only_keys(map: &Map<String, Value>, allowed: &[&str]) -> bool {
+    map.keys().all(|k| allowed.contains(&k.as_str()))
+}
+
+fn plan_record(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {
+    let text = record_text(&desired.env);
+    if view.annotation(contract::WIF_ANNOTATION_INJECTED_ENV) == Some(text.as_str()) {
+        return;
+    }
+    let key = contract::WIF_ANNOTATION_INJECTED_ENV;
+    operations.push(if !view.has_metadata {
+        add(pointer(&["metadata"]), json!({ "annotations": { key: text } }))
+    } else if view.annotations.is_none() {
+        add(pointer(&["metadata", "annotations"]), json!({ key: text }))
+    } else {
+        add(pointer(&["metadata", "annotations", key]), json!(text))
+    });
+}
+
+#[cfg(test)]
+mod tests;

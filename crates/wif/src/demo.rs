@@ -1,0 +1,255 @@
+//! `wif demo`: the whole federation flow on loopback, one step at a time, each printed and
+//! checked. Exit 0 only if every step did what it should. Today's steps: the webhook's
+//! mutation of a sample Deployment, rendered offline. Later steps (webhook over TLS, issuer,
+//! token exchange against the emulator) append to [`steps`].
+
+use anyhow::{Result, bail, ensure};
+use clap::Args;
+use serde_json::{Value, json};
+use wif_core::WebhookSettings;
+use wif_core::contract;
+use wif_core::manifest::{RenderOptions, ServiceAccountIndex, render_documents};
+
+use crate::yaml;
+
+/// `wif demo` flags.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Print only the step titles and their outcome.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Tenants and client ids of the sample directory.
+pub const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+/// The writer's tenant.
+pub const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
+/// The reader application's client id.
+pub const READER_CLIENT: &str = "11111111-0000-4000-8000-000000000001";
+/// The writer application's client id.
+pub const WRITER_CLIENT: &str = "22222222-0000-4000-8000-000000000002";
+
+struct Printer {
+    quiet: bool,
+}
+
+impl Printer {
+    fn title(&self, n: usize, text: &str) {
+        println!("\n== step {n}: {text}");
+    }
+    fn say(&self, text: &str) {
+        if !self.quiet {
+            println!("{text}");
+        }
+    }
+    fn block(&self, text: &str) {
+        if !self.quiet {
+            for line in text.lines() {
+                println!("    {line}");
+            }
+        }
+    }
+}
+
+type Step = fn(&Printer) -> Result<()>;
+
+fn steps() -> Vec<(&'static str, Step)> {
+    vec![(
+        "the webhook's mutation of a Deployment, rendered offline (wif render)",
+        render_step,
+    )]
+}
+
+/// Runs the demo.
+pub fn run(args: &DemoArgs) -> Result<()> {
+    let printer = Printer { quiet: args.quiet };
+    println!("wif demo: workload identity federation, end to end, on this machine");
+    let all = steps();
+    let mut failed = Vec::new();
+    for (n, (title, step)) in all.iter().enumerate() {
+        printer.title(n + 1, title);
+        match step(&printer) {
+            Ok(()) => println!("   ok"),
+            Err(e) => {
+                println!("   FAILED: {e:#}");
+                failed.push(n + 1);
+            }
+        }
+    }
+    println!(
+        "\n{} of {} steps did what they should",
+        all.len() - failed.len(),
+        all.len()
+    );
+    if !failed.is_empty() {
+        bail!("demo steps failed: {failed:?}");
+    }
+    Ok(())
+}
+
+/// The sample workload: a ServiceAccount with a default identity and a second, named one in
+/// another tenant, and a Deployment with an init container, opted in by its pod label.
+pub fn sample_manifests() -> Vec<Value> {
+    vec![
+        json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {
+                "name": "app",
+                "namespace": "demo",
+                "annotations": {
+                    contract::ANNOTATION_CLIENT_ID: READER_CLIENT,
+                    contract::ANNOTATION_TENANT_ID: TENANT_A,
+                    format!("{}writer", contract::WIF_ANNOTATION_CLIENT_ID_PREFIX): WRITER_CLIENT,
+                    format!("{}writer", contract::WIF_ANNOTATION_TENANT_ID_PREFIX): TENANT_B
+                }
+            }
+        }),
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": { "name": "web", "namespace": "demo" },
+            "spec": {
+                "replicas": 2,
+                "selector": { "matchLabels": { "app": "web" } },
+                "template": {
+                    "metadata": { "labels": { "app": "web", contract::LABEL_USE: "true" } },
+                    "spec": {
+                        "serviceAccountName": "app",
+                        "initContainers": [{ "name": "migrate", "image": "example.com/web:1.0", "args": ["migrate"] }],
+                        "containers": [{
+                            "name": "web",
+                            "image": "example.com/web:1.0",
+                            "env": [{ "name": "LOG_LEVEL", "value": "info" }],
+                            "ports": [{ "containerPort": 8080 }]
+                        }]
+                    }
+                }
+            }
+        }),
+    ]
+}
+
+fn render_step(out: &Printer) -> Result<()> {
+    let documents = sample_manifests();
+    let settings = WebhookSettings::new(TENANT_A);
+    let options = RenderOptions::default();
+    let accounts = ServiceAccountIndex::from_documents(&documents, &options.default_namespace)?;
+    let outcome = render_documents(&documents, &accounts, &settings, &options)?;
+    ensure!(
+        outcome.findings.is_empty(),
+        "unexpected findings: {:?}",
+        outcome.findings
+    );
+    let Some(Some(rendered)) = outcome.documents.get(1) else {
+        bail!("the Deployment was not mutated")
+    };
+
+    out.say("  input: a ServiceAccount naming two identities, and a Deployment whose pods carry");
+    out.say(&format!("  the label {}: \"true\"", contract::LABEL_USE));
+    out.block(&yaml::write_stream(&documents[..1])?);
+    out.say("  the pod template, before (-) and after (+) the webhook's mutation:");
+    let before = yaml::write_stream(&[documents[1]["spec"]["template"].clone()])?;
+    let after = yaml::write_stream(&[rendered["spec"]["template"].clone()])?;
+    out.block(&line_diff(&before, &after));
+
+    let spec = &rendered["spec"]["template"]["spec"];
+    let token_file = settings.token_layout.token_file();
+    for container in [&spec["initContainers"][0], &spec["containers"][0]] {
+        let env = |name: &str| {
+            container["env"]
+                .as_array()
+                .and_then(|l| l.iter().find(|e| e["name"] == name))
+                .and_then(|e| e["value"].as_str())
+        };
+        let name = container["name"].as_str().unwrap_or("?");
+        ensure!(
+            env(contract::ENV_CLIENT_ID) == Some(READER_CLIENT),
+            "{name}: AZURE_CLIENT_ID missing"
+        );
+        ensure!(
+            env(contract::ENV_TENANT_ID) == Some(TENANT_A),
+            "{name}: AZURE_TENANT_ID missing"
+        );
+        ensure!(
+            env(contract::ENV_FEDERATED_TOKEN_FILE) == Some(token_file),
+            "{name}: token file missing"
+        );
+        ensure!(
+            env("AZURE_CLIENT_ID_WRITER") == Some(WRITER_CLIENT),
+            "{name}: the writer identity is missing"
+        );
+        ensure!(
+            env("AZURE_TENANT_ID_WRITER") == Some(TENANT_B),
+            "{name}: the writer's tenant is missing"
+        );
+        ensure!(
+            container["volumeMounts"][0]["mountPath"] == contract::V1_6_MOUNT_PATH,
+            "{name}: token not mounted"
+        );
+    }
+    ensure!(
+        spec["containers"][0]["env"][0]["name"] == "LOG_LEVEL",
+        "the user's env var moved"
+    );
+    let token = &spec["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
+    ensure!(
+        token["audience"] == contract::DEFAULT_AUDIENCE,
+        "wrong audience: {}",
+        token["audience"]
+    );
+    ensure!(token["expirationSeconds"] == 3600, "wrong expiration");
+    out.say(&format!(
+        "  every container now finds the projected token at {token_file}, the default identity in\n  AZURE_CLIENT_ID/AZURE_TENANT_ID and the writer in AZURE_CLIENT_ID_WRITER/AZURE_TENANT_ID_WRITER."
+    ));
+    Ok(())
+}
+
+/// A line diff (longest common subsequence): unchanged lines indented, others marked.
+pub fn line_diff(before: &str, after: &str) -> String {
+    let a: Vec<&str> = before.lines().collect();
+    let b: Vec<&str> = after.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!("  {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out.push_str(&format!("- {}\n", a[i]));
+            i += 1;
+        } else {
+            out.push_str(&format!("+ {}\n", b[j]));
+            j += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_added_and_removed_lines() {
+        assert_eq!(line_diff("a\nb\nc\n", "a\nx\nc\nd\n"), "  a\n- b\n+ x\n  c\n+ d\n");
+    }
+
+    #[test]
+    fn every_step_passes() {
+        let printer = Printer { quiet: true };
+        for (title, step) in steps() {
+            step(&printer).unwrap_or_else(|e| panic!("{title}: {e:#}"));
+        }
+    }
+}

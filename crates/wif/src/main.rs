@@ -1,0 +1,62 @@
+//! `wif`: workload identity federation for Kubernetes. One binary, a thin clap shell over
+//! the library crates; each subcommand lives in its own module.
+
+mod demo;
+mod render;
+mod settings_args;
+mod yaml;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Workload identity federation for Kubernetes: a drop-in for azure-workload-identity.
+#[derive(Debug, Parser)]
+#[command(name = "wif", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
+    #[arg(long, global = true, env = "WIF_LOG", default_value = "warn")]
+    log_level: String,
+    /// Log format on stderr.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the whole federation flow on loopback and show each step.
+    Demo(demo::DemoArgs),
+    /// Apply the webhook's mutation to manifests offline (GitOps, Helm post-renderer).
+    Render(Box<render::RenderArgs>),
+}
+
+fn init_logging(level: &str, format: &str) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log_level, &cli.log_format);
+    let result = match &cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Render(args) => render::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("wif: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

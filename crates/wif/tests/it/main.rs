@@ -1,0 +1,44 @@
+//! Integration tests of the `wif` binary, run as a user runs it. One test binary for the
+//! whole crate (link time dominates on two cores); each command has its own module.
+
+mod demo;
+mod render;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// Runs `wif` with `args`, feeding `stdin`, in a clean environment.
+pub fn wif(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wif"))
+        .args(args)
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_ENVIRONMENT")
+        .env_remove("PROXY_IMAGE")
+        .env_remove("PROXY_INIT_IMAGE")
+        .env_remove("WIF_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("wif starts");
+    let mut input = child.stdin.take().expect("stdin");
+    // The child may exit before reading everything (an early error): that is fine.
+    let _ = input.write_all(stdin);
+    drop(input);
+    child.wait_with_output().expect("wif finishes")
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A fixture's path.
+pub fn fixture(name: &str) -> String {
+    format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+}
