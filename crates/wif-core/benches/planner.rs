@@ -68,8 +68,8 @@ fn bench(c: &mut Criterion) {
     let plan = plan_mutation(&request, &settings).expect("the realistic pod is admitted");
     assert_eq!(
         plan.operations.len(),
-        10,
-        "env + mount for 4 containers, the volume and the record"
+        22,
+        "4 env adds + 1 mount for each of 4 containers, the volume, the record"
     );
 
     let mut group = c.benchmark_group("planner");
