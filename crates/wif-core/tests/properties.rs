@@ -3,6 +3,9 @@
 //! and the patch only adds: every field of the input is still in the output (lists keep
 //! their items in order, possibly with ours around them), unknown fields included.
 
+// A test binary: a failed unwrap is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use json_patch::PatchOperation;

@@ -1,7 +1,9 @@
 //! `wif demo`: the whole federation flow on loopback, one step at a time, each printed and
-//! checked. Exit 0 only if every step did what it should. Today's steps: the webhook's
-//! mutation of a sample Deployment, rendered offline. Later steps (webhook over TLS, issuer,
-//! token exchange against the emulator) append to [`steps`].
+//! checked. Exit 0 only if every step did what it should. Steps so far: the webhook's
+//! mutation of a sample Deployment (rendered offline), then a cluster OIDC issuer on
+//! loopback over real TLS and a projected token it signs, fetched and verified the way
+//! Entra ID does. Later steps (webhook over TLS, token exchange against the emulator) append
+//! to [`steps`] and read what earlier ones left in the [`DemoContext`].
 
 use anyhow::{Result, bail, ensure};
 use clap::Args;
@@ -51,24 +53,52 @@ impl Printer {
     }
 }
 
-type Step = fn(&Printer) -> Result<()>;
+/// What the steps share: the runtime, and what earlier steps set up for later ones.
+pub struct DemoContext {
+    runtime: tokio::runtime::Runtime,
+    issuer: Option<crate::demo_issuer::RunningIssuer>,
+    projected_token: Option<String>,
+}
+
+impl DemoContext {
+    fn new() -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?;
+        Ok(DemoContext {
+            runtime,
+            issuer: None,
+            projected_token: None,
+        })
+    }
+}
+
+type Step = fn(&Printer, &mut DemoContext) -> Result<()>;
 
 fn steps() -> Vec<(&'static str, Step)> {
-    vec![(
-        "the webhook's mutation of a Deployment, rendered offline (wif render)",
-        render_step,
-    )]
+    vec![
+        (
+            "the webhook's mutation of a Deployment, rendered offline (wif render)",
+            render_step,
+        ),
+        (
+            "a cluster OIDC issuer on loopback, and the projected token it signs (wif issuer)",
+            issuer_step,
+        ),
+    ]
 }
 
 /// Runs the demo.
 pub fn run(args: &DemoArgs) -> Result<()> {
     let printer = Printer { quiet: args.quiet };
     println!("wif demo: workload identity federation, end to end, on this machine");
+    let mut context = DemoContext::new()?;
     let all = steps();
     let mut failed = Vec::new();
     for (n, (title, step)) in all.iter().enumerate() {
         printer.title(n + 1, title);
-        match step(&printer) {
+        match step(&printer, &mut context) {
             Ok(()) => println!("   ok"),
             Err(e) => {
                 println!("   FAILED: {e:#}");
@@ -130,7 +160,7 @@ pub fn sample_manifests() -> Vec<Value> {
     ]
 }
 
-fn render_step(out: &Printer) -> Result<()> {
+fn render_step(out: &Printer, _context: &mut DemoContext) -> Result<()> {
     let documents = sample_manifests();
     let settings = WebhookSettings::new(TENANT_A);
     let options = RenderOptions::default();
@@ -205,6 +235,59 @@ fn render_step(out: &Printer) -> Result<()> {
     Ok(())
 }
 
+fn issuer_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
+    let issuer = context.runtime.block_on(crate::demo_issuer::RunningIssuer::start())?;
+    out.say(&format!(
+        "  issuer {} serves its discovery document and JWKS over TLS (a CA made just now)",
+        issuer.url
+    ));
+    let (discovery, jwks) = context.runtime.block_on(issuer.fetch_documents())?;
+    out.say("  GET /.well-known/openid-configuration, as Entra ID fetches it:");
+    out.block(&serde_json::to_string_pretty(&discovery)?);
+    ensure!(
+        discovery["issuer"] == issuer.url.as_str(),
+        "discovery names another issuer"
+    );
+    ensure!(
+        jwks.keys.len() == 1 && jwks.keys[0].kid.as_deref() == Some(issuer.key.kid().as_str()),
+        "JWKS lacks the signing key"
+    );
+    out.say(&format!(
+        "  GET {}: one {} key, kid {}",
+        discovery["jwks_uri"].as_str().unwrap_or("?"),
+        issuer.key.algorithm(),
+        issuer.key.kid()
+    ));
+
+    let token = issuer.mint("demo", "app", Some("web-7d9f8c5b4-x2x7q"))?;
+    let decoded = wif_jose::decode_unverified(&token)?;
+    out.say("  the projected token kubelet would write to /var/run/secrets/azure/wi/token/azure-identity-token:");
+    out.block(&format!(
+        "{}...{}",
+        &token[..40.min(token.len())],
+        &token[token.len().saturating_sub(20)..]
+    ));
+    out.say("  decoded header and claims:");
+    out.block(&serde_json::to_string_pretty(
+        &serde_json::json!({ "header": decoded.header, "claims": decoded.claims }),
+    )?);
+
+    let validation = wif_jose::Validation {
+        issuer: Some(issuer.url.clone()),
+        audience: Some(contract::DEFAULT_AUDIENCE.into()),
+        subject: Some(contract::service_account_subject("demo", "app")),
+        ..wif_jose::Validation::default()
+    };
+    let verified = wif_jose::verify(&token, &jwks, &validation, crate::issuer::unix_now())?;
+    out.say(&format!(
+        "  verified with the fetched JWKS ({}): iss, sub and aud are what a federated identity credential must name",
+        verified.algorithm
+    ));
+    context.projected_token = Some(token);
+    context.issuer = Some(issuer);
+    Ok(())
+}
+
 /// A line diff (longest common subsequence): unchanged lines indented, others marked.
 pub fn line_diff(before: &str, after: &str) -> String {
     let a: Vec<&str> = before.lines().collect();
@@ -248,8 +331,10 @@ mod tests {
     #[test]
     fn every_step_passes() {
         let printer = Printer { quiet: true };
+        let mut context = DemoContext::new().unwrap();
         for (title, step) in steps() {
-            step(&printer).unwrap_or_else(|e| panic!("{title}: {e:#}"));
+            step(&printer, &mut context).unwrap_or_else(|e| panic!("{title}: {e:#}"));
         }
+        assert!(context.projected_token.is_some());
     }
 }

@@ -2,6 +2,11 @@
 //! the library crates; each subcommand lives in its own module.
 
 mod demo;
+mod demo_issuer;
+mod files;
+mod issuer;
+mod issuer_serve;
+mod jwks;
 mod render;
 mod settings_args;
 mod yaml;
@@ -31,6 +36,11 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Apply the webhook's mutation to manifests offline (GitOps, Helm post-renderer).
     Render(Box<render::RenderArgs>),
+    /// Build the JWKS of service-account keys (same output as `azwi jwks`).
+    Jwks(jwks::JwksArgs),
+    /// OIDC issuer tooling for self-managed clusters: keys, discovery, tokens, serving.
+    #[command(subcommand)]
+    Issuer(issuer::IssuerCommand),
 }
 
 fn init_logging(level: &str, format: &str) {
@@ -51,6 +61,8 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Render(args) => render::run(args),
+        Command::Jwks(args) => jwks::run(args),
+        Command::Issuer(command) => issuer::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

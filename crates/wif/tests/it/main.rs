@@ -1,7 +1,11 @@
 //! Integration tests of the `wif` binary, run as a user runs it. One test binary for the
 //! whole crate (link time dominates on two cores); each command has its own module.
 
+// A test binary: a failed unwrap is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used)]
+
 mod demo;
+mod issuer;
 mod render;
 
 use std::io::Write;

@@ -1,0 +1,92 @@
+//! `/healthz`, `/readyz` and Prometheus `/metrics`, served on their own address. Readiness is
+//! a flag the server sets once it can answer (certificates loaded, caches synced).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::registry::Registry;
+
+/// Shared by the admin endpoints and the server they describe.
+#[derive(Debug, Clone)]
+pub struct AdminState {
+    ready: Arc<AtomicBool>,
+    reason: Arc<std::sync::RwLock<String>>,
+    registry: Arc<Registry>,
+}
+
+impl AdminState {
+    /// Not ready yet, saying `reason`, with `registry`'s metrics.
+    pub fn new(registry: Registry, reason: &str) -> Self {
+        AdminState {
+            ready: Arc::new(AtomicBool::new(false)),
+            reason: Arc::new(std::sync::RwLock::new(reason.to_owned())),
+            registry: Arc::new(registry),
+        }
+    }
+
+    /// Marks the server ready.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::SeqCst);
+    }
+
+    /// Marks the server not ready (draining), saying why.
+    pub fn set_not_ready(&self, reason: &str) {
+        if let Ok(mut r) = self.reason.write() {
+            *r = reason.to_owned();
+        }
+        self.ready.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether it is ready.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
+    if state.is_ready() {
+        (StatusCode::OK, "ok".to_owned())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.reason.read().map(|r| r.clone()).unwrap_or_default(),
+        )
+    }
+}
+
+async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    let mut body = String::new();
+    match prometheus_client::encoding::text::encode(&mut body, &state.registry) {
+        Ok(()) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            body,
+        ),
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain")],
+            "metrics encoding failed".into(),
+        ),
+    }
+}
+
+/// The admin router.
+pub fn admin_router(state: AdminState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}

@@ -1,0 +1,223 @@
+//! `wif issuer`: what a self-managed cluster needs to be an OIDC issuer Entra ID trusts:
+//! a signing key, the discovery document, tokens shaped like kube-apiserver's projected
+//! ones (for tests and local work), a verifier, and an HTTPS server publishing both documents.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use wif_jose::discovery::{DiscoveryDocument, check_issuer, default_jwks_uri};
+use wif_jose::kubernetes::{BoundPod, ProjectedToken, random_uuid};
+use wif_jose::{Algorithm, JwkSet, SigningKey, Validation};
+
+use crate::files::write_private;
+use crate::jwks::read_public_keys;
+
+/// `wif issuer` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum IssuerCommand {
+    /// Make a service-account signing key (PKCS#8 PEM, mode 0600).
+    Keygen(KeygenArgs),
+    /// Print the OIDC discovery document of an issuer.
+    Discovery(DiscoveryArgs),
+    /// Mint a token shaped exactly as kube-apiserver issues a projected one.
+    Mint(MintArgs),
+    /// Verify a token against a JWKS, as Entra ID would before matching credentials.
+    Verify(VerifyArgs),
+    /// Serve the discovery document and the JWKS over HTTPS.
+    Serve(crate::issuer_serve::ServeArgs),
+}
+
+/// `wif issuer keygen` flags.
+#[derive(Debug, Clone, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key.
+    #[arg(long, value_name = "FILE")]
+    pub out: String,
+    /// Key type: RS256 (RSA 2048, what Entra documents), ES256, ES384 or ES512.
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256", "ES384", "ES512"])]
+    pub alg: String,
+    /// Also write the public key here (for --service-account-key-file).
+    #[arg(long, value_name = "FILE")]
+    pub public_out: Option<String>,
+    /// Replace existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `wif issuer discovery` flags.
+#[derive(Debug, Clone, Args)]
+pub struct DiscoveryArgs {
+    /// The issuer URL, exactly as in the tokens' iss (kube-apiserver --service-account-issuer).
+    #[arg(long)]
+    pub issuer: String,
+    /// Where the JWKS is published (default {issuer}/openid/v1/jwks).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Key files, to list their algorithms (default RS256).
+    #[arg(long, value_delimiter = ',', value_name = "FILE")]
+    pub public_keys: Vec<String>,
+}
+
+/// `wif issuer mint` flags.
+#[derive(Debug, Clone, Args)]
+pub struct MintArgs {
+    /// Signing key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub key: String,
+    /// iss.
+    #[arg(long)]
+    pub issuer: String,
+    /// Namespace of the service account.
+    #[arg(long)]
+    pub namespace: String,
+    /// Service account name.
+    #[arg(long)]
+    pub service_account: String,
+    /// aud (repeatable).
+    #[arg(long, default_value = wif_core::contract::DEFAULT_AUDIENCE)]
+    pub audience: Vec<String>,
+    /// Lifetime in seconds (kube-apiserver requires at least 600).
+    #[arg(long, default_value_t = 3600)]
+    pub expiration: i64,
+    /// Bind the token to this pod (a pod-bound token, as kubelet projects).
+    #[arg(long)]
+    pub pod: Option<String>,
+    /// Write the token here (mode 0600) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<String>,
+}
+
+/// `wif issuer verify` flags.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// The JWKS (a file as `wif jwks` writes it).
+    #[arg(long, value_name = "FILE")]
+    pub jwks: String,
+    /// The token file (`-` for standard input).
+    #[arg(long, value_name = "FILE|-")]
+    pub token: String,
+    /// Required iss.
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Required aud element.
+    #[arg(long)]
+    pub audience: Option<String>,
+    /// Required sub.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// Clock skew tolerated on exp and nbf, in seconds.
+    #[arg(long, default_value_t = wif_jose::jws::DEFAULT_LEEWAY_SECONDS)]
+    pub leeway: u64,
+}
+
+/// Unix seconds now.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Runs a `wif issuer` subcommand.
+pub fn run(command: &IssuerCommand) -> Result<()> {
+    match command {
+        IssuerCommand::Keygen(args) => keygen(args),
+        IssuerCommand::Discovery(args) => {
+            println!("{}", discovery_json(args)?);
+            Ok(())
+        }
+        IssuerCommand::Mint(args) => mint(args),
+        IssuerCommand::Verify(args) => verify(args),
+        IssuerCommand::Serve(args) => crate::issuer_serve::run(args),
+    }
+}
+
+fn keygen(args: &KeygenArgs) -> Result<()> {
+    let alg = Algorithm::from_name(&args.alg).context("unknown algorithm")?;
+    let key = SigningKey::generate(alg)?;
+    write_private(Path::new(&args.out), key.to_pkcs8_pem().as_bytes(), args.force)?;
+    if let Some(public) = &args.public_out {
+        if !args.force && Path::new(public).exists() {
+            bail!("{public} exists; remove it or pass --force");
+        }
+        std::fs::write(public, key.public_key_pem()).with_context(|| format!("cannot write {public}"))?;
+    }
+    eprintln!("wrote {} ({}, kid {})", args.out, key.algorithm(), key.kid());
+    Ok(())
+}
+
+/// The discovery document as pretty JSON.
+pub fn discovery_json(args: &DiscoveryArgs) -> Result<String> {
+    check_issuer(&args.issuer)?;
+    let jwks_uri = args.jwks_uri.clone().unwrap_or_else(|| default_jwks_uri(&args.issuer));
+    if !jwks_uri.starts_with("https://") {
+        bail!("--jwks-uri must be an https URL (Entra ID fetches it over https)");
+    }
+    let keys = read_public_keys(&args.public_keys)?;
+    Ok(serde_json::to_string_pretty(&DiscoveryDocument::new(
+        &args.issuer,
+        &jwks_uri,
+        &keys,
+    ))?)
+}
+
+/// Loads a signing key, naming the file on error.
+pub fn load_signing_key(path: &str) -> Result<SigningKey> {
+    let pem = std::fs::read(path).with_context(|| format!("cannot read {path}"))?;
+    SigningKey::from_pem(&pem).with_context(|| path.to_owned())
+}
+
+fn mint(args: &MintArgs) -> Result<()> {
+    check_issuer(&args.issuer)?;
+    if !(600..=i64::from(u32::MAX)).contains(&args.expiration) {
+        bail!(
+            "--expiration {} is outside what kube-apiserver accepts (600 seconds to 2^32)",
+            args.expiration
+        );
+    }
+    let key = load_signing_key(&args.key)?;
+    let spec = ProjectedToken {
+        issuer: args.issuer.clone(),
+        namespace: args.namespace.clone(),
+        service_account: args.service_account.clone(),
+        service_account_uid: random_uuid()?,
+        audiences: args.audience.clone(),
+        issued_at: unix_now(),
+        expiration_seconds: args.expiration,
+        pod: match &args.pod {
+            Some(name) => Some(BoundPod {
+                name: name.clone(),
+                uid: random_uuid()?,
+            }),
+            None => None,
+        },
+        jti: random_uuid()?,
+    };
+    let token = spec.sign(&key)?;
+    match &args.out {
+        Some(path) => write_private(Path::new(path), token.as_bytes(), true),
+        None => {
+            println!("{token}");
+            Ok(())
+        }
+    }
+}
+
+fn verify(args: &VerifyArgs) -> Result<()> {
+    let jwks_bytes = std::fs::read(&args.jwks).with_context(|| format!("cannot read {}", args.jwks))?;
+    let jwks = JwkSet::from_json(&jwks_bytes).with_context(|| format!("{} is not a JWKS", args.jwks))?;
+    let token = crate::yaml::read_source(&args.token)?;
+    let validation = Validation {
+        issuer: args.issuer.clone(),
+        audience: args.audience.clone(),
+        subject: args.subject.clone(),
+        leeway_seconds: args.leeway,
+        require_exp: true,
+    };
+    let verified = wif_jose::verify(token.trim(), &jwks, &validation, unix_now()).context("token refused")?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({ "header": verified.header, "claims": verified.claims }))?
+    );
+    Ok(())
+}

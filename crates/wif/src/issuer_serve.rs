@@ -1,0 +1,259 @@
+//! `wif issuer serve`: an OIDC issuer over HTTPS, the two documents Entra ID fetches:
+//! `{issuer}/.well-known/openid-configuration` and the JWKS, with every key given (old and
+//! new together during a rotation), as kube-apiserver or a static bucket would serve them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use clap::Args;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use wif_jose::discovery::{DISCOVERY_PATH, DiscoveryDocument, check_issuer, default_jwks_uri};
+use wif_jose::jwks_of;
+use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
+use wif_server::tls::{CertificateSource, ReloadingResolver, server_config, watch_certificates};
+use wif_server::{AdminState, admin_router, serve_https, shutdown_signal};
+
+use crate::jwks::read_public_keys;
+
+/// `wif issuer serve` flags.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Key files (private or public PEM); all are published, so old and new keys can be
+    /// served together during a rotation. Repeat the flag or separate with commas.
+    #[arg(long, value_delimiter = ',', required = true, value_name = "FILE")]
+    pub key: Vec<String>,
+    /// The issuer URL, exactly as in the tokens' iss.
+    #[arg(long)]
+    pub issuer: String,
+    /// Where the JWKS is advertised (default {issuer}/openid/v1/jwks).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Listen address (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub addr: SocketAddr,
+    /// Directory with tls.crt and tls.key, reloaded when they change.
+    #[arg(long, value_name = "DIR", conflicts_with = "self_signed_ca_out")]
+    pub cert_dir: Option<PathBuf>,
+    /// Make a throwaway CA and serving certificate instead, and write the CA here for clients.
+    #[arg(long, value_name = "FILE")]
+    pub self_signed_ca_out: Option<PathBuf>,
+    /// Minimum TLS version (1.2 or 1.3).
+    #[arg(long, default_value = "1.3")]
+    pub tls_min_version: String,
+    /// Address of /healthz, /readyz and /metrics (plain HTTP).
+    #[arg(long, default_value = "127.0.0.1:9440")]
+    pub health_addr: SocketAddr,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    path: String,
+    code: u16,
+}
+
+/// What the issuer serves.
+#[derive(Clone)]
+pub struct IssuerDocuments {
+    discovery_path: String,
+    discovery: Arc<String>,
+    jwks_path: Option<String>,
+    jwks: Arc<String>,
+    requests: Family<RequestLabels, Counter>,
+}
+
+fn path_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    path.trim_end_matches('/').to_owned()
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or_default()
+}
+
+impl IssuerDocuments {
+    /// The documents for `issuer`, its JWKS at `jwks_uri`, publishing the keys in `key_files`.
+    pub fn new(issuer: &str, jwks_uri: Option<&str>, keys: &[wif_jose::PublicKey]) -> Result<Self> {
+        check_issuer(issuer)?;
+        if keys.is_empty() {
+            bail!("no key to publish");
+        }
+        let jwks_uri = jwks_uri.map_or_else(|| default_jwks_uri(issuer), str::to_owned);
+        let discovery = serde_json::to_string(&DiscoveryDocument::new(issuer, &jwks_uri, keys))?;
+        let jwks = serde_json::to_string(&jwks_of(keys))?;
+        // The JWKS is served here only when it lives on this server.
+        let jwks_path = (host_of(&jwks_uri) == host_of(issuer)).then(|| path_of(&jwks_uri));
+        Ok(IssuerDocuments {
+            discovery_path: format!("{}{DISCOVERY_PATH}", path_of(issuer)),
+            discovery: Arc::new(discovery),
+            jwks_path,
+            jwks: Arc::new(jwks),
+            requests: Family::default(),
+        })
+    }
+
+    /// Registers the request counter.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "wif_issuer_requests",
+            "Requests to the issuer documents, by path and status",
+            self.requests.clone(),
+        );
+    }
+
+    /// The router answering GET for both documents.
+    pub fn router(self) -> Router {
+        Router::new().fallback(serve_document).with_state(self)
+    }
+}
+
+async fn serve_document(State(docs): State<IssuerDocuments>, method: axum::http::Method, uri: Uri) -> Response {
+    let path = uri.path();
+    let (code, response) = if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            StatusCode::METHOD_NOT_ALLOWED.into_response(),
+        )
+    } else if path == docs.discovery_path {
+        (StatusCode::OK, document(&docs.discovery, "application/json"))
+    } else if docs.jwks_path.as_deref() == Some(path) {
+        (StatusCode::OK, document(&docs.jwks, "application/jwk-set+json"))
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            (StatusCode::NOT_FOUND, "not found\n").into_response(),
+        )
+    };
+    let known = [
+        docs.discovery_path.as_str(),
+        docs.jwks_path.as_deref().unwrap_or_default(),
+    ];
+    let label = if known.contains(&path) {
+        path.to_owned()
+    } else {
+        "other".to_owned()
+    };
+    docs.requests
+        .get_or_create(&RequestLabels {
+            path: label,
+            code: code.as_u16(),
+        })
+        .inc();
+    response
+}
+
+fn document(body: &Arc<String>, content_type: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body.as_str().to_owned()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    response
+}
+
+/// Runs `wif issuer serve` until SIGTERM.
+pub fn run(args: &ServeArgs) -> Result<()> {
+    let keys = read_public_keys(&args.key)?;
+    let docs = IssuerDocuments::new(&args.issuer, args.jwks_uri.as_deref(), &keys)?;
+    let (source, initial) = match (&args.cert_dir, &args.self_signed_ca_out) {
+        (Some(dir), _) => {
+            let source = CertificateSource::in_dir(dir);
+            let key = source
+                .load()
+                .with_context(|| format!("serving certificate in {}", dir.display()))?;
+            (Some(source), key)
+        }
+        (None, Some(ca_out)) => {
+            let ca = LocalCa::new("wif issuer local CA")?;
+            let mut names: Vec<&str> = LOOPBACK_NAMES.to_vec();
+            let host = host_of(&args.issuer)
+                .rsplit_once(':')
+                .map_or(host_of(&args.issuer), |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if !names.contains(&host) {
+                names.push(host);
+            }
+            let cert = ca.issue(&names)?;
+            std::fs::write(ca_out, ca.cert_pem()).with_context(|| format!("cannot write {}", ca_out.display()))?;
+            let key = wif_server::tls::certified_key_from_pem(
+                cert.cert_pem.as_bytes(),
+                cert.key_pem.as_bytes(),
+                ca_out,
+                ca_out,
+            )?;
+            (None, key)
+        }
+        (None, None) => bail!("pass --cert-dir DIR (tls.crt, tls.key) or --self-signed-ca-out FILE"),
+    };
+    let resolver = ReloadingResolver::new(initial);
+    let tls = server_config(resolver.clone(), &args.tls_min_version)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let mut registry = Registry::default();
+        docs.register(&mut registry);
+        let admin = AdminState::new(registry, "starting");
+        let listener = tokio::net::TcpListener::bind(args.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.addr))?;
+        let health = tokio::net::TcpListener::bind(args.health_addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.health_addr))?;
+        let address = listener.local_addr()?;
+        let health_address = health.local_addr()?;
+        if let Some(source) = source {
+            tokio::spawn(watch_certificates(source, resolver, Duration::from_secs(5)));
+        }
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut admin_stop = stop_rx.clone();
+        let admin_router = admin_router(admin.clone());
+        tokio::spawn(async move {
+            let _ = serve_https(health, None, admin_router, async move {
+                let _ = admin_stop.changed().await;
+            })
+            .await;
+        });
+        admin.set_ready();
+        println!(
+            "issuer {} listening on https://{address} (health on http://{health_address})",
+            args.issuer
+        );
+        tracing::info!(issuer = %args.issuer, %address, keys = keys.len(), "issuer serving");
+        let shutdown = async move {
+            shutdown_signal().await;
+            admin.set_not_ready("shutting down");
+            let _ = stop_tx.send(true);
+        };
+        serve_https(listener, Some(tls), docs.router(), shutdown).await?;
+        drop(stop_rx);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_issuer() {
+        assert_eq!(path_of("https://127.0.0.1:8443/"), "");
+        assert_eq!(path_of("https://oidc.example/cluster-1/"), "/cluster-1");
+        assert_eq!(
+            path_of("https://oidc.example/cluster-1/openid/v1/jwks"),
+            "/cluster-1/openid/v1/jwks"
+        );
+        assert_eq!(host_of("https://oidc.example:8443/x"), "oidc.example:8443");
+    }
+}
