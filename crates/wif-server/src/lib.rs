@@ -7,8 +7,10 @@
 pub mod admin;
 pub mod pki;
 pub mod serve;
+pub mod service;
 pub mod tls;
 
 pub use admin::{AdminState, admin_router};
 pub use serve::{ServeError, serve_https, shutdown_signal};
+pub use service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
 pub use tls::{CertificateSource, TlsError, install_crypto_provider};

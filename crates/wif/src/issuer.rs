@@ -83,6 +83,10 @@ pub struct MintArgs {
     /// Bind the token to this pod (a pod-bound token, as kubelet projects).
     #[arg(long)]
     pub pod: Option<String>,
+    /// Issue time (Unix seconds) instead of now, for tokens that are already expired or not
+    /// yet valid.
+    #[arg(long, allow_hyphen_values = true)]
+    pub issued_at: Option<i64>,
     /// Write the token here (mode 0600) instead of standard output.
     #[arg(long, value_name = "FILE")]
     pub out: Option<String>,
@@ -182,7 +186,7 @@ fn mint(args: &MintArgs) -> Result<()> {
         service_account: args.service_account.clone(),
         service_account_uid: random_uuid()?,
         audiences: args.audience.clone(),
-        issued_at: unix_now(),
+        issued_at: args.issued_at.unwrap_or_else(unix_now),
         expiration_seconds: args.expiration,
         pod: match &args.pod {
             Some(name) => Some(BoundPod {

@@ -5,9 +5,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, Uri, header};
@@ -19,9 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use wif_jose::discovery::{DISCOVERY_PATH, DiscoveryDocument, check_issuer, default_jwks_uri};
 use wif_jose::jwks_of;
-use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
-use wif_server::tls::{CertificateSource, ReloadingResolver, server_config, watch_certificates};
-use wif_server::{AdminState, admin_router, serve_https, shutdown_signal};
+use wif_server::{ServiceOptions, shutdown_signal};
 
 use crate::jwks::read_public_keys;
 
@@ -165,38 +162,10 @@ fn document(body: &Arc<String>, content_type: &'static str) -> Response {
 pub fn run(args: &ServeArgs) -> Result<()> {
     let keys = read_public_keys(&args.key)?;
     let docs = IssuerDocuments::new(&args.issuer, args.jwks_uri.as_deref(), &keys)?;
-    let (source, initial) = match (&args.cert_dir, &args.self_signed_ca_out) {
-        (Some(dir), _) => {
-            let source = CertificateSource::in_dir(dir);
-            let key = source
-                .load()
-                .with_context(|| format!("serving certificate in {}", dir.display()))?;
-            (Some(source), key)
-        }
-        (None, Some(ca_out)) => {
-            let ca = LocalCa::new("wif issuer local CA")?;
-            let mut names: Vec<&str> = LOOPBACK_NAMES.to_vec();
-            let host = host_of(&args.issuer)
-                .rsplit_once(':')
-                .map_or(host_of(&args.issuer), |(h, _)| h);
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            if !names.contains(&host) {
-                names.push(host);
-            }
-            let cert = ca.issue(&names)?;
-            std::fs::write(ca_out, ca.cert_pem()).with_context(|| format!("cannot write {}", ca_out.display()))?;
-            let key = wif_server::tls::certified_key_from_pem(
-                cert.cert_pem.as_bytes(),
-                cert.key_pem.as_bytes(),
-                ca_out,
-                ca_out,
-            )?;
-            (None, key)
-        }
-        (None, None) => bail!("pass --cert-dir DIR (tls.crt, tls.key) or --self-signed-ca-out FILE"),
-    };
-    let resolver = ReloadingResolver::new(initial);
-    let tls = server_config(resolver.clone(), &args.tls_min_version)?;
+    let host = host_of(&args.issuer)
+        .rsplit_once(':')
+        .map_or(host_of(&args.issuer), |(h, _)| h);
+    let tls = crate::service_args::tls_source(&args.cert_dir, &args.self_signed_ca_out, &[host])?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -204,40 +173,19 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     runtime.block_on(async move {
         let mut registry = Registry::default();
         docs.register(&mut registry);
-        let admin = AdminState::new(registry, "starting");
-        let listener = tokio::net::TcpListener::bind(args.addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.addr))?;
-        let health = tokio::net::TcpListener::bind(args.health_addr)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.health_addr))?;
-        let address = listener.local_addr()?;
-        let health_address = health.local_addr()?;
-        if let Some(source) = source {
-            tokio::spawn(watch_certificates(source, resolver, Duration::from_secs(5)));
-        }
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut admin_stop = stop_rx.clone();
-        let admin_router = admin_router(admin.clone());
-        tokio::spawn(async move {
-            let _ = serve_https(health, None, admin_router, async move {
-                let _ = admin_stop.changed().await;
-            })
-            .await;
-        });
-        admin.set_ready();
-        println!(
-            "issuer {} listening on https://{address} (health on http://{health_address})",
-            args.issuer
-        );
-        tracing::info!(issuer = %args.issuer, %address, keys = keys.len(), "issuer serving");
-        let shutdown = async move {
-            shutdown_signal().await;
-            admin.set_not_ready("shutting down");
-            let _ = stop_tx.send(true);
+        let options = ServiceOptions {
+            addr: args.addr,
+            health_addr: args.health_addr,
+            tls,
+            tls_min_version: args.tls_min_version.clone(),
         };
-        serve_https(listener, Some(tls), docs.router(), shutdown).await?;
-        drop(stop_rx);
+        let bound = wif_server::bind(options, docs.router(), registry).await?;
+        println!(
+            "issuer {} listening on https://{} (health on http://{})",
+            args.issuer, bound.address, bound.health_address
+        );
+        tracing::info!(issuer = %args.issuer, address = %bound.address, keys = keys.len(), "issuer serving");
+        bound.serve(shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -8,7 +8,9 @@ mod issuer;
 mod issuer_serve;
 mod jwks;
 mod render;
+mod service_args;
 mod settings_args;
+mod sts;
 mod yaml;
 
 use std::process::ExitCode;
@@ -41,6 +43,8 @@ enum Command {
     /// OIDC issuer tooling for self-managed clusters: keys, discovery, tokens, serving.
     #[command(subcommand)]
     Issuer(issuer::IssuerCommand),
+    /// A local Entra ID token endpoint that real Azure SDKs get tokens from.
+    Sts(Box<sts::StsArgs>),
 }
 
 fn init_logging(level: &str, format: &str) {
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Command::Render(args) => render::run(args),
         Command::Jwks(args) => jwks::run(args),
         Command::Issuer(command) => issuer::run(command),
+        Command::Sts(args) => sts::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -145,7 +145,10 @@ pub enum JwtError {
         names: Vec<String>,
     },
     /// No key in the JWKS has the token's `kid` (or, without a kid, none fits).
-    #[error("no key with kid {kid:?} in the issuer's JWKS ({available} keys: {known:?})")]
+    #[error(
+        "no key with kid {} in the issuer's JWKS (it has {available}: {known:?})",
+        show_kid(kid)
+    )]
     UnknownKid {
         /// The token's kid.
         kid: Option<String>,
@@ -155,7 +158,7 @@ pub enum JwtError {
         known: Vec<String>,
     },
     /// The key with that kid cannot verify anything (`oct`, unknown `kty`, broken fields).
-    #[error("key {kid:?} is not usable: {reason}")]
+    #[error("key {} is not usable: {reason}", show_kid(kid))]
     UnusableKey {
         /// The kid.
         kid: Option<String>,
@@ -163,7 +166,7 @@ pub enum JwtError {
         reason: String,
     },
     /// The token's `alg` does not fit the key's type, curve or declared `alg`.
-    #[error("algorithm {alg} does not fit key {kid:?} ({key})")]
+    #[error("algorithm {alg} does not fit key {} ({key})", show_kid(kid))]
     AlgorithmKeyMismatch {
         /// The header's alg.
         alg: Algorithm,
@@ -173,7 +176,7 @@ pub enum JwtError {
         key: String,
     },
     /// The signature does not verify: tampered token or wrong key.
-    #[error("signature does not verify with key {kid:?}")]
+    #[error("signature does not verify with key {}", show_kid(kid))]
     BadSignature {
         /// The kid tried.
         kid: Option<String>,
@@ -225,6 +228,11 @@ pub enum JwtError {
         /// In the token.
         found: Option<String>,
     },
+}
+
+fn show_kid(kid: &Option<String>) -> String {
+    kid.as_deref()
+        .map_or_else(|| "(no kid)".to_owned(), |k| format!("{k:?}"))
 }
 
 /// What a verified token must also satisfy.

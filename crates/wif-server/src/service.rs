@@ -1,0 +1,179 @@
+//! A whole HTTPS service: the main listener over TLS and the admin listener (`/healthz`,
+//! `/readyz`, `/metrics`) in plain HTTP, bound first so callers learn the real ports (port 0
+//! works), then served until a shutdown signal, draining in-flight requests.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use prometheus_client::registry::Registry;
+use rustls::sign::CertifiedKey;
+use tokio::net::TcpListener;
+
+use crate::admin::{AdminState, admin_router};
+use crate::pki::{LOOPBACK_NAMES, LocalCa};
+use crate::serve::{ServeError, serve_https};
+use crate::tls::{
+    CertificateSource, ReloadingResolver, TlsError, certified_key_from_pem, server_config, watch_certificates,
+};
+
+/// Where the serving certificate comes from.
+#[derive(Debug)]
+pub enum TlsSource {
+    /// `tls.crt` and `tls.key` in a directory, reloaded when they change.
+    CertDir(PathBuf),
+    /// A throwaway CA and certificate for loopback names (plus `extra_names`); the CA is
+    /// written to `ca_out` for clients.
+    SelfSigned {
+        /// Where to write the CA certificate.
+        ca_out: PathBuf,
+        /// More DNS names or IPs for the certificate.
+        extra_names: Vec<String>,
+    },
+    /// A key pair made by the caller (in-process tests and the demo).
+    Given(CertifiedKey),
+}
+
+/// How to run the service.
+#[derive(Debug)]
+pub struct ServiceOptions {
+    /// Main (HTTPS) address.
+    pub addr: SocketAddr,
+    /// Admin (plain HTTP) address.
+    pub health_addr: SocketAddr,
+    /// Certificate source.
+    pub tls: TlsSource,
+    /// `1.2` or `1.3`.
+    pub tls_min_version: String,
+}
+
+/// A failure to start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServiceError {
+    /// TLS material.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// Certificate generation.
+    #[error("cannot make a certificate: {0}")]
+    Pki(#[from] rcgen::Error),
+    /// Binding or writing.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Serving stopped.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// A service bound to its ports, not yet serving.
+pub struct BoundService {
+    /// The main address.
+    pub address: SocketAddr,
+    /// The admin address.
+    pub health_address: SocketAddr,
+    /// Readiness and metrics state.
+    pub admin: AdminState,
+    listener: TcpListener,
+    health: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    watch: Option<(CertificateSource, Arc<ReloadingResolver>)>,
+    router: Router,
+}
+
+impl std::fmt::Debug for BoundService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundService")
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads or makes the certificate, and binds both listeners.
+pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -> Result<BoundService, ServiceError> {
+    let (key, source) = match options.tls {
+        TlsSource::CertDir(dir) => {
+            let source = CertificateSource::in_dir(&dir);
+            (source.load()?, Some(source))
+        }
+        TlsSource::SelfSigned { ca_out, extra_names } => {
+            let ca = LocalCa::new("wif local CA")?;
+            let mut names: Vec<&str> = LOOPBACK_NAMES.to_vec();
+            names.extend(
+                extra_names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| !LOOPBACK_NAMES.contains(n)),
+            );
+            let cert = ca.issue(&names)?;
+            std::fs::write(&ca_out, ca.cert_pem()).map_err(|source| ServiceError::Io {
+                what: format!("cannot write {}", ca_out.display()),
+                source,
+            })?;
+            (
+                certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), &ca_out, &ca_out)?,
+                None,
+            )
+        }
+        TlsSource::Given(key) => (key, None),
+    };
+    let resolver = ReloadingResolver::new(key);
+    let tls = server_config(resolver.clone(), &options.tls_min_version)?;
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr).await.map_err(|source| ServiceError::Io {
+            what: format!("cannot listen on {addr}"),
+            source,
+        })
+    };
+    let listener = bind(options.addr).await?;
+    let health = bind(options.health_addr).await?;
+    let io = |source| ServiceError::Io {
+        what: "cannot read the bound address".into(),
+        source,
+    };
+    Ok(BoundService {
+        address: listener.local_addr().map_err(io)?,
+        health_address: health.local_addr().map_err(io)?,
+        admin: AdminState::new(registry, "starting"),
+        listener,
+        health,
+        tls,
+        watch: source.map(|s| (s, resolver)),
+        router,
+    })
+}
+
+impl BoundService {
+    /// Serves until `shutdown` resolves: ready at once, not ready while draining.
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServiceError> {
+        if let Some((source, resolver)) = self.watch {
+            tokio::spawn(watch_certificates(source, resolver, Duration::from_secs(5)));
+        }
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let admin_router = admin_router(self.admin.clone());
+        let health = self.health;
+        let admin_task = tokio::spawn(async move {
+            let _ = serve_https(health, None, admin_router, async move {
+                let _ = stop_rx.changed().await;
+            })
+            .await;
+        });
+        self.admin.set_ready();
+        let admin = self.admin.clone();
+        let result = serve_https(self.listener, Some(self.tls), self.router, async move {
+            shutdown.await;
+            admin.set_not_ready("shutting down");
+        })
+        .await;
+        let _ = stop_tx.send(true);
+        let _ = admin_task.await;
+        Ok(result?)
+    }
+}

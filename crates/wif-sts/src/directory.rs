@@ -1,0 +1,418 @@
+//! The emulated directory: tenants (GUID and optional domain), their applications and
+//! user-assigned managed identities, and each one's federated identity credentials, read
+//! from a YAML file in Graph's camelCase shape and checked with Entra's rules. Also the
+//! trust settings for fetching each issuer's metadata (a CA file, or a static JWKS).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use wif_core::fic::{FederatedCredential, check_credentials};
+use wif_core::mutation::is_guid;
+
+/// The config file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DirectoryConfig {
+    /// Tenants.
+    #[serde(default)]
+    pub tenants: Vec<TenantConfig>,
+    /// How to reach each issuer.
+    #[serde(default)]
+    pub issuers: Vec<IssuerConfig>,
+    /// Lifetime of tokens issued to applications (Entra: about an hour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime_seconds: Option<i64>,
+}
+
+/// A tenant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantConfig {
+    /// The tenant GUID.
+    pub tenant_id: String,
+    /// An optional verified domain (`contoso.onmicrosoft.com`), usable in URLs instead of the GUID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    /// App registrations.
+    #[serde(default)]
+    pub applications: Vec<ApplicationConfig>,
+    /// User-assigned managed identities.
+    #[serde(default)]
+    pub user_assigned_identities: Vec<ManagedIdentityConfig>,
+}
+
+/// An app registration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationConfig {
+    /// Display name.
+    pub display_name: String,
+    /// Application (client) id.
+    pub app_id: String,
+    /// Object id of its service principal (`oid` in tokens); derived from the app id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_id: Option<String>,
+    /// Its federated identity credentials.
+    #[serde(default)]
+    pub federated_identity_credentials: Vec<FederatedCredential>,
+}
+
+/// A user-assigned managed identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManagedIdentityConfig {
+    /// Resource name.
+    pub name: String,
+    /// Client id.
+    pub client_id: String,
+    /// Principal (object) id; derived from the client id when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// ARM resource id (`xms_mirid`); a placeholder under the name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// Its federated identity credentials.
+    #[serde(default)]
+    pub federated_identity_credentials: Vec<FederatedCredential>,
+}
+
+/// How to fetch one issuer's discovery document and JWKS.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The issuer URL, as in tokens.
+    pub issuer: String,
+    /// CA bundle (PEM) trusted for this issuer's HTTPS, besides nothing else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// A static JWKS instead of fetching.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<PathBuf>,
+}
+
+/// A config the emulator cannot start with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{location}: {message}")]
+pub struct DirectoryError {
+    /// Which entry.
+    pub location: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn error(location: impl Into<String>, message: impl Into<String>) -> DirectoryError {
+    DirectoryError {
+        location: location.into(),
+        message: message.into(),
+    }
+}
+
+/// Whether a principal is an app registration or a managed identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// An app registration.
+    Application,
+    /// A user-assigned managed identity, with its ARM resource id.
+    ManagedIdentity {
+        /// `xms_mirid`.
+        resource_id: String,
+    },
+}
+
+/// An application or managed identity, ready for lookups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Display name or resource name.
+    pub name: String,
+    /// Client id.
+    pub client_id: String,
+    /// Object id.
+    pub object_id: String,
+    /// Which kind.
+    pub kind: PrincipalKind,
+    /// Its credentials.
+    pub credentials: Vec<FederatedCredential>,
+}
+
+/// A checked tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    /// GUID (lower case).
+    pub id: String,
+    /// Domain, lower case.
+    pub domain: Option<String>,
+    /// Applications and managed identities.
+    pub principals: Vec<Principal>,
+}
+
+impl Tenant {
+    /// The principal with this client id (GUIDs compare ignoring case).
+    pub fn principal(&self, client_id: &str) -> Option<&Principal> {
+        self.principals
+            .iter()
+            .find(|p| p.client_id.eq_ignore_ascii_case(client_id))
+    }
+}
+
+/// The checked directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Directory {
+    /// Tenants.
+    pub tenants: Vec<Tenant>,
+    /// Issuer trust settings, paths resolved.
+    pub issuers: Vec<IssuerConfig>,
+    /// Application token lifetime.
+    pub token_lifetime_seconds: i64,
+}
+
+/// Default lifetime of application tokens (Entra's `expires_in` is typically 3599).
+pub const DEFAULT_TOKEN_LIFETIME: i64 = 3599;
+
+/// A stable GUID derived from `seed`, for object ids the config leaves out.
+pub fn derived_guid(seed: &str) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, seed.as_bytes());
+    let hex: String = digest.as_ref().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-4{}-8{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[13..16],
+        &hex[17..20],
+        &hex[20..32]
+    )
+}
+
+impl Directory {
+    /// Parses and checks a YAML config; relative file paths are resolved against `base_dir`.
+    pub fn from_yaml(text: &str, base_dir: &Path) -> Result<Self, DirectoryError> {
+        let config: DirectoryConfig = serde_saphyr::from_str(text).map_err(|e| error("config", e.to_string()))?;
+        Self::from_config(config, base_dir)
+    }
+
+    /// Checks a parsed config.
+    pub fn from_config(config: DirectoryConfig, base_dir: &Path) -> Result<Self, DirectoryError> {
+        let mut tenants: Vec<Tenant> = Vec::new();
+        for (ti, t) in config.tenants.into_iter().enumerate() {
+            let at = format!("tenants[{ti}]");
+            if !is_guid(&t.tenant_id) {
+                return Err(error(&at, format!("tenantId {:?} is not a GUID", t.tenant_id)));
+            }
+            let id = t.tenant_id.to_ascii_lowercase();
+            let domain = t.domain.map(|d| d.to_ascii_lowercase());
+            if tenants
+                .iter()
+                .any(|o| o.id == id || (domain.is_some() && o.domain == domain))
+            {
+                return Err(error(&at, format!("tenant {id} (or its domain) is listed twice")));
+            }
+            if let Some(d) = &domain
+                && (is_guid(d) || !d.contains('.'))
+            {
+                return Err(error(&at, format!("domain {d:?} must be a DNS name")));
+            }
+            let mut principals = Vec::new();
+            for (ai, app) in t.applications.into_iter().enumerate() {
+                let at = format!("{at}.applications[{ai}] ({})", app.display_name);
+                principals.push(checked_principal(
+                    &at,
+                    app.display_name,
+                    app.app_id,
+                    app.object_id,
+                    PrincipalKind::Application,
+                    app.federated_identity_credentials,
+                )?);
+            }
+            for (mi, identity) in t.user_assigned_identities.into_iter().enumerate() {
+                let at = format!("{at}.userAssignedIdentities[{mi}] ({})", identity.name);
+                let resource_id = identity.resource_id.unwrap_or_else(|| {
+                    format!(
+                        "/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/wif/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{}",
+                        identity.name
+                    )
+                });
+                principals.push(checked_principal(
+                    &at,
+                    identity.name,
+                    identity.client_id,
+                    identity.principal_id,
+                    PrincipalKind::ManagedIdentity { resource_id },
+                    identity.federated_identity_credentials,
+                )?);
+            }
+            for (i, p) in principals.iter().enumerate() {
+                if principals[..i].iter().any(|o| o.client_id == p.client_id) {
+                    return Err(error(&at, format!("client id {} is used twice", p.client_id)));
+                }
+            }
+            tenants.push(Tenant { id, domain, principals });
+        }
+        let mut issuers = Vec::new();
+        for (ii, mut issuer) in config.issuers.into_iter().enumerate() {
+            let at = format!("issuers[{ii}]");
+            if !issuer.issuer.starts_with("https://") {
+                return Err(error(&at, format!("issuer {:?} must be an https URL", issuer.issuer)));
+            }
+            if issuer.ca_file.is_some() && issuer.jwks_file.is_some() {
+                return Err(error(&at, "give caFile or jwksFile, not both"));
+            }
+            issuer.ca_file = issuer.ca_file.map(|p| base_dir.join(p));
+            issuer.jwks_file = issuer.jwks_file.map(|p| base_dir.join(p));
+            issuers.push(issuer);
+        }
+        let token_lifetime_seconds = config.token_lifetime_seconds.unwrap_or(DEFAULT_TOKEN_LIFETIME);
+        if !(300..=86_400).contains(&token_lifetime_seconds) {
+            return Err(error("tokenLifetimeSeconds", "must be between 300 and 86400"));
+        }
+        Ok(Directory {
+            tenants,
+            issuers,
+            token_lifetime_seconds,
+        })
+    }
+
+    /// The tenant named by a URL segment: its GUID (any case) or its domain.
+    pub fn tenant(&self, segment: &str) -> Option<&Tenant> {
+        let segment = segment.to_ascii_lowercase();
+        self.tenants
+            .iter()
+            .find(|t| t.id == segment || t.domain.as_deref() == Some(segment.as_str()))
+    }
+}
+
+fn checked_principal(
+    at: &str,
+    name: String,
+    client_id: String,
+    object_id: Option<String>,
+    kind: PrincipalKind,
+    credentials: Vec<FederatedCredential>,
+) -> Result<Principal, DirectoryError> {
+    if !is_guid(&client_id) {
+        return Err(error(at, format!("client id {client_id:?} is not a GUID")));
+    }
+    check_credentials(&credentials).map_err(|e| error(at, e.to_string()))?;
+    let client_id = client_id.to_ascii_lowercase();
+    let object_id = match object_id {
+        Some(id) if is_guid(&id) => id.to_ascii_lowercase(),
+        Some(id) => return Err(error(at, format!("object id {id:?} is not a GUID"))),
+        None => derived_guid(&format!("object:{client_id}")),
+    };
+    Ok(Principal {
+        name,
+        client_id,
+        object_id,
+        kind,
+        credentials,
+    })
+}
+
+/// Whether a URL tenant segment is a GUID or a DNS name (Entra's 900023 rule).
+pub fn is_tenant_identifier(segment: &str) -> bool {
+    is_guid(segment)
+        || (segment.contains('.')
+            && segment
+                .split('.')
+                .all(|l| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = r#"
+tenants:
+  - tenantId: 11111111-1111-1111-1111-111111111111
+    domain: Contoso.onmicrosoft.com
+    applications:
+      - displayName: reader
+        appId: 22222222-2222-2222-2222-222222222222
+        federatedIdentityCredentials:
+          - name: k8s-demo-app
+            issuer: https://127.0.0.1:8443/
+            subject: system:serviceaccount:demo:app
+            audiences: [api://AzureADTokenExchange]
+    userAssignedIdentities:
+      - name: wi-myapp-identity
+        clientId: 33333333-3333-3333-3333-333333333333
+        federatedIdentityCredentials: []
+issuers:
+  - issuer: https://127.0.0.1:8443/
+    caFile: issuer-ca.crt
+"#;
+
+    #[test]
+    fn parses_the_documented_shape() {
+        let dir = Directory::from_yaml(CONFIG, Path::new("/etc/wif")).unwrap();
+        let tenant = dir.tenant("contoso.onmicrosoft.com").unwrap();
+        assert_eq!(dir.tenant("11111111-1111-1111-1111-111111111111"), Some(tenant));
+        assert_eq!(dir.tenant("CONTOSO.onmicrosoft.com"), Some(tenant));
+        let reader = tenant.principal("22222222-2222-2222-2222-222222222222").unwrap();
+        assert_eq!(reader.kind, PrincipalKind::Application);
+        assert_eq!(reader.credentials[0].subject, "system:serviceaccount:demo:app");
+        assert_eq!(reader.object_id.len(), 36);
+        assert_ne!(reader.object_id, reader.client_id);
+        let mi = tenant.principal("33333333-3333-3333-3333-333333333333").unwrap();
+        assert!(
+            matches!(&mi.kind, PrincipalKind::ManagedIdentity { resource_id } if resource_id.ends_with("/wi-myapp-identity"))
+        );
+        assert_eq!(
+            dir.issuers[0].ca_file.as_deref(),
+            Some(Path::new("/etc/wif/issuer-ca.crt"))
+        );
+        assert_eq!(dir.token_lifetime_seconds, DEFAULT_TOKEN_LIFETIME);
+    }
+
+    #[test]
+    fn refuses_what_entra_refuses() {
+        let cases = [
+            (
+                CONFIG.replace("11111111-1111-1111-1111-111111111111", "tenant-one"),
+                "is not a GUID",
+            ),
+            (
+                CONFIG.replace("appId: 22222222-2222-2222-2222-222222222222", "appId: reader"),
+                "client id \"reader\" is not a GUID",
+            ),
+            (
+                CONFIG.replace("audiences: [api://AzureADTokenExchange]", "audiences: [a, b]"),
+                "exactly one audience",
+            ),
+            (
+                CONFIG.replace("name: k8s-demo-app", "name: k8s demo app"),
+                "name 'k8s demo app' is invalid",
+            ),
+            (
+                CONFIG.replace(
+                    "33333333-3333-3333-3333-333333333333",
+                    "22222222-2222-2222-2222-222222222222",
+                ),
+                "used twice",
+            ),
+            (
+                CONFIG.replace("caFile: issuer-ca.crt", "caFile: a\n    jwksFile: b"),
+                "not both",
+            ),
+            (
+                CONFIG.replace(
+                    "issuer: https://127.0.0.1:8443/\n    caFile",
+                    "issuer: http://127.0.0.1:8443/\n    caFile",
+                ),
+                "must be an https URL",
+            ),
+            (CONFIG.replace("domain:", "colour: red\n    domain:"), "unknown field"),
+        ];
+        for (text, expected) in cases {
+            let err = Directory::from_yaml(&text, Path::new(".")).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected}: {err}");
+        }
+    }
+
+    #[test]
+    fn tenant_identifiers() {
+        assert!(is_tenant_identifier("11111111-1111-1111-1111-111111111111"));
+        assert!(is_tenant_identifier("contoso.onmicrosoft.com"));
+        for bad in ["common", "not a tenant", "a..b", "x/y"] {
+            assert!(!is_tenant_identifier(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,489 @@
+//! The emulator's HTTP surface: a thin shell that decodes requests, runs [`crate::exchange`],
+//! and encodes Entra's responses. Every advertised URL is built from the host and port the
+//! client used, so MSAL's same-origin checks pass on any loopback address.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+use tokio::sync::RwLock;
+use wif_jose::{JwtError, SigningKey, jwks_of};
+
+use crate::directory::Directory;
+use crate::errors::EntraError;
+use crate::exchange::{self, Endpoint, Form};
+use crate::issuers::IssuerKeys;
+use crate::tokens;
+
+/// Largest token request body read (a projected token is about 1 KiB; 16 KiB is our cap).
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    endpoint: &'static str,
+    outcome: String,
+}
+
+/// The emulator's metrics.
+#[derive(Debug, Clone)]
+pub struct StsMetrics {
+    requests: Family<OutcomeLabels, Counter>,
+    duration: Histogram,
+}
+
+impl StsMetrics {
+    /// Registers them.
+    pub fn new(registry: &mut Registry) -> Self {
+        let metrics = StsMetrics {
+            requests: Family::default(),
+            duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+        };
+        registry.register(
+            "wif_sts_token_requests",
+            "Token requests by endpoint and outcome (issued, or the AADSTS code)",
+            metrics.requests.clone(),
+        );
+        registry.register(
+            "wif_sts_token_request_duration_seconds",
+            "Time to answer a token request",
+            metrics.duration.clone(),
+        );
+        metrics
+    }
+}
+
+/// What the handlers share.
+pub struct StsState {
+    /// The directory (behind a lock so it can be changed while serving).
+    pub directory: RwLock<Directory>,
+    /// The key access tokens are signed with.
+    pub signing_key: SigningKey,
+    /// Issuer keys.
+    pub issuers: IssuerKeys,
+    /// Metrics.
+    pub metrics: StsMetrics,
+    /// Base URL when a request names no host.
+    pub fallback_base: String,
+}
+
+impl std::fmt::Debug for StsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StsState")
+            .field("fallback_base", &self.fallback_base)
+            .finish_non_exhaustive()
+    }
+}
+
+type Shared = Arc<StsState>;
+
+impl StsState {
+    /// The state for `directory`, registering metrics in `registry`. A CA file named by the
+    /// directory that cannot be read is an error now, not at the first request.
+    pub fn new(
+        directory: Directory,
+        signing_key: SigningKey,
+        fallback_base: String,
+        registry: &mut Registry,
+    ) -> Result<Arc<Self>, crate::issuers::FetchError> {
+        let issuers = IssuerKeys::new(directory.issuers.clone())?;
+        Ok(Arc::new(StsState {
+            directory: RwLock::new(directory),
+            signing_key,
+            issuers,
+            metrics: StsMetrics::new(registry),
+            fallback_base,
+        }))
+    }
+}
+
+fn base_url(headers: &HeaderMap, uri: &Uri, fallback: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)));
+    host.map_or_else(|| fallback.to_owned(), |h| format!("https://{h}"))
+}
+
+fn new_uuid() -> String {
+    wif_jose::kubernetes::random_uuid().unwrap_or_else(|_| "00000000-0000-0000-0000-000000000000".into())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn json_response(status: StatusCode, body: &Value, extra: &[(&'static str, String)]) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    for (name, value) in extra {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            headers.insert(*name, value);
+        }
+    }
+    response
+}
+
+fn error_response(error: &EntraError, base: &str, correlation_id: &str) -> Response {
+    let trace_id = new_uuid();
+    let body = error.body(&trace_id, correlation_id, unix_now(), base);
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    json_response(
+        status,
+        &body,
+        &[
+            ("cache-control", "no-store, no-cache".into()),
+            ("pragma", "no-cache".into()),
+            ("x-ms-request-id", trace_id),
+        ],
+    )
+}
+
+fn correlation_id(headers: &HeaderMap, uri: &Uri, form: Option<&Form>) -> String {
+    let header_value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let query = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+        .and_then(|pairs| {
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == "client-request-id")
+                .map(|(_, v)| v)
+        });
+    header_value("client-request-id")
+        .or(query)
+        .or_else(|| form.and_then(|f| f.get("client-request-id")).map(str::to_owned))
+        .or_else(|| header_value("x-ms-client-request-id"))
+        .filter(|id| id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .unwrap_or_else(new_uuid)
+}
+
+/// The emulator's routes.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/token", any(token_v2))
+        .route("/{tenant}/oauth2/token", any(token_v1))
+        .route("/{tenant}/v2.0/.well-known/openid-configuration", get(metadata_v2))
+        .route("/{tenant}/.well-known/openid-configuration", get(metadata_v1))
+        .route("/{tenant}/discovery/v2.0/keys", get(keys))
+        .route("/{tenant}/discovery/keys", get(keys))
+        .route("/common/discovery/instance", get(instance_discovery))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        &json!({ "error": "not_found", "error_description": "No such endpoint on the wif Entra ID emulator." }),
+        &[],
+    )
+}
+
+async fn token_v2(
+    state: State<Shared>,
+    tenant: Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    token(state, tenant, Endpoint::V2, method, headers, uri, body).await
+}
+
+async fn token_v1(
+    state: State<Shared>,
+    tenant: Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    token(state, tenant, Endpoint::V1, method, headers, uri, body).await
+}
+
+async fn token(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    endpoint: Endpoint,
+    method: Method,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let base = base_url(&headers, &uri, &state.fallback_base);
+    let endpoint_label = match endpoint {
+        Endpoint::V1 => "v1",
+        Endpoint::V2 => "v2",
+    };
+    let (outcome, response) = match run_exchange(&state, &tenant, endpoint, &method, &headers, &uri, body, &base).await
+    {
+        Ok((response, client)) => {
+            tracing::info!(tenant = %tenant, client_id = %client, endpoint = endpoint_label, "token issued");
+            ("issued".to_owned(), response)
+        }
+        Err((error, correlation)) => {
+            tracing::warn!(
+                tenant = %tenant,
+                code = error.code,
+                error = error.error,
+                diagnosis = error.diagnosis.as_deref().unwrap_or(""),
+                correlation_id = %correlation,
+                "token request refused: AADSTS{}",
+                error.code
+            );
+            (
+                format!("AADSTS{}", error.code),
+                error_response(&error, &base, &correlation),
+            )
+        }
+    };
+    state
+        .metrics
+        .requests
+        .get_or_create(&OutcomeLabels {
+            endpoint: endpoint_label,
+            outcome,
+        })
+        .inc();
+    state.metrics.duration.observe(started.elapsed().as_secs_f64());
+    response
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_exchange(
+    state: &StsState,
+    tenant: &str,
+    endpoint: Endpoint,
+    method: &Method,
+    headers: &HeaderMap,
+    uri: &Uri,
+    body: Body,
+    base: &str,
+) -> Result<(Response, String), (EntraError, String)> {
+    if method != Method::POST {
+        return Err((EntraError::post_only(), correlation_id(headers, uri, None)));
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return Err((
+                EntraError::body_too_large(MAX_FORM_BYTES),
+                correlation_id(headers, uri, None),
+            ));
+        }
+    };
+    let form = Form::parse(&bytes);
+    let correlation = correlation_id(headers, uri, form.as_ref());
+    let fail = |e: EntraError| (e, correlation.clone());
+    let form = form.ok_or_else(|| {
+        fail(
+            EntraError::missing_parameter("grant_type")
+                .with_diagnosis("the body is not application/x-www-form-urlencoded"),
+        )
+    })?;
+    let directory = state.directory.read().await;
+    let prepared = exchange::prepare(&directory, endpoint, tenant, &form, base).map_err(fail)?;
+    let issuer = prepared.issuer.clone();
+    let keys = state
+        .issuers
+        .keys(&issuer)
+        .await
+        .map_err(|e| fail(EntraError::issuer_unreachable().with_diagnosis(e.0)))?;
+    let checked = match exchange::check_signature(&prepared, &keys) {
+        Err(JwtError::UnknownKid { .. }) => {
+            // The issuer may have rotated its key since we fetched: look once more.
+            let fresh = state
+                .issuers
+                .refresh(&issuer)
+                .await
+                .map_err(|e| fail(EntraError::issuer_unreachable().with_diagnosis(e.0)))?;
+            exchange::check_signature(&prepared, &fresh)
+        }
+        other => other,
+    };
+    if let Err(e) = checked {
+        return Err(fail(exchange::signature_error(&prepared, &e)));
+    }
+    let grant = exchange::finish(prepared, unix_now()).map_err(fail)?;
+    let issued = tokens::mint(
+        &grant,
+        &state.signing_key,
+        base,
+        unix_now(),
+        directory.token_lifetime_seconds,
+    )
+    .map_err(|e| fail(EntraError::issuer_unreachable().with_diagnosis(format!("signing failed: {e}"))))?;
+    let body = tokens::success_body(&issued, endpoint);
+    let response = json_response(
+        StatusCode::OK,
+        &body,
+        &[
+            ("cache-control", "no-store, no-cache".into()),
+            ("pragma", "no-cache".into()),
+            ("x-ms-request-id", new_uuid()),
+        ],
+    );
+    Ok((response, grant.principal.client_id))
+}
+
+async fn tenant_or_error(
+    state: &StsState,
+    tenant: &str,
+    base: &str,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<String, Response> {
+    let directory = state.directory.read().await;
+    match directory.tenant(tenant) {
+        Some(t) => Ok(t.id.clone()),
+        None => Err(error_response(
+            &EntraError::unknown_tenant(tenant),
+            base,
+            &correlation_id(headers, uri, None),
+        )),
+    }
+}
+
+async fn metadata_v2(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let base = base_url(&headers, &uri, &state.fallback_base);
+    let tid = match tenant_or_error(&state, &tenant, &base, &headers, &uri).await {
+        Ok(tid) => tid,
+        Err(response) => return response,
+    };
+    // Endpoints keep the segment the client used (GUID or domain), as Entra does.
+    let at = format!("{base}/{tenant}");
+    let document = json!({
+        "token_endpoint": format!("{at}/oauth2/v2.0/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{at}/discovery/v2.0/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "issuer": tokens::v2_issuer(&base, &tid),
+        "request_uri_parameter_supported": false,
+        "userinfo_endpoint": format!("{base}/oidc/userinfo"),
+        "authorization_endpoint": format!("{at}/oauth2/v2.0/authorize"),
+        "device_authorization_endpoint": format!("{at}/oauth2/v2.0/devicecode"),
+        "http_logout_supported": true,
+        "frontchannel_logout_supported": true,
+        "end_session_endpoint": format!("{at}/oauth2/v2.0/logout"),
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "acr", "nonce", "tid", "ver", "oid", "azp"],
+        "kerberos_endpoint": format!("{at}/kerberos"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+        "rbac_url": "https://pas.windows.net"
+    });
+    json_response(
+        StatusCode::OK,
+        &document,
+        &[
+            ("cache-control", "max-age=86400, private".into()),
+            ("access-control-allow-origin", "*".into()),
+        ],
+    )
+}
+
+async fn metadata_v1(
+    State(state): State<Shared>,
+    Path(tenant): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let base = base_url(&headers, &uri, &state.fallback_base);
+    let tid = match tenant_or_error(&state, &tenant, &base, &headers, &uri).await {
+        Ok(tid) => tid,
+        Err(response) => return response,
+    };
+    let at = format!("{base}/{tenant}");
+    let document = json!({
+        "token_endpoint": format!("{at}/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "jwks_uri": format!("{at}/discovery/keys"),
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "scopes_supported": ["openid"],
+        "issuer": tokens::v1_issuer(&tid),
+        "authorization_endpoint": format!("{at}/oauth2/authorize"),
+        "tenant_region_scope": "WW",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com"
+    });
+    json_response(
+        StatusCode::OK,
+        &document,
+        &[("cache-control", "max-age=86400, private".into())],
+    )
+}
+
+async fn keys(State(state): State<Shared>) -> Response {
+    let mut jwk = jwks_of(std::slice::from_ref(state.signing_key.public_key()));
+    for key in &mut jwk.keys {
+        key.use_ = Some("sig".into());
+    }
+    let body = serde_json::to_value(&jwk).unwrap_or_default();
+    json_response(
+        StatusCode::OK,
+        &body,
+        &[("cache-control", "max-age=86400, private".into())],
+    )
+}
+
+async fn instance_discovery(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    uri: Uri,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
+    let base = base_url(&headers, &uri, &state.fallback_base);
+    let host = base.trim_start_matches("https://").to_owned();
+    let tenant = query
+        .iter()
+        .find(|(k, _)| k == "authorization_endpoint")
+        .and_then(|(_, v)| {
+            v.split_once("://")
+                .map(|(_, rest)| rest.split('/').nth(1).unwrap_or("common").to_owned())
+        })
+        .unwrap_or_else(|| "common".into());
+    let body = json!({
+        "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }]
+    });
+    json_response(
+        StatusCode::OK,
+        &body,
+        &[("cache-control", "max-age=86400, private".into())],
+    )
+}

@@ -1,0 +1,80 @@
+//! `wif sts`: the local Entra ID token endpoint. Real SDKs get tokens from it with
+//! `AZURE_AUTHORITY_HOST=https://127.0.0.1:PORT` and its CA trusted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use prometheus_client::registry::Registry;
+use wif_jose::{Algorithm, SigningKey};
+use wif_server::{ServiceOptions, shutdown_signal};
+use wif_sts::{Directory, StsState};
+
+/// `wif sts` flags.
+#[derive(Debug, Clone, Args)]
+pub struct StsArgs {
+    /// The directory: tenants, applications, managed identities, federated credentials, issuers.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Listen address (loopback by default).
+    #[arg(long, default_value = "127.0.0.1:8444")]
+    pub addr: SocketAddr,
+    /// Directory with tls.crt and tls.key, reloaded when they change.
+    #[arg(long, value_name = "DIR", conflicts_with = "self_signed_ca_out")]
+    pub cert_dir: Option<PathBuf>,
+    /// Make a throwaway CA and certificate instead, and write the CA here (REQUESTS_CA_BUNDLE).
+    #[arg(long, value_name = "FILE")]
+    pub self_signed_ca_out: Option<PathBuf>,
+    /// Key that signs access tokens (PEM); a new one each start when absent.
+    #[arg(long, value_name = "FILE")]
+    pub signing_key: Option<PathBuf>,
+    /// Minimum TLS version (1.2 or 1.3).
+    #[arg(long, default_value = "1.2")]
+    pub tls_min_version: String,
+    /// Address of /healthz, /readyz and /metrics (plain HTTP).
+    #[arg(long, default_value = "127.0.0.1:9441")]
+    pub health_addr: SocketAddr,
+}
+
+/// Loads and checks the directory file.
+pub fn load_directory(path: &std::path::Path) -> Result<Directory> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    Directory::from_yaml(&text, base).with_context(|| format!("{}", path.display()))
+}
+
+/// Runs `wif sts` until SIGTERM.
+pub fn run(args: &StsArgs) -> Result<()> {
+    let directory = load_directory(&args.config)?;
+    let signing_key = match &args.signing_key {
+        Some(path) => crate::issuer::load_signing_key(&path.to_string_lossy())?,
+        None => SigningKey::generate(Algorithm::RS256)?,
+    };
+    let tls = crate::service_args::tls_source(&args.cert_dir, &args.self_signed_ca_out, &[])?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let mut registry = Registry::default();
+        let tenants = directory.tenants.len();
+        let fallback = format!("https://{}", args.addr);
+        let state =
+            StsState::new(directory, signing_key, fallback, &mut registry).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let options = ServiceOptions {
+            addr: args.addr,
+            health_addr: args.health_addr,
+            tls,
+            tls_min_version: args.tls_min_version.clone(),
+        };
+        let bound = wif_server::bind(options, wif_sts::router(state), registry).await?;
+        println!(
+            "Entra ID emulator listening on https://{} with {tenants} tenant(s) (health on http://{})",
+            bound.address, bound.health_address
+        );
+        tracing::info!(address = %bound.address, tenants, "sts serving");
+        bound.serve(shutdown_signal()).await?;
+        Ok(())
+    })
+}
