@@ -5,7 +5,7 @@
 //! Entra ID does. Later steps (webhook over TLS, token exchange against the emulator) append
 //! to [`steps`] and read what earlier ones left in the [`DemoContext`].
 
-use anyhow::{Result, bail, ensure};
+use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
 use serde_json::{Value, json};
 use wif_core::WebhookSettings;
@@ -57,6 +57,7 @@ impl Printer {
 pub struct DemoContext {
     runtime: tokio::runtime::Runtime,
     issuer: Option<crate::demo_issuer::RunningIssuer>,
+    sts: Option<crate::demo_issuer::RunningSts>,
     projected_token: Option<String>,
 }
 
@@ -69,6 +70,7 @@ impl DemoContext {
         Ok(DemoContext {
             runtime,
             issuer: None,
+            sts: None,
             projected_token: None,
         })
     }
@@ -85,6 +87,10 @@ fn steps() -> Vec<(&'static str, Step)> {
         (
             "a cluster OIDC issuer on loopback, and the projected token it signs (wif issuer)",
             issuer_step,
+        ),
+        (
+            "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts)",
+            exchange_step,
         ),
     ]
 }
@@ -242,6 +248,10 @@ fn issuer_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
         issuer.url
     ));
     let (discovery, jwks) = context.runtime.block_on(issuer.fetch_documents())?;
+    out.say(&format!(
+        "  (its CA, made just now, is what Entra ID would need to trust: {} bytes of PEM)",
+        issuer.ca_pem().len()
+    ));
     out.say("  GET /.well-known/openid-configuration, as Entra ID fetches it:");
     out.block(&serde_json::to_string_pretty(&discovery)?);
     ensure!(
@@ -285,6 +295,135 @@ fn issuer_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     ));
     context.projected_token = Some(token);
     context.issuer = Some(issuer);
+    Ok(())
+}
+
+/// The emulator's directory for the demo: the reader in tenant A and the writer in tenant B
+/// trust the demo issuer for `demo/app`; a third application carries a typo in its credential.
+fn demo_directory(issuer: &str) -> String {
+    format!(
+        r#"
+tenants:
+  - tenantId: {TENANT_A}
+    domain: contoso.onmicrosoft.com
+    applications:
+      - displayName: reader
+        appId: {READER_CLIENT}
+        federatedIdentityCredentials:
+          - {{ name: k8s-demo-app, issuer: "{issuer}", subject: "system:serviceaccount:demo:app", audiences: [api://AzureADTokenExchange] }}
+      - displayName: typo
+        appId: {TYPO_CLIENT}
+        federatedIdentityCredentials:
+          - {{ name: k8s-demo-typo, issuer: "{issuer}", subject: "system:serviceaccount:demos:app", audiences: [api://AzureADTokenExchange] }}
+  - tenantId: {TENANT_B}
+    domain: fabrikam.onmicrosoft.com
+    applications:
+      - displayName: writer
+        appId: {WRITER_CLIENT}
+        federatedIdentityCredentials:
+          - {{ name: k8s-demo-app, issuer: "{issuer}", subject: "system:serviceaccount:demo:app", audiences: [api://AzureADTokenExchange] }}
+issuers:
+  - issuer: "{issuer}"
+    caFile: issuer-ca.pem
+"#
+    )
+}
+
+/// An application whose credential names the wrong namespace.
+pub const TYPO_CLIENT: &str = "33333333-0000-4000-8000-000000000003";
+
+async fn exchange(
+    sts: &crate::demo_issuer::RunningSts,
+    tenant: &str,
+    client_id: &str,
+    scope: &str,
+    assertion: &str,
+) -> Result<(u16, serde_json::Value)> {
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        ("scope", scope),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion),
+    ];
+    let body = serde_urlencoded::to_string(form)?;
+    let response = sts
+        .client()?
+        .post(format!("{}/{tenant}/oauth2/v2.0/token", sts.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.json().await?))
+}
+
+fn exchange_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
+    let issuer = context.issuer.as_ref().context("the issuer step did not run")?;
+    let token = context.projected_token.clone().context("no projected token")?;
+    let sts = context.runtime.block_on(crate::demo_issuer::RunningSts::start(
+        &demo_directory(&issuer.url),
+        issuer,
+    ))?;
+    out.say(&format!(
+        "  Entra ID emulator at {} (AZURE_AUTHORITY_HOST), two tenants, trusting the issuer above",
+        sts.url
+    ));
+    let cases = [
+        ("reader", TENANT_A, READER_CLIENT, "https://vault.azure.net/.default"),
+        ("writer", TENANT_B, WRITER_CLIENT, "https://storage.azure.com/.default"),
+    ];
+    for (name, tenant, client, scope) in cases {
+        let (status, body) = context
+            .runtime
+            .block_on(exchange(&sts, tenant, client, scope, &token))?;
+        ensure!(status == 200, "{name}: HTTP {status}: {body}");
+        let access = body["access_token"].as_str().context("no access_token")?;
+        let claims = wif_jose::decode_unverified(access)?.claims;
+        ensure!(
+            claims["tid"] == tenant && claims["appid"] == client,
+            "{name}: wrong tid/appid: {claims:?}"
+        );
+        ensure!(body["expires_in"].is_number(), "expires_in must be a number on v2");
+        out.say(&format!(
+            "  POST {}/{tenant}/oauth2/v2.0/token  client_id={client} ({name})  scope={scope}",
+            sts.url
+        ));
+        out.block(&format!(
+            "200 OK  expires_in={}  access token: aud={} iss={} tid={} appid={}",
+            body["expires_in"], claims["aud"], claims["iss"], claims["tid"], claims["appid"]
+        ));
+    }
+    let (status, body) = context.runtime.block_on(exchange(
+        &sts,
+        TENANT_A,
+        TYPO_CLIENT,
+        "https://vault.azure.net/.default",
+        &token,
+    ))?;
+    ensure!(
+        status == 401 && body["error_codes"] == serde_json::json!([700213]),
+        "the typo was not refused as AADSTS700213: {body}"
+    );
+    let diagnosis = body["wif_diagnosis"].as_str().unwrap_or_default();
+    ensure!(
+        diagnosis.contains("namespace is 'demos' in the credential but 'demo' in the token"),
+        "diagnosis: {diagnosis}"
+    );
+    out.say("  and an application whose federated credential has a typo in the namespace:");
+    out.block(&format!(
+        "HTTP {status} {}",
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .split(" Trace ID")
+            .next()
+            .unwrap_or_default()
+    ));
+    out.block(&format!("wif_diagnosis: {diagnosis}"));
+    context.sts = Some(sts);
     Ok(())
 }
 

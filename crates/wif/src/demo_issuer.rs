@@ -1,68 +1,110 @@
-//! The demo's cluster OIDC issuer: a fresh signing key and CA, the issuer's documents served
-//! over TLS on a loopback port, and tokens minted the way kube-apiserver projects them.
+//! The demo's servers, each on an ephemeral loopback port with a CA made for it: a cluster
+//! OIDC issuer (a signing key, its documents over TLS, tokens minted as kube-apiserver
+//! projects them), and the Entra ID emulator trusting that issuer.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, ensure};
+use prometheus_client::registry::Registry;
 use serde_json::Value;
 use wif_jose::kubernetes::{BoundPod, ProjectedToken, random_uuid};
 use wif_jose::{Algorithm, JwkSet, SigningKey};
 use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
-use wif_server::serve_https;
-use wif_server::tls::{ReloadingResolver, certified_key_from_pem, server_config};
+use wif_server::tls::certified_key_from_pem;
+use wif_server::{ServiceOptions, TlsSource};
 
 use crate::issuer_serve::IssuerDocuments;
 
-/// An issuer serving on loopback until dropped.
-pub struct RunningIssuer {
-    /// The issuer URL (`https://127.0.0.1:PORT/`), as in the tokens' `iss`.
-    pub url: String,
-    /// Its signing key.
-    pub key: SigningKey,
-    /// The CA its TLS certificate chains to (PEM).
-    pub ca_pem: String,
+/// A server on loopback until dropped.
+struct Running {
+    url: String,
+    ca_pem: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-impl RunningIssuer {
-    /// Starts one on an ephemeral loopback port.
-    pub async fn start() -> Result<Self> {
-        let key = SigningKey::generate(Algorithm::RS256)?;
+impl Running {
+    async fn start(
+        addr: std::net::SocketAddr,
+        router: axum::Router,
+        registry: Registry,
+        url_of: impl FnOnce(std::net::SocketAddr) -> String,
+    ) -> Result<Self> {
         let ca = LocalCa::new("wif demo CA")?;
         let serving = ca.issue(&LOOPBACK_NAMES)?;
-        let nowhere = std::path::Path::new("(generated)");
-        let certified = certified_key_from_pem(
+        let nowhere = Path::new("(generated)");
+        let key = certified_key_from_pem(
             serving.cert_pem.as_bytes(),
             serving.key_pem.as_bytes(),
             nowhere,
             nowhere,
         )?;
-        let tls = server_config(ReloadingResolver::new(certified), "1.3")?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("https://{}/", listener.local_addr()?);
-        let docs = IssuerDocuments::new(&url, None, std::slice::from_ref(key.public_key()))?;
+        let options = ServiceOptions {
+            addr,
+            health_addr: "127.0.0.1:0".parse()?,
+            tls: TlsSource::Given(key),
+            tls_min_version: "1.3".into(),
+        };
+        let bound = wif_server::bind(options, router, registry).await?;
+        let url = url_of(bound.address);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve_https(listener, Some(tls), docs.router(), async move {
+        tokio::spawn(bound.serve(async move {
             let _ = stopped.await;
         }));
-        Ok(RunningIssuer {
+        Ok(Running {
             url,
-            key,
             ca_pem: ca.cert_pem().to_owned(),
             stop: Some(stop),
         })
     }
 
-    /// An HTTPS client that trusts only this issuer's CA.
-    pub fn client(&self) -> Result<reqwest::Client> {
+    fn client(&self) -> Result<reqwest::Client> {
         let ca = reqwest::Certificate::from_pem(self.ca_pem.as_bytes())?;
         Ok(reqwest::Client::builder()
             .tls_certs_only([ca])
             .https_only(true)
             .build()?)
     }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The cluster's OIDC issuer.
+pub struct RunningIssuer {
+    /// The issuer URL (`https://127.0.0.1:PORT/`), as in the tokens' `iss`.
+    pub url: String,
+    /// Its signing key.
+    pub key: SigningKey,
+    server: Running,
+}
+
+impl RunningIssuer {
+    /// Starts one on an ephemeral loopback port.
+    pub async fn start() -> Result<Self> {
+        let key = SigningKey::generate(Algorithm::RS256)?;
+        // The issuer URL names the port, so the port is chosen before the documents are made.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let url = format!("https://{addr}/");
+        let docs = IssuerDocuments::new(&url, None, std::slice::from_ref(key.public_key()))?;
+        let server = Running::start(addr, docs.router(), Registry::default(), |_| String::new())
+            .await
+            .context("starting the demo issuer")?;
+        Ok(RunningIssuer { url, key, server })
+    }
+
+    /// The CA the issuer's certificate chains to (PEM).
+    pub fn ca_pem(&self) -> &str {
+        &self.server.ca_pem
+    }
 
     /// Fetches the discovery document and, through its `jwks_uri`, the JWKS.
     pub async fn fetch_documents(&self) -> Result<(Value, JwkSet)> {
-        let client = self.client()?;
+        let client = self.server.client()?;
         let discovery_url = wif_jose::discovery::discovery_url(&self.url);
         let discovery: Value = client
             .get(&discovery_url)
@@ -104,10 +146,52 @@ impl RunningIssuer {
     }
 }
 
-impl Drop for RunningIssuer {
+/// The Entra ID emulator, trusting the demo issuer.
+pub struct RunningSts {
+    /// Its base URL, what `AZURE_AUTHORITY_HOST` would be.
+    pub url: String,
+    server: Running,
+    _workdir: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl RunningSts {
+    /// Starts one with `directory_yaml`, whose `issuers` entry for the demo issuer reads the
+    /// CA from `issuer-ca.pem` (written here).
+    pub async fn start(directory_yaml: &str, issuer: &RunningIssuer) -> Result<Self> {
+        let workdir = std::env::temp_dir().join(format!("wif-demo-{}-{}", std::process::id(), random_uuid()?));
+        std::fs::create_dir_all(&workdir)?;
+        let workdir = TempDir(workdir);
+        std::fs::write(workdir.0.join("issuer-ca.pem"), issuer.ca_pem())?;
+        let directory = wif_sts::Directory::from_yaml(directory_yaml, &workdir.0)?;
+        let mut registry = Registry::default();
+        let state = wif_sts::StsState::new(
+            directory,
+            SigningKey::generate(Algorithm::RS256)?,
+            "https://127.0.0.1".into(),
+            &mut registry,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let server = Running::start("127.0.0.1:0".parse()?, wif_sts::router(state), registry, |addr| {
+            format!("https://{addr}")
+        })
+        .await?;
+        Ok(RunningSts {
+            url: server.url.clone(),
+            server,
+            _workdir: workdir,
+        })
+    }
+
+    /// A client trusting the emulator's CA only.
+    pub fn client(&self) -> Result<reqwest::Client> {
+        self.server.client()
     }
 }

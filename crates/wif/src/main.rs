@@ -61,7 +61,13 @@ fn init_logging(level: &str, format: &str) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log_level, &cli.log_format);
+    // The demo prints every refusal it provokes; its servers' warnings would say it twice.
+    let level = if matches!(cli.command, Command::Demo(_)) && cli.log_level == "warn" {
+        "error"
+    } else {
+        &cli.log_level
+    };
+    init_logging(level, &cli.log_format);
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Render(args) => render::run(args),
