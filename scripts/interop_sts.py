@@ -79,8 +79,11 @@ try:
     }
     with open(path("directory.yaml"), "w") as f:
         json.dump(directory, f)  # JSON is YAML
-    sts_proc, STS = start(["sts", "--config", path("directory.yaml"), "--addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0",
-                           "--self-signed-ca-out", path("sts-ca.pem")], "Entra ID emulator listening on")
+    with open(path("admin.token"), "w") as f:
+        f.write("interop-admin-token-0123456789\n")
+    sts_args = ["sts", "--config", path("directory.yaml"), "--addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0",
+                "--self-signed-ca-out", path("sts-ca.pem"), "--admin-token-file", path("admin.token"), "--state-file", path("state.yaml")]
+    sts_proc, STS = start(sts_args, "Entra ID emulator listening on")
     procs.append(sts_proc)
     os.environ["REQUESTS_CA_BUNDLE"] = path("sts-ca.pem")
     os.environ.pop("AZURE_CLIENT_SECRET", None)
@@ -236,6 +239,33 @@ try:
               and {"timestamp", "trace_id", "correlation_id", "error_uri"} <= j.keys())
         check(f"{name}: HTTP {status} AADSTS{code}", ok, f"{r.status_code} {j}")
 
+    # --- Management API (Graph-shaped), changes live and surviving a restart -----------------
+    admin = {"Authorization": "Bearer interop-admin-token-0123456789"}
+    fics_url = lambda base: f"{base}/v1.0/applications/{READER}/federatedIdentityCredentials"
+    staging_token = mint("staging.jwt", ns="staging")
+    check("management API refuses a request without its token", requests.get(fics_url(STS)).status_code == 401)
+    check("before: the staging service account is refused", "AADSTS700213" in wi_error(token=staging_token))
+    created = requests.post(fics_url(STS), headers=admin, json={"name": "k8s-staging-app", "issuer": ISSUER, "subject": "system:serviceaccount:staging:app",
+                                                            "audiences": ["api://AzureADTokenExchange"], "description": "added at run time"})
+    check("POST federatedIdentityCredentials creates one (201, Graph shape)", created.status_code == 201 and created.json()["name"] == "k8s-staging-app"
+          and len(created.json()["id"]) == 36, created.text)
+    check("after: the staging service account gets a token", wi_error(token=staging_token) == "no error")
+    bad = requests.post(fics_url(STS), headers=admin, json={"name": "two-audiences", "issuer": ISSUER, "subject": "s", "audiences": ["a", "b"]})
+    check("Entra's rules hold: two audiences are refused with 400", bad.status_code == 400 and "exactly one audience" in bad.text, bad.text)
+    listed = requests.get(fics_url(STS), headers=admin).json()["value"]
+    check("GET lists both credentials", sorted(f["name"] for f in listed) == ["k8s-demo-app", "k8s-staging-app"], listed)
+    patched = requests.patch(f"{fics_url(STS)}/k8s-staging-app", headers=admin, json={"subject": "system:serviceaccount:staging:web"})
+    check("PATCH changes the subject (204), and the old subject is refused again", patched.status_code == 204 and "AADSTS700213" in wi_error(token=staging_token))
+    requests.patch(f"{fics_url(STS)}/k8s-staging-app", headers=admin, json={"subject": "system:serviceaccount:staging:app"})
+    sts_proc.terminate(); sts_proc.wait(timeout=20)
+    sts_proc, STS = start(sts_args, "Entra ID emulator listening on")
+    procs.append(sts_proc)
+    check("a restart keeps acknowledged changes (state file)", wi_error(token=staging_token) == "no error")
+    gone = requests.delete(f"{fics_url(STS)}/k8s-staging-app", headers=admin)
+    check("DELETE removes it (204) and the exchange is refused again", gone.status_code == 204 and "AADSTS700213" in wi_error(token=staging_token))
+    check("GET of a removed credential is 404", requests.get(f"{fics_url(STS)}/k8s-staging-app", headers=admin).status_code == 404)
+
+    metadata = requests.get(f"{STS}/{TENANT}/v2.0/.well-known/openid-configuration").json()
     check("metadata advertises absolute URLs with the port", metadata["token_endpoint"] == f"{STS}/{TENANT}/oauth2/v2.0/token"
           and metadata["jwks_uri"].startswith(STS) and metadata["authorization_endpoint"].startswith(STS), metadata)
     check("the emulator is still serving after all of that", requests.get(f"{STS}/{TENANT}/discovery/keys").status_code == 200)

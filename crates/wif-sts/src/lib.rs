@@ -12,6 +12,7 @@ pub mod directory;
 pub mod errors;
 pub mod exchange;
 pub mod issuers;
+pub mod management;
 pub mod server;
 pub mod tokens;
 

@@ -75,6 +75,8 @@ pub struct StsState {
     pub metrics: StsMetrics,
     /// Base URL when a request names no host.
     pub fallback_base: String,
+    /// The management API, when enabled.
+    pub management: Option<Arc<crate::management::Management>>,
 }
 
 impl std::fmt::Debug for StsState {
@@ -96,6 +98,33 @@ impl StsState {
         fallback_base: String,
         registry: &mut Registry,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
+        Self::build(directory, signing_key, fallback_base, registry, None)
+    }
+
+    /// As [`StsState::new`], with the management API.
+    pub fn with_management(
+        directory: Directory,
+        signing_key: SigningKey,
+        fallback_base: String,
+        registry: &mut Registry,
+        management: crate::management::Management,
+    ) -> Result<Arc<Self>, crate::issuers::FetchError> {
+        Self::build(
+            directory,
+            signing_key,
+            fallback_base,
+            registry,
+            Some(Arc::new(management)),
+        )
+    }
+
+    fn build(
+        directory: Directory,
+        signing_key: SigningKey,
+        fallback_base: String,
+        registry: &mut Registry,
+        management: Option<Arc<crate::management::Management>>,
+    ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         let issuers = IssuerKeys::new(directory.issuers.clone())?;
         Ok(Arc::new(StsState {
             directory: RwLock::new(directory),
@@ -103,6 +132,7 @@ impl StsState {
             issuers,
             metrics: StsMetrics::new(registry),
             fallback_base,
+            management,
         }))
     }
 }
@@ -186,6 +216,7 @@ pub fn router(state: Shared) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(keys))
         .route("/{tenant}/discovery/keys", get(keys))
         .route("/common/discovery/instance", get(instance_discovery))
+        .merge(crate::management::routes())
         .fallback(not_found)
         .with_state(state)
 }

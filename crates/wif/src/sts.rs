@@ -35,18 +35,50 @@ pub struct StsArgs {
     /// Address of /healthz, /readyz and /metrics (plain HTTP).
     #[arg(long, default_value = "127.0.0.1:9441")]
     pub health_addr: SocketAddr,
+    /// Enable the Graph-shaped management API (federatedIdentityCredentials CRUD), guarded by
+    /// the bearer token in this file.
+    #[arg(long, value_name = "FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Where the management API keeps the directory; read at start when it exists, so a
+    /// restart keeps every acknowledged change (default: the config file itself is not touched).
+    #[arg(long, value_name = "FILE", requires = "admin_token_file")]
+    pub state_file: Option<PathBuf>,
 }
 
-/// Loads and checks the directory file.
-pub fn load_directory(path: &std::path::Path) -> Result<Directory> {
+fn base_dir(path: &std::path::Path) -> PathBuf {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .to_path_buf()
+}
+
+/// Reads the admin token: the file's first line, at least 16 characters.
+fn read_admin_token(path: &std::path::Path) -> Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let base = path.parent().unwrap_or(std::path::Path::new("."));
-    Directory::from_yaml(&text, base).with_context(|| format!("{}", path.display()))
+    let token = text.lines().next().unwrap_or_default().trim().to_owned();
+    anyhow::ensure!(
+        token.len() >= 16,
+        "{}: the admin token must be at least 16 characters",
+        path.display()
+    );
+    Ok(token)
 }
 
 /// Runs `wif sts` until SIGTERM.
 pub fn run(args: &StsArgs) -> Result<()> {
-    let directory = load_directory(&args.config)?;
+    let config =
+        wif_sts::management::load_config(&args.config, args.state_file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let base = base_dir(&args.config);
+    let directory = Directory::from_config(config.clone(), &base).with_context(|| args.config.display().to_string())?;
+    let management = match &args.admin_token_file {
+        Some(path) => Some(wif_sts::management::Management::new(
+            read_admin_token(path)?,
+            config,
+            base,
+            args.state_file.clone(),
+        )),
+        None => None,
+    };
     let signing_key = match &args.signing_key {
         Some(path) => crate::issuer::load_signing_key(&path.to_string_lossy())?,
         None => SigningKey::generate(Algorithm::RS256)?,
@@ -60,8 +92,11 @@ pub fn run(args: &StsArgs) -> Result<()> {
         let mut registry = Registry::default();
         let tenants = directory.tenants.len();
         let fallback = format!("https://{}", args.addr);
-        let state =
-            StsState::new(directory, signing_key, fallback, &mut registry).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let state = match management {
+            Some(m) => StsState::with_management(directory, signing_key, fallback, &mut registry, m),
+            None => StsState::new(directory, signing_key, fallback, &mut registry),
+        }
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         let options = ServiceOptions {
             addr: args.addr,
             health_addr: args.health_addr,

@@ -1,0 +1,431 @@
+//! A management API in the shape of Microsoft Graph's
+//! `applications/{id}/federatedIdentityCredentials` (list, get, create, update, delete), and
+//! the same under `userAssignedIdentities/{name}`, so credentials can change while the
+//! emulator runs. Guarded by a bearer token of its own. Every change is checked with Entra's
+//! rules against the whole directory, then written to the state file (atomically) before it
+//! is acknowledged, so a restart loses nothing that was answered with 2xx.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use wif_core::fic::FederatedCredential;
+
+use crate::directory::{Directory, DirectoryConfig, derived_guid};
+use crate::server::StsState;
+
+/// Largest management request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The management API's own state.
+pub struct Management {
+    token: String,
+    state_file: Option<PathBuf>,
+    base_dir: PathBuf,
+    config: Mutex<DirectoryConfig>,
+}
+
+impl std::fmt::Debug for Management {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Management")
+            .field("state_file", &self.state_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Management {
+    /// The API for `config` (as read, relative paths unresolved), writing changes to
+    /// `state_file` when given.
+    pub fn new(token: String, config: DirectoryConfig, base_dir: PathBuf, state_file: Option<PathBuf>) -> Self {
+        Management {
+            token,
+            state_file,
+            base_dir,
+            config: Mutex::new(config),
+        }
+    }
+}
+
+/// Reads the state file when it exists, else the config file: what a (re)start serves.
+pub fn load_config(config_file: &FsPath, state_file: Option<&FsPath>) -> Result<DirectoryConfig, String> {
+    let path = match state_file {
+        Some(state) if state.exists() => state,
+        _ => config_file,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn graph_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = json!({ "error": { "code": code, "message": message.into(), "innerError": { "date": crate::clock::error_timestamp(unix_now()) } } });
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn authorized(management: &Management, headers: &HeaderMap) -> bool {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    // Compare in constant time so the token cannot be guessed byte by byte.
+    presented.is_some_and(|p| {
+        p.len() == management.token.len()
+            && p.bytes()
+                .zip(management.token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    })
+}
+
+#[derive(Clone, Copy)]
+enum Parent {
+    Application,
+    Identity,
+}
+
+/// The credentials of the parent named `id` in `config`: an application by object id or app
+/// id, or an identity by name, client id or principal id.
+fn credentials_of<'c>(
+    config: &'c mut DirectoryConfig,
+    parent: Parent,
+    id: &str,
+) -> Option<(String, &'c mut Vec<FederatedCredential>)> {
+    for tenant in &mut config.tenants {
+        match parent {
+            Parent::Application => {
+                for app in &mut tenant.applications {
+                    let object_id = app
+                        .object_id
+                        .clone()
+                        .unwrap_or_else(|| derived_guid(&format!("object:{}", app.app_id.to_ascii_lowercase())));
+                    if app.app_id.eq_ignore_ascii_case(id) || object_id.eq_ignore_ascii_case(id) {
+                        return Some((app.app_id.to_ascii_lowercase(), &mut app.federated_identity_credentials));
+                    }
+                }
+            }
+            Parent::Identity => {
+                for mi in &mut tenant.user_assigned_identities {
+                    if mi.name == id
+                        || mi.client_id.eq_ignore_ascii_case(id)
+                        || mi.principal_id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id))
+                    {
+                        return Some((
+                            mi.client_id.to_ascii_lowercase(),
+                            &mut mi.federated_identity_credentials,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn fic_id(parent_client_id: &str, name: &str) -> String {
+    derived_guid(&format!("fic:{parent_client_id}:{name}"))
+}
+
+fn to_graph(parent_client_id: &str, fic: &FederatedCredential) -> Value {
+    json!({
+        "id": fic_id(parent_client_id, &fic.name),
+        "name": fic.name,
+        "issuer": fic.issuer,
+        "subject": fic.subject,
+        "audiences": fic.audiences,
+        "description": fic.description,
+    })
+}
+
+/// What a client may send on create and update (Graph's fields; `id` is ignored).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FicBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    audiences: Option<Vec<String>>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "id")]
+    _id: Option<String>,
+    #[serde(default, rename = "@odata.type")]
+    _odata_type: Option<String>,
+}
+
+/// Checks the changed config, persists it, and swaps the served directory.
+async fn commit(state: &StsState, management: &Management, candidate: DirectoryConfig) -> Result<(), Response> {
+    let directory = Directory::from_config(candidate.clone(), &management.base_dir)
+        .map_err(|e| graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.message))?;
+    if let Some(path) = &management.state_file {
+        persist(path, &candidate)
+            .map_err(|e| graph_error(StatusCode::INTERNAL_SERVER_ERROR, "Service_InternalServerError", e))?;
+    }
+    *state.directory.write().await = directory;
+    Ok(())
+}
+
+fn persist(path: &FsPath, config: &DirectoryConfig) -> Result<(), String> {
+    use std::io::Write;
+    let text = serde_saphyr::to_string(config).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
+}
+
+type Shared = Arc<StsState>;
+
+fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Management>, Response> {
+    let Some(management) = state.management.clone() else {
+        return Err(graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            "the management API is off: start wif sts with --admin-token-file",
+        ));
+    };
+    if !authorized(&management, headers) {
+        return Err(graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty or invalid.",
+        ));
+    }
+    Ok(management)
+}
+
+async fn list(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str) -> Response {
+    let management = match management(state, headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let mut config = management.config.lock().await;
+    match credentials_of(&mut config, parent, id) {
+        Some((client, fics)) => {
+            Json200(json!({ "value": fics.iter().map(|f| to_graph(&client, f)).collect::<Vec<_>>() })).into_response()
+        }
+        None => graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        ),
+    }
+}
+
+async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str, body: &[u8]) -> Response {
+    let management = match management(state, headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let Ok(request) = serde_json::from_slice::<FicBody>(body) else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "the body must be a JSON federatedIdentityCredential",
+        );
+    };
+    let mut config = management.config.lock().await;
+    let mut candidate = config.clone();
+    let Some((client, fics)) = credentials_of(&mut candidate, parent, id) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist."),
+        );
+    };
+    let (Some(name), Some(issuer), Some(subject), Some(audiences)) =
+        (request.name, request.issuer, request.subject, request.audiences)
+    else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "name, issuer, subject and audiences are required",
+        );
+    };
+    let fic = FederatedCredential {
+        name,
+        issuer,
+        subject,
+        audiences,
+        description: request.description,
+    };
+    fics.push(fic.clone());
+    if let Err(response) = commit(state, &management, candidate.clone()).await {
+        return response;
+    }
+    *config = candidate;
+    let mut response = (
+        StatusCode::CREATED,
+        [(header::CONTENT_TYPE, "application/json")],
+        to_graph(&client, &fic).to_string(),
+    )
+        .into_response();
+    if let Ok(location) = format!("/v1.0/federatedIdentityCredentials/{}", fic_id(&client, &fic.name)).parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+fn find(fics: &[FederatedCredential], client: &str, key: &str) -> Option<usize> {
+    fics.iter()
+        .position(|f| f.name == key || fic_id(client, &f.name).eq_ignore_ascii_case(key))
+}
+
+async fn one(
+    state: &StsState,
+    headers: &HeaderMap,
+    method: &axum::http::Method,
+    parent: Parent,
+    id: &str,
+    key: &str,
+    body: &[u8],
+) -> Response {
+    let management = match management(state, headers) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let mut config = management.config.lock().await;
+    let mut candidate = config.clone();
+    let Some((client, fics)) = credentials_of(&mut candidate, parent, id) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist."),
+        );
+    };
+    let Some(index) = find(fics, &client, key) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Federated identity credential '{key}' does not exist."),
+        );
+    };
+    match *method {
+        axum::http::Method::GET => return Json200(to_graph(&client, &fics[index])).into_response(),
+        axum::http::Method::DELETE => {
+            fics.remove(index);
+        }
+        axum::http::Method::PATCH => {
+            let Ok(patch) = serde_json::from_slice::<FicBody>(body) else {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "the body must be a JSON federatedIdentityCredential",
+                );
+            };
+            if patch.name.as_ref().is_some_and(|n| *n != fics[index].name) {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "Property 'name' is read-only and cannot be changed.",
+                );
+            }
+            let fic = &mut fics[index];
+            if let Some(v) = patch.issuer {
+                fic.issuer = v;
+            }
+            if let Some(v) = patch.subject {
+                fic.subject = v;
+            }
+            if let Some(v) = patch.audiences {
+                fic.audiences = v;
+            }
+            if let Some(v) = patch.description {
+                fic.description = Some(v);
+            }
+        }
+        _ => {
+            return graph_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Request_BadRequest",
+                "use GET, PATCH or DELETE",
+            );
+        }
+    }
+    if let Err(response) = commit(state, &management, candidate.clone()).await {
+        return response;
+    }
+    *config = candidate;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+struct Json200(Value);
+
+impl IntoResponse for Json200 {
+    fn into_response(self) -> Response {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            self.0.to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn parent_of(kind: &str) -> Option<Parent> {
+    match kind {
+        "applications" => Some(Parent::Application),
+        "userAssignedIdentities" => Some(Parent::Identity),
+        _ => None,
+    }
+}
+
+async fn collection(
+    State(state): State<Shared>,
+    Path((kind, id)): Path<(String, String)>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(parent) = parent_of(&kind) else {
+        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "unknown collection");
+    };
+    match method {
+        axum::http::Method::GET => list(&state, &headers, parent, &id).await,
+        axum::http::Method::POST => create(&state, &headers, parent, &id, &body).await,
+        _ => graph_error(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", "use GET or POST"),
+    }
+}
+
+async fn item(
+    State(state): State<Shared>,
+    Path((kind, id, key)): Path<(String, String, String)>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(parent) = parent_of(&kind) else {
+        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "unknown collection");
+    };
+    one(&state, &headers, &method, parent, &id, &key, &body).await
+}
+
+/// The management routes (merged into the emulator's router).
+pub fn routes() -> Router<Shared> {
+    let any = |h| get(h).post(h).patch(h).delete(h).put(h);
+    Router::new()
+        .route("/v1.0/{kind}/{id}/federatedIdentityCredentials", any(collection))
+        .route(
+            "/v1.0/{kind}/{id}/federatedIdentityCredentials/{key}",
+            get(item).patch(item).delete(item).post(item).put(item),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
