@@ -64,9 +64,31 @@ pub fn load_config(config_file: &FsPath, state_file: Option<&FsPath>) -> Result<
     serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn graph_error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "error": { "code": code, "message": message.into(), "innerError": { "date": crate::clock::error_timestamp(unix_now()) } } });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+/// A Graph error: `{"error": {"code", "message", "innerError"}}`.
+struct GraphError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "code": self.code, "message": self.message, "innerError": { "date": crate::clock::error_timestamp(unix_now()) } } });
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn graph_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> GraphError {
+    GraphError {
+        status,
+        code,
+        message: message.into(),
+    }
 }
 
 fn unix_now() -> i64 {
@@ -170,7 +192,7 @@ struct FicBody {
 }
 
 /// Checks the changed config, persists it, and swaps the served directory.
-async fn commit(state: &StsState, management: &Management, candidate: DirectoryConfig) -> Result<(), Response> {
+async fn commit(state: &StsState, management: &Management, candidate: DirectoryConfig) -> Result<(), GraphError> {
     let directory = Directory::from_config(candidate.clone(), &management.base_dir)
         .map_err(|e| graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.message))?;
     if let Some(path) = &management.state_file {
@@ -194,7 +216,7 @@ fn persist(path: &FsPath, config: &DirectoryConfig) -> Result<(), String> {
 
 type Shared = Arc<StsState>;
 
-fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Management>, Response> {
+fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Management>, GraphError> {
     let Some(management) = state.management.clone() else {
         return Err(graph_error(
             StatusCode::NOT_FOUND,
@@ -215,7 +237,7 @@ fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Management>, 
 async fn list(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str) -> Response {
     let management = match management(state, headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let mut config = management.config.lock().await;
     match credentials_of(&mut config, parent, id) {
@@ -226,21 +248,23 @@ async fn list(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str) -
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
-        ),
+        )
+        .into_response(),
     }
 }
 
 async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str, body: &[u8]) -> Response {
     let management = match management(state, headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let Ok(request) = serde_json::from_slice::<FicBody>(body) else {
         return graph_error(
             StatusCode::BAD_REQUEST,
             "Request_BadRequest",
             "the body must be a JSON federatedIdentityCredential",
-        );
+        )
+        .into_response();
     };
     let mut config = management.config.lock().await;
     let mut candidate = config.clone();
@@ -249,7 +273,8 @@ async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str,
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             format!("Resource '{id}' does not exist."),
-        );
+        )
+        .into_response();
     };
     let (Some(name), Some(issuer), Some(subject), Some(audiences)) =
         (request.name, request.issuer, request.subject, request.audiences)
@@ -258,7 +283,8 @@ async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str,
             StatusCode::BAD_REQUEST,
             "Request_BadRequest",
             "name, issuer, subject and audiences are required",
-        );
+        )
+        .into_response();
     };
     let fic = FederatedCredential {
         name,
@@ -268,8 +294,8 @@ async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str,
         description: request.description,
     };
     fics.push(fic.clone());
-    if let Err(response) = commit(state, &management, candidate.clone()).await {
-        return response;
+    if let Err(error) = commit(state, &management, candidate.clone()).await {
+        return error.into_response();
     }
     *config = candidate;
     let mut response = (
@@ -300,7 +326,7 @@ async fn one(
 ) -> Response {
     let management = match management(state, headers) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(e) => return e.into_response(),
     };
     let mut config = management.config.lock().await;
     let mut candidate = config.clone();
@@ -309,14 +335,16 @@ async fn one(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             format!("Resource '{id}' does not exist."),
-        );
+        )
+        .into_response();
     };
     let Some(index) = find(fics, &client, key) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             format!("Federated identity credential '{key}' does not exist."),
-        );
+        )
+        .into_response();
     };
     match *method {
         axum::http::Method::GET => return Json200(to_graph(&client, &fics[index])).into_response(),
@@ -329,14 +357,16 @@ async fn one(
                     StatusCode::BAD_REQUEST,
                     "Request_BadRequest",
                     "the body must be a JSON federatedIdentityCredential",
-                );
+                )
+                .into_response();
             };
             if patch.name.as_ref().is_some_and(|n| *n != fics[index].name) {
                 return graph_error(
                     StatusCode::BAD_REQUEST,
                     "Request_BadRequest",
                     "Property 'name' is read-only and cannot be changed.",
-                );
+                )
+                .into_response();
             }
             let fic = &mut fics[index];
             if let Some(v) = patch.issuer {
@@ -357,11 +387,12 @@ async fn one(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "Request_BadRequest",
                 "use GET, PATCH or DELETE",
-            );
+            )
+            .into_response();
         }
     }
-    if let Err(response) = commit(state, &management, candidate.clone()).await {
-        return response;
+    if let Err(error) = commit(state, &management, candidate.clone()).await {
+        return error.into_response();
     }
     *config = candidate;
     StatusCode::NO_CONTENT.into_response()
@@ -396,12 +427,12 @@ async fn collection(
     body: Bytes,
 ) -> Response {
     let Some(parent) = parent_of(&kind) else {
-        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "unknown collection");
+        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "unknown collection").into_response();
     };
     match method {
         axum::http::Method::GET => list(&state, &headers, parent, &id).await,
         axum::http::Method::POST => create(&state, &headers, parent, &id, &body).await,
-        _ => graph_error(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", "use GET or POST"),
+        _ => graph_error(StatusCode::METHOD_NOT_ALLOWED, "Request_BadRequest", "use GET or POST").into_response(),
     }
 }
 
@@ -413,7 +444,7 @@ async fn item(
     body: Bytes,
 ) -> Response {
     let Some(parent) = parent_of(&kind) else {
-        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "unknown collection");
+        return graph_error(StatusCode::NOT_FOUND, "Request_ResourceNotFound", "unknown collection").into_response();
     };
     one(&state, &headers, &method, parent, &id, &key, &body).await
 }
