@@ -168,7 +168,12 @@ try:
         return a.acquire_token_for_client(scopes=["https://vault.azure.net/.default"])
 
     now = int(time.time())
+    tampered_path = path("tampered.jwt")
+    h, b, g = open(token_file).read().split(".")
+    with open(tampered_path, "w") as f:
+        f.write(f"{h}.{b}.{g[:-6]}{'AAAAAA' if g[-6:] != 'AAAAAA' else 'BBBBBB'}")
     cases = [
+        ("bad signature", dict(token=tampered_path), 700027, "signature does not verify"),
         ("issuer (credential lacks the trailing slash)", dict(client_id=SLASHLESS), 700211, "trailing slash"),
         ("subject (other namespace)", dict(token=mint("prod.jwt", ns="production")), 700213, "namespace is 'demo' in the credential but 'production'"),
         ("audience", dict(token=mint("aud.jwt", audience="api://other")), 700212, "audience"),

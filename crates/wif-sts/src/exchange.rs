@@ -324,7 +324,133 @@ pub fn resource_of(requested: &str, endpoint: Endpoint) -> Result<String, EntraE
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
+    use serde_json::{Map, json};
+    use wif_jose::{Algorithm, SigningKey, jwks_of, sign};
+
     use super::*;
+
+    const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+    const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
+    const ISSUER: &str = "https://oidc.example/";
+    const NOW: i64 = 1_900_000_000;
+    const BASE: &str = "https://127.0.0.1:8444";
+
+    fn directory() -> Directory {
+        let yaml = format!(
+            "tenants:\n  - tenantId: {TENANT}\n    domain: contoso.onmicrosoft.com\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n"
+        );
+        Directory::from_yaml(&yaml, Path::new(".")).unwrap()
+    }
+
+    fn assertion(key: &SigningKey, iss: &str, sub: &str) -> String {
+        let claims = json!({ "iss": iss, "sub": sub, "aud": ["api://AzureADTokenExchange"], "iat": NOW, "nbf": NOW, "exp": NOW + 3600 });
+        sign(key, &Map::new(), &claims).unwrap()
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> Form {
+        Form {
+            fields: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        }
+    }
+
+    fn good(assertion: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("grant_type", "client_credentials".into()),
+            ("client_id", CLIENT.into()),
+            ("scope", "https://vault.azure.net/.default".into()),
+            ("client_assertion_type", JWT_BEARER.into()),
+            ("client_assertion", assertion.into()),
+        ]
+    }
+
+    fn run(fields: &[(&str, String)], tenant: &str, keys: &JwkSet, now: i64) -> Result<Grant, EntraError> {
+        let dir = directory();
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let prepared = prepare(&dir, Endpoint::V2, tenant, &form(&pairs), BASE)?;
+        check_signature(&prepared, keys).map_err(|e| signature_error(&prepared, &e))?;
+        finish(prepared, now)
+    }
+
+    #[test]
+    fn the_pipeline_grants_and_refuses_in_order() {
+        let key = SigningKey::generate(Algorithm::ES256).unwrap();
+        let keys = jwks_of(&[key.public_key().clone()]);
+        let token = assertion(&key, ISSUER, "system:serviceaccount:demo:app");
+        let grant = run(&good(&token), "contoso.onmicrosoft.com", &keys, NOW).unwrap();
+        assert_eq!(
+            (
+                grant.tenant_id.as_str(),
+                grant.resource.as_str(),
+                grant.credential.as_str()
+            ),
+            (TENANT, "https://vault.azure.net", "k8s")
+        );
+
+        let code = |fields: Vec<(&'static str, String)>, tenant: &str, now: i64| {
+            run(&fields, tenant, &keys, now).unwrap_err().code
+        };
+        assert_eq!(code(good(&token), "common", NOW), 900_023);
+        assert_eq!(code(good(&token), "bbbbbbbb-0000-4000-8000-00000000000b", NOW), 90_002);
+        let mut wrong_grant = good(&token);
+        wrong_grant[0].1 = "password".into();
+        assert_eq!(code(wrong_grant, TENANT, NOW), 70_003);
+        let mut unknown = good(&token);
+        unknown[1].1 = "99999999-0000-4000-8000-000000000009".into();
+        assert_eq!(code(unknown, TENANT, NOW), 700_016);
+        let no_assertion: Vec<_> = good(&token)
+            .into_iter()
+            .filter(|(k, _)| *k != "client_assertion")
+            .collect();
+        assert_eq!(code(no_assertion, TENANT, NOW), 7_000_216);
+        assert_eq!(code(good("garbage"), TENANT, NOW), 50_027);
+        assert_eq!(
+            code(good(&assertion(&key, "https://sts.windows.net/x/", "s")), TENANT, NOW),
+            700_222
+        );
+        assert_eq!(
+            code(
+                good(&assertion(&key, &format!("{BASE}/{TENANT}/v2.0"), "s")),
+                TENANT,
+                NOW
+            ),
+            700_222
+        );
+        assert_eq!(
+            code(good(&assertion(&key, "https://oidc.example", "s")), TENANT, NOW),
+            700_211
+        );
+        let other = SigningKey::generate(Algorithm::ES256).unwrap();
+        assert_eq!(
+            code(
+                good(&assertion(&other, ISSUER, "system:serviceaccount:demo:app")),
+                TENANT,
+                NOW
+            ),
+            7_000_272
+        );
+        assert_eq!(code(good(&token), TENANT, NOW + 7200), 700_024);
+        assert_eq!(
+            code(
+                good(&assertion(&key, ISSUER, "system:serviceaccount:prod:app")),
+                TENANT,
+                NOW
+            ),
+            700_213
+        );
+        let mut scope = good(&token);
+        scope[2].1 = "https://vault.azure.net/user_impersonation".into();
+        assert_eq!(code(scope, TENANT, NOW), 1_002_012);
+    }
+
+    #[test]
+    fn an_issuer_mismatch_comes_with_its_diagnosis() {
+        let key = SigningKey::generate(Algorithm::RS256).unwrap();
+        let keys = jwks_of(&[key.public_key().clone()]);
+        let err = run(&good(&assertion(&key, "https://oidc.example", "s")), TENANT, &keys, NOW).unwrap_err();
+        assert!(err.diagnosis.unwrap_or_default().contains("trailing slash"));
+    }
 
     #[test]
     fn scopes() {
