@@ -153,6 +153,23 @@ try:
     check("the v1 endpoint answers with strings and resource", isinstance(v1.get("expires_in"), str) and v1.get("resource") == "https://vault.azure.net"
           and v1["expires_on"].isdigit(), v1)
 
+    # --- wif token get / inspect (the Rust client library behind a CLI) ----------------------
+    cli_env = dict(os.environ, AZURE_AUTHORITY_HOST=STS, AZURE_TENANT_ID=TENANT, AZURE_CLIENT_ID=READER,
+                   AZURE_CLIENT_ID_MI=MI, AZURE_FEDERATED_TOKEN_FILE=token_file)
+    def wif_token(*args, token_file_override=None):
+        env = dict(cli_env, AZURE_FEDERATED_TOKEN_FILE=token_file_override or token_file)
+        return subprocess.run([WIF, "token", *args], env=env, capture_output=True, text=True)
+    got = wif_token("get", "--scope", "https://vault.azure.net/.default", "--ca-file", path("sts-ca.pem"), "--output", "json")
+    got_json = json.loads(got.stdout) if got.returncode == 0 else {}
+    check("wif token get (default identity from the webhook's variables)", got.returncode == 0
+          and verify_issued(got_json["access_token"], "https://vault.azure.net")["appid"] == READER and got_json["token_type"] == "Bearer", got.stderr)
+    named = wif_token("get", "--scope", "https://vault.azure.net/.default", "--ca-file", path("sts-ca.pem"), "--identity", "mi")
+    check("wif token get --identity mi (a named identity)", named.returncode == 0
+          and verify_issued(named.stdout.strip(), "https://vault.azure.net").get("xms_mirid", "").endswith("/wi-myapp-identity"), named.stderr)
+    inspected = wif_token("inspect")
+    check("wif token inspect prints the credential that accepts the token", inspected.returncode == 0
+          and f'"subject": "system:serviceaccount:demo:app"' in inspected.stdout and f'"issuer": "{ISSUER}"' in inspected.stdout, inspected.stdout)
+
     # --- Federation failures through real clients --------------------------------------------
     def wi_error(client_id=READER, token=None, scope="https://vault.azure.net/.default", tenant=TENANT):
         c = WorkloadIdentityCredential(tenant_id=tenant, client_id=client_id, token_file_path=token or token_file, authority=STS)
@@ -188,6 +205,9 @@ try:
     for name, kwargs, code, words in cases:
         message = wi_error(**kwargs)
         check(f"azure-identity surfaces {name} as AADSTS{code} with a diagnosis", f"AADSTS{code}:" in message and words in message, message)
+    refused = wif_token("get", "--scope", "https://vault.azure.net/.default", "--ca-file", path("sts-ca.pem"), token_file_override=path("prod.jwt"))
+    check("wif token get fails with the AADSTS code and the diagnosis", refused.returncode != 0 and "AADSTS700213" in refused.stderr
+          and "namespace is 'demo' in the credential but 'production'" in refused.stderr, refused.stderr)
     for name, token_name, code in [("subject", "prod.jwt", 700213), ("expired", "old.jwt", 700024), ("unknown kid", "rogue.jwt", 7000272)]:
         result = msal_error(path(token_name))
         check(f"msal surfaces {name} as error_codes [{code}]", result.get("error_codes") == [code] and result.get("error") == "invalid_client", result)

@@ -11,6 +11,7 @@ mod render;
 mod service_args;
 mod settings_args;
 mod sts;
+mod token;
 mod yaml;
 
 use std::process::ExitCode;
@@ -45,6 +46,9 @@ enum Command {
     Issuer(issuer::IssuerCommand),
     /// A local Entra ID token endpoint that real Azure SDKs get tokens from.
     Sts(Box<sts::StsArgs>),
+    /// Exchange the projected token for access tokens; inspect a projected token.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 fn init_logging(level: &str, format: &str) {
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Jwks(args) => jwks::run(args),
         Command::Issuer(command) => issuer::run(command),
         Command::Sts(args) => sts::run(args),
+        Command::Token(command) => token::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

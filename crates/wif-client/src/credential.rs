@@ -1,0 +1,112 @@
+//! Federated credentials: an identity, the assertion source and an HTTPS client, sharing a
+//! token cache. [`WorkloadIdentity`] builds them from the environment the webhook injects,
+//! for the default identity and every named one; any other identity can be chosen at run time.
+
+use std::sync::Arc;
+
+use wif_core::settings::{EnvSource, ProcessEnv};
+
+use crate::assertion::{AssertionSource, TokenFile};
+use crate::cache::{AccessToken, IdentitySlots, TokenCache};
+use crate::error::ClientError;
+use crate::exchange::TokenClient;
+use crate::identity::{self, Identity};
+
+/// Gets tokens for one identity, from the cache or by exchanging the assertion.
+#[derive(Debug, Clone)]
+pub struct FederatedCredential {
+    identity: Identity,
+    assertion: Arc<dyn AssertionSource>,
+    client: TokenClient,
+    cache: Arc<TokenCache>,
+    slots: Arc<IdentitySlots>,
+}
+
+impl FederatedCredential {
+    /// A credential for `identity`.
+    pub fn new(
+        identity: Identity,
+        assertion: Arc<dyn AssertionSource>,
+        client: TokenClient,
+        cache: Arc<TokenCache>,
+    ) -> Self {
+        let slots = cache.identity(&identity);
+        FederatedCredential {
+            identity,
+            assertion,
+            client,
+            cache,
+            slots,
+        }
+    }
+
+    /// The identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// A token for `scope` (one resource, `RESOURCE/.default`).
+    pub async fn get_token(&self, scope: &str) -> Result<AccessToken, ClientError> {
+        self.cache
+            .get(&self.slots, scope, || async {
+                let assertion = self.assertion.assertion()?;
+                self.client.exchange(&self.identity, scope, &assertion).await
+            })
+            .await
+    }
+}
+
+/// The pod's workload identity: one projected token, one HTTPS client and one cache for the
+/// default identity, every named identity, and any identity chosen at run time.
+#[derive(Debug, Clone)]
+pub struct WorkloadIdentity {
+    assertion: Arc<dyn AssertionSource>,
+    client: TokenClient,
+    cache: Arc<TokenCache>,
+}
+
+impl WorkloadIdentity {
+    /// From parts.
+    pub fn new(assertion: Arc<dyn AssertionSource>, client: TokenClient, cache: Arc<TokenCache>) -> Self {
+        WorkloadIdentity {
+            assertion,
+            client,
+            cache,
+        }
+    }
+
+    /// From the process environment: `AZURE_FEDERATED_TOKEN_FILE`, `SSL_CERT_FILE`.
+    pub fn from_process_env() -> Result<Self, ClientError> {
+        Self::from_env(&ProcessEnv, None)
+    }
+
+    /// From an environment, trusting `extra_ca_pem` besides the system roots.
+    pub fn from_env(env: &impl EnvSource, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
+        let token_file = identity::token_file_from_env(env)?;
+        Ok(Self::new(
+            Arc::new(TokenFile::new(token_file)),
+            TokenClient::new(env, extra_ca_pem)?,
+            Arc::new(TokenCache::default()),
+        ))
+    }
+
+    /// A credential for any identity.
+    pub fn credential(&self, identity: Identity) -> FederatedCredential {
+        FederatedCredential::new(
+            identity,
+            Arc::clone(&self.assertion),
+            self.client.clone(),
+            Arc::clone(&self.cache),
+        )
+    }
+
+    /// The default identity (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`).
+    pub fn default_credential(&self, env: &impl EnvSource) -> Result<FederatedCredential, ClientError> {
+        Ok(self.credential(identity::from_env(env)?))
+    }
+
+    /// A named identity (`AZURE_CLIENT_ID_<ALIAS>` ...).
+    pub fn named(&self, env: &impl EnvSource, alias: &str) -> Result<FederatedCredential, ClientError> {
+        Ok(self.credential(identity::named_from_env(env, alias)?))
+    }
+}

@@ -1,0 +1,322 @@
+//! wif-client against the real emulator over HTTPS on 127.0.0.1: two tenants and two named
+//! identities from one projected token, the token file rewritten mid-run, 100 concurrent
+//! callers and one request, refresh ahead of expiry, a failed refresh that keeps serving
+//! the valid token, an expired token never served, and the same token through
+//! `azure_core`'s `TokenCredential` as an Azure SDK client would ask for it.
+
+// A test binary: a failed unwrap is a failed test, which is what it should be.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::registry::Registry;
+use wif_client::assertion::TokenFile;
+use wif_client::cache::{Clock, ManualClock, TokenCache};
+use wif_client::exchange::TokenClient;
+use wif_client::{Identity, WorkloadIdentity};
+use wif_jose::kubernetes::{ProjectedToken, random_uuid};
+use wif_jose::{Algorithm, SigningKey, jwks_of};
+use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
+use wif_server::tls::certified_key_from_pem;
+use wif_server::{ServiceOptions, TlsSource};
+
+const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
+const READER: &str = "11111111-0000-4000-8000-000000000001";
+const WRITER: &str = "22222222-0000-4000-8000-000000000002";
+const ISSUER: &str = "https://oidc.example/cluster-1/";
+const VAULT: &str = "https://vault.azure.net/.default";
+
+struct Emulator {
+    url: String,
+    ca_pem: String,
+    dir: PathBuf,
+    issuer_key: SigningKey,
+    token_requests: Arc<AtomicUsize>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+async fn count(State(counter): State<Arc<AtomicUsize>>, request: Request, next: Next) -> Response {
+    if request.uri().path().ends_with("/token") {
+        counter.fetch_add(1, Ordering::SeqCst);
+    }
+    next.run(request).await
+}
+
+async fn start() -> Emulator {
+    let dir = std::env::temp_dir().join(format!("wif-client-it-{}", random_uuid().unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let issuer_key = SigningKey::generate(Algorithm::RS256).unwrap();
+    std::fs::write(
+        dir.join("jwks.json"),
+        jwks_of(&[issuer_key.public_key().clone()]).to_pretty_json(),
+    )
+    .unwrap();
+    let fic = |name: &str| {
+        format!(
+            "          - {{ name: {name}, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n"
+        )
+    };
+    let yaml = format!(
+        "tenants:\n  - tenantId: {TENANT_A}\n    applications:\n      - displayName: reader\n        appId: {READER}\n        federatedIdentityCredentials:\n{}  - tenantId: {TENANT_B}\n    applications:\n      - displayName: writer\n        appId: {WRITER}\n        federatedIdentityCredentials:\n{}issuers:\n  - {{ issuer: \"{ISSUER}\", jwksFile: jwks.json }}\n",
+        fic("reader-fic"),
+        fic("writer-fic")
+    );
+    let directory = wif_sts::Directory::from_yaml(&yaml, &dir).unwrap();
+    let mut registry = Registry::default();
+    let state = wif_sts::StsState::new(
+        directory,
+        SigningKey::generate(Algorithm::RS256).unwrap(),
+        "https://127.0.0.1".into(),
+        &mut registry,
+    )
+    .unwrap();
+    let token_requests = Arc::new(AtomicUsize::new(0));
+    let router = wif_sts::router(state).layer(axum::middleware::from_fn_with_state(token_requests.clone(), count));
+    let ca = LocalCa::new("test CA").unwrap();
+    let cert = ca.issue(&LOOPBACK_NAMES).unwrap();
+    let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), &dir, &dir).unwrap();
+    let loopback = "127.0.0.1:0".parse().unwrap();
+    let options = ServiceOptions {
+        addr: loopback,
+        health_addr: loopback,
+        tls: TlsSource::Given(key),
+        tls_min_version: "1.3".into(),
+    };
+    let bound = wif_server::bind(options, router, registry).await.unwrap();
+    let url = format!("https://{}", bound.address);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    Emulator {
+        url,
+        ca_pem: ca.cert_pem().to_owned(),
+        dir,
+        issuer_key,
+        token_requests,
+        _stop: stop,
+    }
+}
+
+impl Emulator {
+    /// Writes a projected token for `demo/<service_account>` to the token file, kubelet-style
+    /// (a new file renamed over the old one).
+    fn write_token(&self, service_account: &str) -> PathBuf {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let token = ProjectedToken {
+            issuer: ISSUER.into(),
+            namespace: "demo".into(),
+            service_account: service_account.into(),
+            service_account_uid: random_uuid().unwrap(),
+            audiences: vec!["api://AzureADTokenExchange".into()],
+            issued_at: now,
+            expiration_seconds: 3600,
+            pod: None,
+            jti: random_uuid().unwrap(),
+        }
+        .sign(&self.issuer_key)
+        .unwrap();
+        let path = self.dir.join("token");
+        let next = self.dir.join("token.next");
+        std::fs::write(&next, token).unwrap();
+        std::fs::rename(&next, &path).unwrap();
+        path
+    }
+
+    /// The variables the webhook injects for the demo ServiceAccount (reader by default,
+    /// writer as a named identity in another tenant), pointing at this emulator.
+    fn env(&self) -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("AZURE_AUTHORITY_HOST", self.url.clone()),
+            ("AZURE_TENANT_ID", TENANT_A.to_owned()),
+            ("AZURE_CLIENT_ID", READER.to_owned()),
+            ("AZURE_CLIENT_ID_WRITER", WRITER.to_owned()),
+            ("AZURE_TENANT_ID_WRITER", TENANT_B.to_owned()),
+            (
+                "AZURE_FEDERATED_TOKEN_FILE",
+                self.dir.join("token").display().to_string(),
+            ),
+        ])
+    }
+
+    fn requests(&self) -> usize {
+        self.token_requests.load(Ordering::SeqCst)
+    }
+}
+
+struct Env(HashMap<&'static str, String>);
+
+impl wif_core::settings::EnvSource for Env {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}
+
+fn claims(token: &str) -> serde_json::Map<String, serde_json::Value> {
+    wif_jose::decode_unverified(token).unwrap().claims
+}
+
+fn workload_identity(emulator: &Emulator, clock: Option<Arc<dyn Clock>>) -> WorkloadIdentity {
+    let env = Env(emulator.env());
+    let client = TokenClient::new(&env, Some(emulator.ca_pem.as_bytes())).unwrap();
+    let cache = Arc::new(clock.map_or_else(TokenCache::default, TokenCache::with_clock));
+    WorkloadIdentity::new(Arc::new(TokenFile::new(emulator.dir.join("token"))), client, cache)
+}
+
+#[tokio::test]
+async fn two_identities_in_two_tenants_from_one_projected_token() {
+    let emulator = start().await;
+    emulator.write_token("app");
+    let env = Env(emulator.env());
+    let wi = workload_identity(&emulator, None);
+    let reader = wi.default_credential(&env).unwrap().get_token(VAULT).await.unwrap();
+    let writer = wi
+        .named(&env, "writer")
+        .unwrap()
+        .get_token("https://storage.azure.com/.default")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            claims(&reader.token)["tid"].as_str(),
+            claims(&reader.token)["appid"].as_str()
+        ),
+        (Some(TENANT_A), Some(READER))
+    );
+    assert_eq!(
+        (
+            claims(&writer.token)["tid"].as_str(),
+            claims(&writer.token)["appid"].as_str()
+        ),
+        (Some(TENANT_B), Some(WRITER))
+    );
+    // Any identity chosen at run time, too.
+    let chosen = wi
+        .credential(Identity::new(&emulator.url, TENANT_B, WRITER).unwrap())
+        .get_token(VAULT)
+        .await
+        .unwrap();
+    assert_eq!(claims(&chosen.token)["tid"], TENANT_B);
+    assert_eq!(emulator.requests(), 3);
+}
+
+#[tokio::test]
+async fn the_rewritten_token_file_is_picked_up() {
+    let emulator = start().await;
+    emulator.write_token("stranger"); // no credential trusts it
+    let env = Env(emulator.env());
+    let credential = workload_identity(&emulator, None).default_credential(&env).unwrap();
+    let refused = credential.get_token(VAULT).await.unwrap_err();
+    assert_eq!(refused.aadsts(), Some(700213), "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("service account is 'app' in the credential but 'stranger'"),
+        "{refused}"
+    );
+    emulator.write_token("app"); // kubelet rotates the file
+    let token = credential
+        .get_token("https://storage.azure.com/.default")
+        .await
+        .unwrap();
+    assert_eq!(claims(&token.token)["aud"], "https://storage.azure.com");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_callers_cause_one_request() {
+    let emulator = start().await;
+    emulator.write_token("app");
+    let env = Env(emulator.env());
+    let credential = Arc::new(workload_identity(&emulator, None).default_credential(&env).unwrap());
+    let callers: Vec<_> = (0..100)
+        .map(|_| {
+            let credential = Arc::clone(&credential);
+            tokio::spawn(async move { credential.get_token(VAULT).await.unwrap().token })
+        })
+        .collect();
+    let mut tokens = Vec::new();
+    for caller in callers {
+        tokens.push(caller.await.unwrap());
+    }
+    assert!(
+        tokens.iter().all(|t| *t == tokens[0]),
+        "every caller got the same token"
+    );
+    assert_eq!(emulator.requests(), 1);
+}
+
+#[tokio::test]
+async fn refresh_ahead_stale_on_failure_and_never_expired() {
+    let emulator = start().await;
+    emulator.write_token("app");
+    let env = Env(emulator.env());
+    let clock = Arc::new(ManualClock::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    ));
+    let credential = workload_identity(&emulator, Some(clock.clone()))
+        .default_credential(&env)
+        .unwrap();
+    let first = credential.get_token(VAULT).await.unwrap();
+    assert_eq!(credential.get_token(VAULT).await.unwrap(), first);
+    assert_eq!(emulator.requests(), 1);
+
+    clock.advance_secs(3599 - 299); // inside the five minutes before expiry: refresh is due
+    let second = credential.get_token(VAULT).await.unwrap();
+    assert_eq!(emulator.requests(), 2, "refreshed before expiry");
+    assert_ne!(second.token, first.token);
+
+    emulator.write_token("stranger"); // from now on the exchange fails
+    clock.advance_secs(3599 - 299);
+    let stale = credential.get_token(VAULT).await.unwrap();
+    assert_eq!(stale, second, "a failed refresh keeps serving the valid token");
+    assert_eq!(emulator.requests(), 3);
+
+    clock.advance_secs(300); // the token has expired now
+    let error = credential.get_token(VAULT).await.unwrap_err();
+    assert_eq!(
+        error.aadsts(),
+        Some(700213),
+        "an expired token is never served: {error}"
+    );
+}
+
+#[tokio::test]
+async fn azure_sdk_call_sites_get_the_same_token_through_token_credential() {
+    use azure_core::credentials::TokenCredential;
+    let emulator = start().await;
+    emulator.write_token("app");
+    let env = Env(emulator.env());
+    let credential = workload_identity(&emulator, None).named(&env, "writer").unwrap();
+    let ours = credential.get_token(VAULT).await.unwrap();
+    // How every Azure SDK for Rust client holds a credential.
+    let sdk: Arc<dyn TokenCredential> = Arc::new(credential);
+    let theirs = sdk.get_token(&[VAULT], None).await.unwrap();
+    assert_eq!(theirs.token.secret(), &*ours.token);
+    assert_eq!(theirs.expires_on.unix_timestamp(), ours.expires_on);
+    assert_eq!(emulator.requests(), 1, "served from the shared cache");
+    assert!(
+        sdk.get_token(&[VAULT, "https://storage.azure.com/.default"], None)
+            .await
+            .is_err(),
+        "one scope only"
+    );
+}

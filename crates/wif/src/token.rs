@@ -1,0 +1,223 @@
+//! `wif token`: exchange the projected token for an access token (any identity, any tenant,
+//! chosen here or from the webhook's variables), and decode a projected token to show the
+//! federated identity credential that would accept it.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use wif_client::assertion::TokenFile;
+use wif_client::cache::TokenCache;
+use wif_client::exchange::TokenClient;
+use wif_client::{Identity, WorkloadIdentity, identity};
+use wif_core::settings::{EnvSource, ProcessEnv};
+
+/// `wif token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print an access token for a scope.
+    Get(GetArgs),
+    /// Decode a projected token and print the federated credential that would accept it.
+    Inspect(InspectArgs),
+}
+
+/// Output shapes of `wif token get`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Output {
+    /// The access token alone.
+    Raw,
+    /// `{access_token, expires_on, token_type}`.
+    Json,
+}
+
+/// `wif token get` flags.
+#[derive(Debug, Clone, Args)]
+pub struct GetArgs {
+    /// The scope: one resource with /.default, e.g. https://vault.azure.net/.default.
+    #[arg(long)]
+    pub scope: String,
+    /// A named identity (AZURE_CLIENT_ID_<ALIAS>, from wif.dev/client-id.<alias> on the ServiceAccount).
+    #[arg(long, conflicts_with = "client_id")]
+    pub identity: Option<String>,
+    /// Client id (default AZURE_CLIENT_ID).
+    #[arg(long, requires = "tenant_id")]
+    pub client_id: Option<String>,
+    /// Tenant id or domain (default AZURE_TENANT_ID).
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// Authority host (default AZURE_AUTHORITY_HOST, else the public cloud).
+    #[arg(long)]
+    pub authority_host: Option<String>,
+    /// The projected token (default AZURE_FEDERATED_TOKEN_FILE).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// More CA certificates to trust (PEM), besides the system's and SSL_CERT_FILE.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Output shape.
+    #[arg(long, value_enum, default_value = "raw")]
+    pub output: Output,
+}
+
+/// `wif token inspect` flags.
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    /// The token file (default AZURE_FEDERATED_TOKEN_FILE); `-` reads standard input.
+    pub file: Option<String>,
+}
+
+/// Runs a `wif token` subcommand.
+pub fn run(command: &TokenCommand) -> Result<()> {
+    match command {
+        TokenCommand::Get(args) => get(args, &ProcessEnv),
+        TokenCommand::Inspect(args) => {
+            println!("{}", inspect(args, &ProcessEnv)?);
+            Ok(())
+        }
+    }
+}
+
+fn resolve_identity(args: &GetArgs, env: &impl EnvSource) -> Result<Identity> {
+    let mut chosen = match (&args.identity, &args.client_id) {
+        (Some(alias), _) => identity::named_from_env(env, alias)?,
+        (None, Some(client)) => {
+            let tenant = args.tenant_id.as_deref().context("--client-id needs --tenant-id")?;
+            let authority = env
+                .var("AZURE_AUTHORITY_HOST")
+                .unwrap_or_else(|| wif_core::cloud::Cloud::Public.authority_host().into());
+            Identity::new(&authority, tenant, client)?
+        }
+        (None, None) => identity::from_env(env)?,
+    };
+    if let Some(tenant) = &args.tenant_id {
+        chosen = Identity::new(&chosen.authority_host, tenant, &chosen.client_id)?;
+    }
+    if let Some(host) = &args.authority_host {
+        chosen = Identity::new(host, &chosen.tenant_id, &chosen.client_id)?;
+    }
+    Ok(chosen)
+}
+
+fn get(args: &GetArgs, env: &impl EnvSource) -> Result<()> {
+    let identity = resolve_identity(args, env)?;
+    let token_file = match &args.token_file {
+        Some(path) => path.clone(),
+        None => identity::token_file_from_env(env)?,
+    };
+    let ca = match &args.ca_file {
+        Some(path) => Some(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?),
+        None => None,
+    };
+    let client = TokenClient::new(env, ca.as_deref())?;
+    let wi = WorkloadIdentity::new(
+        std::sync::Arc::new(TokenFile::new(token_file)),
+        client,
+        std::sync::Arc::new(TokenCache::default()),
+    );
+    let credential = wi.credential(identity);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let token = runtime.block_on(credential.get_token(&args.scope))?;
+    match args.output {
+        Output::Raw => println!("{}", token.token),
+        Output::Json => println!(
+            "{}",
+            json!({ "access_token": &*token.token, "expires_on": token.expires_on, "token_type": "Bearer" })
+        ),
+    }
+    Ok(())
+}
+
+fn describe_time(unix: Option<i64>, now: i64) -> String {
+    match unix {
+        None => "absent".into(),
+        Some(t) => {
+            let delta = t - now;
+            let (sign, abs) = if delta < 0 {
+                ("ago", -delta)
+            } else {
+                ("from now", delta)
+            };
+            format!("{t} ({}h{:02}m{:02}s {sign})", abs / 3600, abs % 3600 / 60, abs % 60)
+        }
+    }
+}
+
+/// The inspection report (text).
+pub fn inspect(args: &InspectArgs, env: &impl EnvSource) -> Result<String> {
+    let path = match &args.file {
+        Some(p) => p.clone(),
+        None => identity::token_file_from_env(env)?.display().to_string(),
+    };
+    let text = crate::yaml::read_source(&path)?;
+    let token = wif_jose::decode_unverified(text.trim()).with_context(|| format!("{path} is not a JWT"))?;
+    let issuer = token.claim_str("iss").unwrap_or_default().to_owned();
+    let subject = token.claim_str("sub").unwrap_or_default().to_owned();
+    let audiences = token.audiences();
+    if issuer.is_empty() || subject.is_empty() {
+        bail!("{path}: the token has no iss or sub claim");
+    }
+    let now = crate::issuer::unix_now();
+    let number = |k: &str| token.claims.get(k).and_then(Value::as_i64);
+    let k8s = token.claims.get("kubernetes.io");
+    let pod = k8s
+        .and_then(|k| k.get("pod"))
+        .and_then(|p| p.get("name"))
+        .and_then(Value::as_str);
+    let namespace = k8s.and_then(|k| k.get("namespace")).and_then(Value::as_str);
+    let service_account = k8s
+        .and_then(|k| k.get("serviceaccount"))
+        .and_then(|s| s.get("name"))
+        .and_then(Value::as_str);
+    let audience = audiences
+        .iter()
+        .find(|a| *a == wif_core::contract::DEFAULT_AUDIENCE)
+        .or_else(|| audiences.first())
+        .cloned()
+        .unwrap_or_default();
+    let credential_name = format!("{}-{}", namespace.unwrap_or("ns"), service_account.unwrap_or("sa"))
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>();
+    let graph = json!({ "name": credential_name, "issuer": issuer, "subject": subject, "audiences": [audience] });
+    let mut out = String::new();
+    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<12}{value}\n"));
+    line("issuer:", issuer.clone());
+    line("subject:", subject.clone());
+    line("audiences:", format!("{audiences:?}"));
+    line("issued:", describe_time(number("iat"), now));
+    line("not before:", describe_time(number("nbf"), now));
+    line("expires:", describe_time(number("exp"), now));
+    if let Some(exp) = number("exp")
+        && exp < now
+    {
+        out.push_str("            (expired: Entra ID refuses it with AADSTS700024)\n");
+    }
+    out.push_str(&format!(
+        "bound to:   {}\nkey id:     {}\n",
+        match (namespace, pod) {
+            (Some(ns), Some(p)) => format!("pod {ns}/{p}"),
+            (Some(ns), None) => format!("namespace {ns}, no pod"),
+            _ => "nothing (not a Kubernetes token?)".into(),
+        },
+        token.kid().unwrap_or("(none)")
+    ));
+    if audience != wif_core::contract::DEFAULT_AUDIENCE {
+        out.push_str(&format!(
+            "note:       the audience is not {}; the credential must name {audience:?}\n",
+            wif_core::contract::DEFAULT_AUDIENCE
+        ));
+    }
+    out.push_str("\nthe federated identity credential that accepts it (Graph JSON):\n");
+    out.push_str(&serde_json::to_string_pretty(&graph)?);
+    out.push_str(&format!(
+        "\n\nor with the Azure CLI:\n  az identity federated-credential create --name {credential_name} --identity-name <IDENTITY> --resource-group <GROUP> \\\n    --issuer '{issuer}' --subject '{subject}' --audiences '{audience}'"
+    ));
+    Ok(out)
+}
