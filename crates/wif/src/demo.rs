@@ -59,6 +59,7 @@ pub struct DemoContext {
     issuer: Option<crate::demo_issuer::RunningIssuer>,
     sts: Option<crate::demo_issuer::RunningSts>,
     projected_token: Option<String>,
+    pod_env: std::collections::HashMap<String, String>,
 }
 
 impl DemoContext {
@@ -72,6 +73,7 @@ impl DemoContext {
             issuer: None,
             sts: None,
             projected_token: None,
+            pod_env: std::collections::HashMap::new(),
         })
     }
 }
@@ -89,7 +91,7 @@ fn steps() -> Vec<(&'static str, Step)> {
             issuer_step,
         ),
         (
-            "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts)",
+            "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts, wif-client)",
             exchange_step,
         ),
     ]
@@ -166,7 +168,7 @@ pub fn sample_manifests() -> Vec<Value> {
     ]
 }
 
-fn render_step(out: &Printer, _context: &mut DemoContext) -> Result<()> {
+fn render_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     let documents = sample_manifests();
     let settings = WebhookSettings::new(TENANT_A);
     let options = RenderOptions::default();
@@ -228,6 +230,12 @@ fn render_step(out: &Printer, _context: &mut DemoContext) -> Result<()> {
         spec["containers"][0]["env"][0]["name"] == "LOG_LEVEL",
         "the user's env var moved"
     );
+    context.pod_env = spec["containers"][0]["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?.to_owned(), e["value"].as_str()?.to_owned())))
+        .collect();
     let token = &spec["volumes"][0]["projected"]["sources"][0]["serviceAccountToken"];
     ensure!(
         token["audience"] == contract::DEFAULT_AUDIENCE,
@@ -332,32 +340,12 @@ issuers:
 /// An application whose credential names the wrong namespace.
 pub const TYPO_CLIENT: &str = "33333333-0000-4000-8000-000000000003";
 
-async fn exchange(
-    sts: &crate::demo_issuer::RunningSts,
-    tenant: &str,
-    client_id: &str,
-    scope: &str,
-    assertion: &str,
-) -> Result<(u16, serde_json::Value)> {
-    let form = [
-        ("grant_type", "client_credentials"),
-        ("client_id", client_id),
-        ("scope", scope),
-        (
-            "client_assertion_type",
-            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-        ),
-        ("client_assertion", assertion),
-    ];
-    let body = serde_urlencoded::to_string(form)?;
-    let response = sts
-        .client()?
-        .post(format!("{}/{tenant}/oauth2/v2.0/token", sts.url))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await?;
-    Ok((response.status().as_u16(), response.json().await?))
+struct DemoEnv(std::collections::HashMap<String, String>);
+
+impl wif_core::settings::EnvSource for DemoEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
 }
 
 fn exchange_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
@@ -368,60 +356,90 @@ fn exchange_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
         issuer,
     ))?;
     out.say(&format!(
-        "  Entra ID emulator at {} (AZURE_AUTHORITY_HOST), two tenants, trusting the issuer above",
+        "  Entra ID emulator at {}, two tenants, trusting the issuer above",
         sts.url
     ));
+    // The pod's environment is what step 1's mutation injected; on this machine kubelet's
+    // token path and the cloud's authority host are replaced by local ones (as `wif up` would).
+    let token_file = sts.workdir().join("azure-identity-token");
+    std::fs::write(&token_file, &token)?;
+    let mut env = context.pod_env.clone();
+    ensure!(
+        env.contains_key(contract::ENV_CLIENT_ID),
+        "step 1 left no pod environment"
+    );
+    env.insert(contract::ENV_AUTHORITY_HOST.into(), sts.url.clone());
+    env.insert(
+        contract::ENV_FEDERATED_TOKEN_FILE.into(),
+        token_file.display().to_string(),
+    );
+    let env = DemoEnv(env);
+    out.say("  the app's environment, as the webhook injected it (authority host and token file made local):");
+    let mut names: Vec<&String> = env.0.keys().filter(|k| k.starts_with("AZURE_")).collect();
+    names.sort();
+    out.block(
+        &names
+            .iter()
+            .map(|k| format!("{k}={}", env.0[*k]))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+
+    let identity = wif_client::WorkloadIdentity::from_env(&env, Some(sts.ca_pem().as_bytes()))?;
+    let reader = identity.default_credential(&env)?;
+    let writer = identity.named(&env, "writer")?;
     let cases = [
-        ("reader", TENANT_A, READER_CLIENT, "https://vault.azure.net/.default"),
-        ("writer", TENANT_B, WRITER_CLIENT, "https://storage.azure.com/.default"),
+        (
+            &reader,
+            "reader (AZURE_CLIENT_ID)",
+            TENANT_A,
+            READER_CLIENT,
+            "https://vault.azure.net/.default",
+        ),
+        (
+            &writer,
+            "writer (AZURE_CLIENT_ID_WRITER)",
+            TENANT_B,
+            WRITER_CLIENT,
+            "https://storage.azure.com/.default",
+        ),
     ];
-    for (name, tenant, client, scope) in cases {
-        let (status, body) = context
-            .runtime
-            .block_on(exchange(&sts, tenant, client, scope, &token))?;
-        ensure!(status == 200, "{name}: HTTP {status}: {body}");
-        let access = body["access_token"].as_str().context("no access_token")?;
-        let claims = wif_jose::decode_unverified(access)?.claims;
+    for (credential, name, tenant, client, scope) in cases {
+        let access = context.runtime.block_on(credential.get_token(scope))?;
+        let claims = wif_jose::decode_unverified(&access.token)?.claims;
         ensure!(
             claims["tid"] == tenant && claims["appid"] == client,
             "{name}: wrong tid/appid: {claims:?}"
         );
-        ensure!(body["expires_in"].is_number(), "expires_in must be a number on v2");
-        out.say(&format!(
-            "  POST {}/{tenant}/oauth2/v2.0/token  client_id={client} ({name})  scope={scope}",
-            sts.url
-        ));
+        out.say(&format!("  wif-client, {name}, scope {scope}:"));
         out.block(&format!(
-            "200 OK  expires_in={}  access token: aud={} iss={} tid={} appid={}",
-            body["expires_in"], claims["aud"], claims["iss"], claims["tid"], claims["appid"]
+            "access token: aud={} iss={} tid={} appid={}",
+            claims["aud"], claims["iss"], claims["tid"], claims["appid"]
         ));
     }
-    let (status, body) = context.runtime.block_on(exchange(
-        &sts,
-        TENANT_A,
-        TYPO_CLIENT,
-        "https://vault.azure.net/.default",
-        &token,
-    ))?;
+    let typo = identity.credential(wif_client::Identity::new(&sts.url, TENANT_A, TYPO_CLIENT)?);
+    let refused = context
+        .runtime
+        .block_on(typo.get_token("https://vault.azure.net/.default"))
+        .err()
+        .context("the typo was accepted")?;
     ensure!(
-        status == 401 && body["error_codes"] == serde_json::json!([700213]),
-        "the typo was not refused as AADSTS700213: {body}"
+        refused.aadsts() == Some(700_213),
+        "the typo was not refused as AADSTS700213: {refused}"
     );
-    let diagnosis = body["wif_diagnosis"].as_str().unwrap_or_default();
+    let wif_client::ClientError::Entra {
+        description, diagnosis, ..
+    } = &refused
+    else {
+        bail!("unexpected: {refused}")
+    };
+    let diagnosis = diagnosis.as_deref().unwrap_or_default();
     ensure!(
         diagnosis.contains("namespace is 'demos' in the credential but 'demo' in the token"),
         "diagnosis: {diagnosis}"
     );
     out.say("  and an application whose federated credential has a typo in the namespace:");
-    out.block(&format!(
-        "HTTP {status} {}",
-        body["error_description"]
-            .as_str()
-            .unwrap_or_default()
-            .split(" Trace ID")
-            .next()
-            .unwrap_or_default()
-    ));
+    out.block(description.split(" Trace ID").next().unwrap_or_default());
     out.block(&format!("wif_diagnosis: {diagnosis}"));
     context.sts = Some(sts);
     Ok(())

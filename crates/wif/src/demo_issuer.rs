@@ -190,8 +190,13 @@ impl RunningSts {
         })
     }
 
-    /// A client trusting the emulator's CA only.
-    pub fn client(&self) -> Result<reqwest::Client> {
-        self.server.client()
+    /// The CA its certificate chains to (PEM).
+    pub fn ca_pem(&self) -> &str {
+        &self.server.ca_pem
+    }
+
+    /// A scratch directory that lives as long as the emulator.
+    pub fn workdir(&self) -> &Path {
+        &self._workdir.0
     }
 }
