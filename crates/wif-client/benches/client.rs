@@ -5,15 +5,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use prometheus_client::registry::Registry;
 use wif_client::Identity;
 use wif_client::cache::TokenCache;
 use wif_client::exchange::{FreshToken, TokenClient};
 use wif_jose::kubernetes::{ProjectedToken, random_uuid};
 use wif_jose::{Algorithm, SigningKey, jwks_of};
-use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
-use wif_server::tls::certified_key_from_pem;
-use wif_server::{ServiceOptions, TlsSource};
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
@@ -91,37 +87,11 @@ fn bench(c: &mut Criterion) {
     }
     .sign(&issuer_key)
     .expect("sign");
-    let ca = LocalCa::new("bench CA").expect("ca");
-    let (url, _stop) = runtime.block_on(async {
-        let directory = wif_sts::Directory::from_yaml(&yaml, &dir).expect("directory");
-        let mut registry = Registry::default();
-        let state = wif_sts::StsState::new(
-            directory,
-            SigningKey::generate(Algorithm::RS256).expect("key"),
-            "https://127.0.0.1".into(),
-            &mut registry,
-        )
-        .expect("state");
-        let cert = ca.issue(&LOOPBACK_NAMES).expect("cert");
-        let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), &dir, &dir).expect("key");
-        let loopback = "127.0.0.1:0".parse().expect("addr");
-        let options = ServiceOptions {
-            addr: loopback,
-            health_addr: loopback,
-            tls: TlsSource::Given(key),
-            tls_min_version: "1.3".into(),
-        };
-        let bound = wif_server::bind(options, wif_sts::router(state), registry)
-            .await
-            .expect("bind");
-        let url = format!("https://{}", bound.address);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(bound.serve(async move {
-            let _ = stopped.await;
-        }));
-        (url, stop)
-    });
-    let client = TokenClient::new(&NoEnv, Some(ca.cert_pem().as_bytes())).expect("client");
+    let emulator = runtime
+        .block_on(wif_sts::LocalEmulator::start(&yaml, &dir))
+        .expect("emulator");
+    let url = emulator.url.clone();
+    let client = TokenClient::new(&NoEnv, Some(emulator.ca_pem.as_bytes())).expect("client");
     let emulator_identity = Identity::new(&url, TENANT, CLIENT).expect("identity");
     group.sample_size(30);
     group.bench_function("full exchange against the local emulator (HTTPS keep-alive)", |b| {

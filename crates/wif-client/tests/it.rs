@@ -15,16 +15,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::registry::Registry;
 use wif_client::assertion::TokenFile;
 use wif_client::cache::{Clock, ManualClock, TokenCache};
 use wif_client::exchange::TokenClient;
 use wif_client::{Identity, WorkloadIdentity};
 use wif_jose::kubernetes::{ProjectedToken, random_uuid};
 use wif_jose::{Algorithm, SigningKey, jwks_of};
-use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
-use wif_server::tls::certified_key_from_pem;
-use wif_server::{ServiceOptions, TlsSource};
 
 const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
@@ -39,7 +35,7 @@ struct Emulator {
     dir: PathBuf,
     issuer_key: SigningKey,
     token_requests: Arc<AtomicUsize>,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _server: wif_sts::LocalEmulator,
 }
 
 impl Drop for Emulator {
@@ -74,40 +70,20 @@ async fn start() -> Emulator {
         fic("reader-fic"),
         fic("writer-fic")
     );
-    let directory = wif_sts::Directory::from_yaml(&yaml, &dir).unwrap();
-    let mut registry = Registry::default();
-    let state = wif_sts::StsState::new(
-        directory,
-        SigningKey::generate(Algorithm::RS256).unwrap(),
-        "https://127.0.0.1".into(),
-        &mut registry,
-    )
-    .unwrap();
     let token_requests = Arc::new(AtomicUsize::new(0));
-    let router = wif_sts::router(state).layer(axum::middleware::from_fn_with_state(token_requests.clone(), count));
-    let ca = LocalCa::new("test CA").unwrap();
-    let cert = ca.issue(&LOOPBACK_NAMES).unwrap();
-    let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), &dir, &dir).unwrap();
-    let loopback = "127.0.0.1:0".parse().unwrap();
-    let options = ServiceOptions {
-        addr: loopback,
-        health_addr: loopback,
-        tls: TlsSource::Given(key),
-        tls_min_version: "1.3".into(),
-    };
-    let bound = wif_server::bind(options, router, registry).await.unwrap();
-    let url = format!("https://{}", bound.address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
+    let counter = token_requests.clone();
+    let server = wif_sts::LocalEmulator::start_with(&yaml, &dir, |router| {
+        router.layer(axum::middleware::from_fn_with_state(counter, count))
+    })
+    .await
+    .unwrap();
     Emulator {
-        url,
-        ca_pem: ca.cert_pem().to_owned(),
+        url: server.url.clone(),
+        ca_pem: server.ca_pem.clone(),
         dir,
         issuer_key,
         token_requests,
-        _stop: stop,
+        _server: server,
     }
 }
 

@@ -12,9 +12,11 @@ pub mod directory;
 pub mod errors;
 pub mod exchange;
 pub mod issuers;
+pub mod local;
 pub mod management;
 pub mod server;
 pub mod tokens;
 
 pub use directory::Directory;
+pub use local::LocalEmulator;
 pub use server::{StsMetrics, StsState, router};

@@ -13,12 +13,8 @@ use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{ClientAssertionCredentialOptions, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions};
-use prometheus_client::registry::Registry;
 use wif_jose::kubernetes::{ProjectedToken, random_uuid};
 use wif_jose::{Algorithm, SigningKey, jwks_of};
-use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
-use wif_server::tls::certified_key_from_pem;
-use wif_server::{ServiceOptions, TlsSource};
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
@@ -29,7 +25,7 @@ struct Emulator {
     ca_pem: String,
     dir: PathBuf,
     issuer_key: SigningKey,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _server: wif_sts::LocalEmulator,
 }
 
 impl Drop for Emulator {
@@ -51,38 +47,13 @@ async fn start() -> Emulator {
     let yaml = format!(
         "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s-demo-app, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\nissuers:\n  - {{ issuer: \"{ISSUER}\", jwksFile: jwks.json }}\n"
     );
-    let directory = wif_sts::Directory::from_yaml(&yaml, &dir).unwrap();
-    let mut registry = Registry::default();
-    let state = wif_sts::StsState::new(
-        directory,
-        SigningKey::generate(Algorithm::RS256).unwrap(),
-        "https://127.0.0.1".into(),
-        &mut registry,
-    )
-    .unwrap();
-    let ca = LocalCa::new("test CA").unwrap();
-    let cert = ca.issue(&LOOPBACK_NAMES).unwrap();
-    let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), &dir, &dir).unwrap();
-    let options = ServiceOptions {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        health_addr: "127.0.0.1:0".parse().unwrap(),
-        tls: TlsSource::Given(key),
-        tls_min_version: "1.2".into(),
-    };
-    let bound = wif_server::bind(options, wif_sts::router(state), registry)
-        .await
-        .unwrap();
-    let url = format!("https://{}", bound.address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
+    let server = wif_sts::LocalEmulator::start(&yaml, &dir).await.unwrap();
     Emulator {
-        url,
-        ca_pem: ca.cert_pem().to_owned(),
+        url: server.url.clone(),
+        ca_pem: server.ca_pem.clone(),
         dir,
         issuer_key,
-        _stop: stop,
+        _server: server,
     }
 }
 

@@ -17,18 +17,12 @@ use crate::issuer_serve::IssuerDocuments;
 
 /// A server on loopback until dropped.
 struct Running {
-    url: String,
     ca_pem: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Running {
-    async fn start(
-        addr: std::net::SocketAddr,
-        router: axum::Router,
-        registry: Registry,
-        url_of: impl FnOnce(std::net::SocketAddr) -> String,
-    ) -> Result<Self> {
+    async fn start(addr: std::net::SocketAddr, router: axum::Router, registry: Registry) -> Result<Self> {
         let ca = LocalCa::new("wif demo CA")?;
         let serving = ca.issue(&LOOPBACK_NAMES)?;
         let nowhere = Path::new("(generated)");
@@ -45,13 +39,11 @@ impl Running {
             tls_min_version: "1.3".into(),
         };
         let bound = wif_server::bind(options, router, registry).await?;
-        let url = url_of(bound.address);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(bound.serve(async move {
             let _ = stopped.await;
         }));
         Ok(Running {
-            url,
             ca_pem: ca.cert_pem().to_owned(),
             stop: Some(stop),
         })
@@ -91,7 +83,7 @@ impl RunningIssuer {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let url = format!("https://{addr}/");
         let docs = IssuerDocuments::new(&url, None, std::slice::from_ref(key.public_key()))?;
-        let server = Running::start(addr, docs.router(), Registry::default(), |_| String::new())
+        let server = Running::start(addr, docs.router(), Registry::default())
             .await
             .context("starting the demo issuer")?;
         Ok(RunningIssuer { url, key, server })
@@ -150,8 +142,8 @@ impl RunningIssuer {
 pub struct RunningSts {
     /// Its base URL, what `AZURE_AUTHORITY_HOST` would be.
     pub url: String,
-    server: Running,
-    _workdir: TempDir,
+    emulator: wif_sts::LocalEmulator,
+    workdir: TempDir,
 }
 
 struct TempDir(PathBuf);
@@ -166,37 +158,24 @@ impl RunningSts {
     /// Starts one with `directory_yaml`, whose `issuers` entry for the demo issuer reads the
     /// CA from `issuer-ca.pem` (written here).
     pub async fn start(directory_yaml: &str, issuer: &RunningIssuer) -> Result<Self> {
-        let workdir = std::env::temp_dir().join(format!("wif-demo-{}-{}", std::process::id(), random_uuid()?));
-        std::fs::create_dir_all(&workdir)?;
-        let workdir = TempDir(workdir);
+        let workdir = TempDir(std::env::temp_dir().join(format!("wif-demo-{}-{}", std::process::id(), random_uuid()?)));
+        std::fs::create_dir_all(&workdir.0)?;
         std::fs::write(workdir.0.join("issuer-ca.pem"), issuer.ca_pem())?;
-        let directory = wif_sts::Directory::from_yaml(directory_yaml, &workdir.0)?;
-        let mut registry = Registry::default();
-        let state = wif_sts::StsState::new(
-            directory,
-            SigningKey::generate(Algorithm::RS256)?,
-            "https://127.0.0.1".into(),
-            &mut registry,
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let server = Running::start("127.0.0.1:0".parse()?, wif_sts::router(state), registry, |addr| {
-            format!("https://{addr}")
-        })
-        .await?;
+        let emulator = wif_sts::LocalEmulator::start(directory_yaml, &workdir.0).await?;
         Ok(RunningSts {
-            url: server.url.clone(),
-            server,
-            _workdir: workdir,
+            url: emulator.url.clone(),
+            emulator,
+            workdir,
         })
     }
 
     /// The CA its certificate chains to (PEM).
     pub fn ca_pem(&self) -> &str {
-        &self.server.ca_pem
+        &self.emulator.ca_pem
     }
 
     /// A scratch directory that lives as long as the emulator.
     pub fn workdir(&self) -> &Path {
-        &self._workdir.0
+        &self.workdir.0
     }
 }

@@ -3,7 +3,6 @@
 //! new together during a rotation), as kube-apiserver or a static bucket would serve them.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
@@ -38,12 +37,8 @@ pub struct ServeArgs {
     /// Listen address (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub addr: SocketAddr,
-    /// Directory with tls.crt and tls.key, reloaded when they change.
-    #[arg(long, value_name = "DIR", conflicts_with = "self_signed_ca_out")]
-    pub cert_dir: Option<PathBuf>,
-    /// Make a throwaway CA and serving certificate instead, and write the CA here for clients.
-    #[arg(long, value_name = "FILE")]
-    pub self_signed_ca_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: crate::service_args::TlsArgs,
     /// Minimum TLS version (1.2 or 1.3).
     #[arg(long, default_value = "1.3")]
     pub tls_min_version: String,
@@ -165,7 +160,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     let host = host_of(&args.issuer)
         .rsplit_once(':')
         .map_or(host_of(&args.issuer), |(h, _)| h);
-    let tls = crate::service_args::tls_source(&args.cert_dir, &args.self_signed_ca_out, &[host])?;
+    let tls = args.tls.source(&[host])?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -20,12 +20,8 @@ pub struct StsArgs {
     /// Listen address (loopback by default).
     #[arg(long, default_value = "127.0.0.1:8444")]
     pub addr: SocketAddr,
-    /// Directory with tls.crt and tls.key, reloaded when they change.
-    #[arg(long, value_name = "DIR", conflicts_with = "self_signed_ca_out")]
-    pub cert_dir: Option<PathBuf>,
-    /// Make a throwaway CA and certificate instead, and write the CA here (REQUESTS_CA_BUNDLE).
-    #[arg(long, value_name = "FILE")]
-    pub self_signed_ca_out: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: crate::service_args::TlsArgs,
     /// Key that signs access tokens (PEM); a new one each start when absent.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
@@ -83,7 +79,7 @@ pub fn run(args: &StsArgs) -> Result<()> {
         Some(path) => crate::issuer::load_signing_key(&path.to_string_lossy())?,
         None => SigningKey::generate(Algorithm::RS256)?,
     };
-    let tls = crate::service_args::tls_source(&args.cert_dir, &args.self_signed_ca_out, &[])?;
+    let tls = args.tls.source(&[])?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

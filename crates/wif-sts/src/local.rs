@@ -1,0 +1,81 @@
+//! The emulator in-process, on an ephemeral loopback port with a CA made for it: for tests
+//! (ours, and users' own), benchmarks and the demo. Dropping it stops the server.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use prometheus_client::registry::Registry;
+use wif_jose::{Algorithm, SigningKey};
+use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
+use wif_server::tls::certified_key_from_pem;
+use wif_server::{ServiceOptions, TlsSource};
+
+use crate::directory::Directory;
+use crate::server::{StsState, router};
+
+/// Why the emulator did not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start the local emulator: {0}")]
+pub struct StartError(String);
+
+fn fail(e: impl std::fmt::Display) -> StartError {
+    StartError(e.to_string())
+}
+
+/// An emulator serving on 127.0.0.1 until dropped.
+#[derive(Debug)]
+pub struct LocalEmulator {
+    /// Its base URL (`https://127.0.0.1:PORT`): the authority host to give clients.
+    pub url: String,
+    /// The CA its certificate chains to (PEM): what clients must trust.
+    pub ca_pem: String,
+    /// Its state (directory, metrics), for inspection.
+    pub state: Arc<StsState>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl LocalEmulator {
+    /// Starts one with the directory in `yaml` (relative paths resolved against `base_dir`).
+    pub async fn start(yaml: &str, base_dir: &Path) -> Result<Self, StartError> {
+        Self::start_with(yaml, base_dir, |router| router).await
+    }
+
+    /// As [`LocalEmulator::start`], letting the caller wrap the router (a counting layer in tests).
+    pub async fn start_with(
+        yaml: &str,
+        base_dir: &Path,
+        wrap: impl FnOnce(Router) -> Router,
+    ) -> Result<Self, StartError> {
+        let directory = Directory::from_yaml(yaml, base_dir).map_err(fail)?;
+        let mut registry = Registry::default();
+        let signing_key = SigningKey::generate(Algorithm::RS256).map_err(fail)?;
+        let state = StsState::new(directory, signing_key, "https://127.0.0.1".into(), &mut registry).map_err(fail)?;
+        let ca = LocalCa::new("wif local emulator CA").map_err(fail)?;
+        let cert = ca.issue(&LOOPBACK_NAMES).map_err(fail)?;
+        let generated = Path::new("(generated)");
+        let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), generated, generated)
+            .map_err(fail)?;
+        let loopback = "127.0.0.1:0".parse().map_err(fail)?;
+        let options = ServiceOptions {
+            addr: loopback,
+            health_addr: loopback,
+            tls: TlsSource::Given(key),
+            tls_min_version: "1.2".into(),
+        };
+        let bound = wif_server::bind(options, wrap(router(Arc::clone(&state))), registry)
+            .await
+            .map_err(fail)?;
+        let url = format!("https://{}", bound.address);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(bound.serve(async move {
+            let _ = stopped.await;
+        }));
+        Ok(LocalEmulator {
+            url,
+            ca_pem: ca.cert_pem().to_owned(),
+            state,
+            _stop: stop,
+        })
+    }
+}
