@@ -48,6 +48,25 @@ pub struct ServiceOptions {
     pub tls: TlsSource,
     /// `1.2` or `1.3`.
     pub tls_min_version: String,
+    /// A second plain-HTTP address for `/metrics` (upstream's `--metrics-addr`), besides the
+    /// admin address.
+    pub metrics_addr: Option<SocketAddr>,
+    /// How often a `CertDir` certificate is checked for changes.
+    pub reload_interval: Duration,
+}
+
+impl ServiceOptions {
+    /// Options with the defaults for the rest: no separate metrics address, reload every 5 s.
+    pub fn new(addr: SocketAddr, health_addr: SocketAddr, tls: TlsSource, tls_min_version: &str) -> Self {
+        ServiceOptions {
+            addr,
+            health_addr,
+            tls,
+            tls_min_version: tls_min_version.to_owned(),
+            metrics_addr: None,
+            reload_interval: Duration::from_secs(5),
+        }
+    }
 }
 
 /// A failure to start.
@@ -79,12 +98,15 @@ pub struct BoundService {
     pub address: SocketAddr,
     /// The admin address.
     pub health_address: SocketAddr,
+    /// The separate metrics address, when asked for.
+    pub metrics_address: Option<SocketAddr>,
     /// Readiness and metrics state.
     pub admin: AdminState,
     listener: TcpListener,
     health: TcpListener,
+    metrics: Option<TcpListener>,
     tls: Arc<rustls::ServerConfig>,
-    watch: Option<(CertificateSource, Arc<ReloadingResolver>)>,
+    watch: Option<(CertificateSource, Arc<ReloadingResolver>, Duration)>,
     router: Router,
 }
 
@@ -134,6 +156,10 @@ pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -
     };
     let listener = bind(options.addr).await?;
     let health = bind(options.health_addr).await?;
+    let metrics = match options.metrics_addr {
+        Some(addr) => Some(bind(addr).await?),
+        None => None,
+    };
     let io = |source| ServiceError::Io {
         what: "cannot read the bound address".into(),
         source,
@@ -141,11 +167,13 @@ pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -
     Ok(BoundService {
         address: listener.local_addr().map_err(io)?,
         health_address: health.local_addr().map_err(io)?,
+        metrics_address: metrics.as_ref().map(TcpListener::local_addr).transpose().map_err(io)?,
         admin: AdminState::new(registry, "starting"),
         listener,
         health,
+        metrics,
         tls,
-        watch: source.map(|s| (s, resolver)),
+        watch: source.map(|s| (s, resolver, options.reload_interval)),
         router,
     })
 }
@@ -153,18 +181,21 @@ pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -
 impl BoundService {
     /// Serves until `shutdown` resolves: ready at once, not ready while draining.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServiceError> {
-        if let Some((source, resolver)) = self.watch {
-            tokio::spawn(watch_certificates(source, resolver, Duration::from_secs(5)));
+        if let Some((source, resolver, interval)) = self.watch {
+            tokio::spawn(watch_certificates(source, resolver, interval));
         }
-        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-        let admin_router = admin_router(self.admin.clone());
-        let health = self.health;
-        let admin_task = tokio::spawn(async move {
-            let _ = serve_https(health, None, admin_router, async move {
-                let _ = stop_rx.changed().await;
-            })
-            .await;
-        });
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut admin_tasks = Vec::new();
+        for listener in std::iter::once(self.health).chain(self.metrics) {
+            let router = admin_router(self.admin.clone());
+            let mut stop = stop_rx.clone();
+            admin_tasks.push(tokio::spawn(async move {
+                let _ = serve_https(listener, None, router, async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+            }));
+        }
         self.admin.set_ready();
         let admin = self.admin.clone();
         let result = serve_https(self.listener, Some(self.tls), self.router, async move {
@@ -173,7 +204,9 @@ impl BoundService {
         })
         .await;
         let _ = stop_tx.send(true);
-        let _ = admin_task.await;
+        for task in admin_tasks {
+            let _ = task.await;
+        }
         Ok(result?)
     }
 }

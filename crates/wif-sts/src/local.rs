@@ -57,12 +57,7 @@ impl LocalEmulator {
         let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), generated, generated)
             .map_err(fail)?;
         let loopback = "127.0.0.1:0".parse().map_err(fail)?;
-        let options = ServiceOptions {
-            addr: loopback,
-            health_addr: loopback,
-            tls: TlsSource::Given(key),
-            tls_min_version: "1.2".into(),
-        };
+        let options = ServiceOptions::new(loopback, loopback, TlsSource::Given(key), "1.2");
         let bound = wif_server::bind(options, wrap(router(Arc::clone(&state))), registry)
             .await
             .map_err(fail)?;

@@ -87,6 +87,10 @@ fn steps() -> Vec<(&'static str, Step)> {
             render_step,
         ),
         (
+            "the webhook over TLS, answering the AdmissionReview kube-apiserver sends for a pod (wif webhook)",
+            webhook_step,
+        ),
+        (
             "a cluster OIDC issuer on loopback, and the projected token it signs (wif issuer)",
             issuer_step,
         ),
@@ -339,6 +343,83 @@ issuers:
 
 /// An application whose credential names the wrong namespace.
 pub const TYPO_CLIENT: &str = "33333333-0000-4000-8000-000000000003";
+
+fn webhook_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
+    let manifests = sample_manifests();
+    let accounts = wif_webhook::StaticServiceAccounts::from_documents(&manifests[..1], "default")?;
+    // The pod the ReplicaSet controller creates from the Deployment's template.
+    let mut pod = manifests[1]["spec"]["template"].clone();
+    pod["apiVersion"] = serde_json::json!("v1");
+    pod["kind"] = serde_json::json!("Pod");
+    pod["metadata"]["generateName"] = serde_json::json!("web-7d9f8c5b4-");
+    pod["metadata"]["namespace"] = serde_json::json!("demo");
+    let review = serde_json::json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": { "uid": "b2b1a2f4-6d1e-4f0c-9a51-3b0f7f0c1d2e", "namespace": "demo", "operation": "CREATE",
+                     "kind": { "group": "", "version": "v1", "kind": "Pod" }, "object": pod }
+    });
+    let answer = context
+        .runtime
+        .block_on(crate::demo_issuer::ask_webhook(accounts, &review))?;
+    let response = &answer["response"];
+    ensure!(
+        response["allowed"] == true && response["uid"] == review["request"]["uid"],
+        "unexpected answer: {response}"
+    );
+    ensure!(response["patchType"] == "JSONPatch", "no patch: {response}");
+    let patch_bytes = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        response["patch"].as_str().unwrap_or_default(),
+    )?;
+    let operations: Vec<serde_json::Value> = serde_json::from_slice(&patch_bytes)?;
+    let mut mutated = pod.clone();
+    json_patch::patch(
+        &mut mutated,
+        &serde_json::from_slice::<json_patch::Patch>(&patch_bytes)?,
+    )?;
+    out.say(&format!(
+        "  POST /mutate-v1-pod over TLS 1.3: allowed, {} JSON-Patch operations (base64 in response.patch):",
+        operations.len()
+    ));
+    out.block(
+        &operations
+            .iter()
+            .map(|op| {
+                format!(
+                    "{} {}",
+                    op["op"].as_str().unwrap_or("?"),
+                    op["path"].as_str().unwrap_or("?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let env = |c: &serde_json::Value| -> Vec<String> {
+        c["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let served = env(&mutated["spec"]["containers"][0]);
+    let rendered: Vec<String> = {
+        let mut names: Vec<String> = context.pod_env.keys().cloned().collect();
+        names.sort();
+        names
+    };
+    let mut served_sorted = served.clone();
+    served_sorted.sort();
+    ensure!(
+        served_sorted == rendered,
+        "the webhook and wif render disagree: {served:?} vs {rendered:?}"
+    );
+    out.say(&format!(
+        "  the pod gets the same variables as with wif render, and volume {} (hashed from the pod's generateName, as upstream)",
+        mutated["spec"]["volumes"][0]["name"].as_str().unwrap_or("?")
+    ));
+    Ok(())
+}
 
 struct DemoEnv(std::collections::HashMap<String, String>);
 

@@ -18,6 +18,7 @@ use crate::issuer_serve::IssuerDocuments;
 /// A server on loopback until dropped.
 struct Running {
     ca_pem: String,
+    port: u16,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -32,19 +33,16 @@ impl Running {
             nowhere,
             nowhere,
         )?;
-        let options = ServiceOptions {
-            addr,
-            health_addr: "127.0.0.1:0".parse()?,
-            tls: TlsSource::Given(key),
-            tls_min_version: "1.3".into(),
-        };
+        let options = ServiceOptions::new(addr, "127.0.0.1:0".parse()?, TlsSource::Given(key), "1.3");
         let bound = wif_server::bind(options, router, registry).await?;
+        let bound_port = bound.address.port();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(bound.serve(async move {
             let _ = stopped.await;
         }));
         Ok(Running {
             ca_pem: ca.cert_pem().to_owned(),
+            port: bound_port,
             stop: Some(stop),
         })
     }
@@ -178,4 +176,26 @@ impl RunningSts {
     pub fn workdir(&self) -> &Path {
         &self.workdir.0
     }
+}
+
+/// Starts the webhook on loopback with a CA made for it, sends one AdmissionReview, stops it.
+pub async fn ask_webhook(accounts: wif_webhook::StaticServiceAccounts, review: &Value) -> Result<Value> {
+    let mut registry = Registry::default();
+    let state = std::sync::Arc::new(wif_webhook::WebhookState {
+        settings: wif_core::WebhookSettings::new(crate::demo::TENANT_A),
+        accounts: std::sync::Arc::new(accounts),
+        metrics: wif_webhook::WebhookMetrics::new(&mut registry),
+    });
+    let server = Running::start("127.0.0.1:0".parse()?, wif_webhook::router(state), registry).await?;
+    let url = format!("https://127.0.0.1:{}{}", server.port, wif_core::contract::WEBHOOK_PATH);
+    let answer = server
+        .client()?
+        .post(url)
+        .json(review)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(answer)
 }

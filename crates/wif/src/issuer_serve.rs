@@ -168,12 +168,7 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     runtime.block_on(async move {
         let mut registry = Registry::default();
         docs.register(&mut registry);
-        let options = ServiceOptions {
-            addr: args.addr,
-            health_addr: args.health_addr,
-            tls,
-            tls_min_version: args.tls_min_version.clone(),
-        };
+        let options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
         let bound = wif_server::bind(options, docs.router(), registry).await?;
         println!(
             "issuer {} listening on https://{} (health on http://{})",

@@ -12,6 +12,7 @@ mod service_args;
 mod settings_args;
 mod sts;
 mod token;
+mod webhook;
 mod yaml;
 
 use std::process::ExitCode;
@@ -26,9 +27,9 @@ struct Cli {
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
     #[arg(long, global = true, env = "WIF_LOG", default_value = "warn")]
     log_level: String,
-    /// Log format on stderr.
-    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
-    log_format: String,
+    /// Log format on stderr (default: json for the webhook, as upstream; text otherwise).
+    #[arg(long, global = true, value_parser = ["text", "json"])]
+    log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,9 +50,17 @@ enum Command {
     /// Exchange the projected token for access tokens; inspect a projected token.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// The mutating admission webhook server (azure-workload-identity compatible).
+    Webhook(Box<webhook::WebhookArgs>),
 }
 
 fn init_logging(level: &str, format: &str) {
+    // Upstream's levels: "" (warning), info, debug, trace, all.
+    let level = match level {
+        "" => "warn",
+        "all" => "trace",
+        other => other,
+    };
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -71,7 +80,14 @@ fn main() -> ExitCode {
     } else {
         &cli.log_level
     };
-    init_logging(level, &cli.log_format);
+    let format = cli.log_format.clone().unwrap_or_else(|| {
+        if matches!(cli.command, Command::Webhook(_)) {
+            "json".into()
+        } else {
+            "text".into()
+        }
+    });
+    init_logging(level, &format);
     let result = match &cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Render(args) => render::run(args),
@@ -79,6 +95,7 @@ fn main() -> ExitCode {
         Command::Issuer(command) => issuer::run(command),
         Command::Sts(args) => sts::run(args),
         Command::Token(command) => token::run(command),
+        Command::Webhook(args) => webhook::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

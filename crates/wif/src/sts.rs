@@ -93,12 +93,7 @@ pub fn run(args: &StsArgs) -> Result<()> {
             None => StsState::new(directory, signing_key, fallback, &mut registry),
         }
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let options = ServiceOptions {
-            addr: args.addr,
-            health_addr: args.health_addr,
-            tls,
-            tls_min_version: args.tls_min_version.clone(),
-        };
+        let options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
         let bound = wif_server::bind(options, wif_sts::router(state), registry).await?;
         println!(
             "Entra ID emulator listening on https://{} with {tenants} tenant(s) (health on http://{})",

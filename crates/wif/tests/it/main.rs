@@ -7,6 +7,7 @@
 mod demo;
 mod issuer;
 mod render;
+mod webhook;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};

@@ -1,0 +1,10 @@
+//! wif-webhook: the mutating admission webhook, wire-compatible with Azure/azure-workload-identity.
+//! [`review`] decodes and encodes AdmissionReview v1/v1beta1, [`accounts`] finds ServiceAccounts,
+//! [`server`] is the HTTP shell over the `wif-core` planner.
+
+pub mod accounts;
+pub mod review;
+pub mod server;
+
+pub use accounts::{ServiceAccountSource, StaticServiceAccounts};
+pub use server::{WebhookMetrics, WebhookState, router};

@@ -1,0 +1,111 @@
+//! `wif webhook`: the mutating admission webhook server, with azure-workload-identity's flags
+//! and environment (`AZURE_TENANT_ID`, `AZURE_ENVIRONMENT`, `PROXY_IMAGE`, `PROXY_INIT_IMAGE`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use prometheus_client::registry::Registry;
+use wif_server::{ServiceOptions, TlsSource, shutdown_signal};
+use wif_webhook::{StaticServiceAccounts, WebhookMetrics, WebhookState};
+
+use crate::settings_args::SettingsArgs;
+
+/// `wif webhook` flags.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookArgs {
+    /// Port of the webhook (upstream's fixed 9443).
+    #[arg(long, default_value_t = wif_core::contract::WEBHOOK_PORT)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: std::net::IpAddr,
+    /// Directory with tls.crt and tls.key (reloaded when they change).
+    #[arg(long, default_value = "/certs", value_name = "DIR")]
+    pub webhook_cert_dir: PathBuf,
+    /// Certificates come from elsewhere (cert-manager); built-in rotation is not started.
+    #[arg(long)]
+    pub disable_cert_rotation: bool,
+    /// Instead of --webhook-cert-dir: a throwaway CA and certificate, the CA written here (local use).
+    #[arg(long, value_name = "FILE")]
+    pub self_signed_ca_out: Option<PathBuf>,
+    /// Minimum TLS version: 1.2 or 1.3.
+    #[arg(long, default_value = "1.3")]
+    pub tls_min_version: String,
+    /// Address of /healthz and /readyz (upstream's ":9440" form accepted).
+    #[arg(long, default_value = ":9440", value_parser = parse_go_addr)]
+    pub health_addr: SocketAddr,
+    /// Address of Prometheus /metrics (upstream's ":8095" form accepted).
+    #[arg(long, default_value = ":8095", value_parser = parse_go_addr)]
+    pub metrics_addr: SocketAddr,
+    /// Metrics backend (only prometheus, as upstream).
+    #[arg(long, default_value = "prometheus")]
+    pub metrics_backend: String,
+    /// ServiceAccounts from a file (multi-document YAML) instead of the cluster: local use and tests.
+    #[arg(long, value_name = "FILE")]
+    pub service_accounts: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+/// Go's `host:port` with an empty host meaning every address.
+fn parse_go_addr(value: &str) -> Result<SocketAddr, String> {
+    let full = if value.starts_with(':') {
+        format!("0.0.0.0{value}")
+    } else {
+        value.to_owned()
+    };
+    full.parse().map_err(|e| format!("{value:?} is not host:port: {e}"))
+}
+
+/// Runs `wif webhook` until SIGTERM.
+pub fn run(args: &WebhookArgs) -> Result<()> {
+    if !args.metrics_backend.eq_ignore_ascii_case("prometheus") {
+        bail!("unsupported metrics backend: {}", args.metrics_backend);
+    }
+    if matches!(args.tls_min_version.as_str(), "1.0" | "1.1") {
+        bail!(
+            "TLS {} is not offered: use --tls-min-version 1.2 or 1.3",
+            args.tls_min_version
+        );
+    }
+    let settings = args.settings.settings()?;
+    let Some(path) = &args.service_accounts else {
+        bail!(
+            "in-cluster ServiceAccount lookup is not built yet: pass --service-accounts FILE (multi-document YAML of ServiceAccounts)"
+        );
+    };
+    let text = crate::yaml::read_source(&path.to_string_lossy())?;
+    let documents = crate::yaml::parse_stream(&text, &path.to_string_lossy())?;
+    let accounts = StaticServiceAccounts::from_documents(&documents, "default")
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let tls = match &args.self_signed_ca_out {
+        Some(ca_out) => TlsSource::SelfSigned {
+            ca_out: ca_out.clone(),
+            extra_names: Vec::new(),
+        },
+        None => TlsSource::CertDir(args.webhook_cert_dir.clone()),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        let mut registry = Registry::default();
+        let count = accounts.len();
+        let state = Arc::new(WebhookState { settings, accounts: Arc::new(accounts), metrics: WebhookMetrics::new(&mut registry) });
+        let mut options = ServiceOptions::new(SocketAddr::new(args.bind_address, args.port), args.health_addr, tls, &args.tls_min_version);
+        options.metrics_addr = Some(args.metrics_addr);
+        let bound = wif_server::bind(options, wif_webhook::router(state), registry).await.context("starting the webhook")?;
+        println!(
+            "webhook listening on https://{}{} with {count} ServiceAccount(s) (health on http://{}, metrics on http://{})",
+            bound.address,
+            wif_core::contract::WEBHOOK_PATH,
+            bound.health_address,
+            bound.metrics_address.map(|a| a.to_string()).unwrap_or_default()
+        );
+        tracing::info!(address = %bound.address, "webhook serving");
+        bound.serve(shutdown_signal()).await?;
+        tracing::info!("webhook stopped");
+        Ok(())
+    })
+}
