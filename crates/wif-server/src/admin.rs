@@ -12,11 +12,23 @@ use axum::routing::get;
 use prometheus_client::registry::Registry;
 
 /// Shared by the admin endpoints and the server they describe.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminState {
     ready: Arc<AtomicBool>,
     reason: Arc<std::sync::RwLock<String>>,
     registry: Arc<Registry>,
+    gate: Option<ReadinessGate>,
+}
+
+/// A further readiness condition: `None` when ready, else why not.
+pub type ReadinessGate = Arc<dyn Fn() -> Option<String> + Send + Sync>;
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("ready", &self.ready)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AdminState {
@@ -26,7 +38,21 @@ impl AdminState {
             ready: Arc::new(AtomicBool::new(false)),
             reason: Arc::new(std::sync::RwLock::new(reason.to_owned())),
             registry: Arc::new(registry),
+            gate: None,
         }
+    }
+
+    /// Ready only while `gate` also says so (a cache that must sync first).
+    pub fn with_gate(mut self, gate: ReadinessGate) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    fn not_ready_reason(&self) -> Option<String> {
+        if !self.ready.load(Ordering::SeqCst) {
+            return Some(self.reason.read().map(|r| r.clone()).unwrap_or_default());
+        }
+        self.gate.as_ref().and_then(|gate| gate())
     }
 
     /// Marks the server ready.
@@ -44,7 +70,7 @@ impl AdminState {
 
     /// Whether it is ready.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+        self.not_ready_reason().is_none()
     }
 }
 

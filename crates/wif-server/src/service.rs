@@ -38,7 +38,6 @@ pub enum TlsSource {
 }
 
 /// How to run the service.
-#[derive(Debug)]
 pub struct ServiceOptions {
     /// Main (HTTPS) address.
     pub addr: SocketAddr,
@@ -53,6 +52,17 @@ pub struct ServiceOptions {
     pub metrics_addr: Option<SocketAddr>,
     /// How often a `CertDir` certificate is checked for changes.
     pub reload_interval: Duration,
+    /// A further readiness condition (`None` when ready).
+    pub readiness_gate: Option<crate::admin::ReadinessGate>,
+}
+
+impl std::fmt::Debug for ServiceOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceOptions")
+            .field("addr", &self.addr)
+            .field("health_addr", &self.health_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ServiceOptions {
@@ -65,6 +75,7 @@ impl ServiceOptions {
             tls_min_version: tls_min_version.to_owned(),
             metrics_addr: None,
             reload_interval: Duration::from_secs(5),
+            readiness_gate: None,
         }
     }
 }
@@ -168,7 +179,10 @@ pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -
         address: listener.local_addr().map_err(io)?,
         health_address: health.local_addr().map_err(io)?,
         metrics_address: metrics.as_ref().map(TcpListener::local_addr).transpose().map_err(io)?,
-        admin: AdminState::new(registry, "starting"),
+        admin: match options.readiness_gate {
+            Some(gate) => AdminState::new(registry, "starting").with_gate(gate),
+            None => AdminState::new(registry, "starting"),
+        },
         listener,
         health,
         metrics,

@@ -3,8 +3,10 @@
 //! [`server`] is the HTTP shell over the `wif-core` planner.
 
 pub mod accounts;
+pub mod kube_accounts;
 pub mod review;
 pub mod server;
 
 pub use accounts::{ServiceAccountSource, StaticServiceAccounts};
+pub use kube_accounts::KubeServiceAccounts;
 pub use server::{WebhookMetrics, WebhookState, router};

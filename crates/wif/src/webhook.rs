@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use prometheus_client::registry::Registry;
 use wif_server::{ServiceOptions, TlsSource, shutdown_signal};
-use wif_webhook::{StaticServiceAccounts, WebhookMetrics, WebhookState};
+use wif_webhook::{KubeServiceAccounts, ServiceAccountSource, StaticServiceAccounts, WebhookMetrics, WebhookState};
 
 use crate::settings_args::SettingsArgs;
 
@@ -43,7 +43,8 @@ pub struct WebhookArgs {
     /// Metrics backend (only prometheus, as upstream).
     #[arg(long, default_value = "prometheus")]
     pub metrics_backend: String,
-    /// ServiceAccounts from a file (multi-document YAML) instead of the cluster: local use and tests.
+    /// ServiceAccounts from a file (multi-document YAML) instead of the cluster: local use and
+    /// tests. Without it, the webhook watches the cluster's ServiceAccounts (metadata only).
     #[arg(long, value_name = "FILE")]
     pub service_accounts: Option<PathBuf>,
     #[command(flatten)]
@@ -72,15 +73,17 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
         );
     }
     let settings = args.settings.settings()?;
-    let Some(path) = &args.service_accounts else {
-        bail!(
-            "in-cluster ServiceAccount lookup is not built yet: pass --service-accounts FILE (multi-document YAML of ServiceAccounts)"
-        );
+    let file_accounts = match &args.service_accounts {
+        Some(path) => {
+            let text = crate::yaml::read_source(&path.to_string_lossy())?;
+            let documents = crate::yaml::parse_stream(&text, &path.to_string_lossy())?;
+            Some(
+                StaticServiceAccounts::from_documents(&documents, "default")
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            )
+        }
+        None => None,
     };
-    let text = crate::yaml::read_source(&path.to_string_lossy())?;
-    let documents = crate::yaml::parse_stream(&text, &path.to_string_lossy())?;
-    let accounts = StaticServiceAccounts::from_documents(&documents, "default")
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let tls = match &args.self_signed_ca_out {
         Some(ca_out) => TlsSource::SelfSigned {
             ca_out: ca_out.clone(),
@@ -91,13 +94,25 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
         let mut registry = Registry::default();
-        let count = accounts.len();
-        let state = Arc::new(WebhookState { settings, accounts: Arc::new(accounts), metrics: WebhookMetrics::new(&mut registry) });
+        let (accounts, source): (Arc<dyn ServiceAccountSource>, String) = match file_accounts {
+            Some(accounts) => {
+                let described = format!("{} ServiceAccount(s) from a file", accounts.len());
+                (Arc::new(accounts), described)
+            }
+            None => {
+                // In the cluster (or with a kubeconfig): the pod's service account, or KUBECONFIG.
+                let client = kube::Client::try_default().await.context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG); for local use pass --service-accounts FILE")?;
+                (Arc::new(KubeServiceAccounts::start(client)), "ServiceAccounts from the cluster".to_owned())
+            }
+        };
+        let gate_accounts = Arc::clone(&accounts);
+        let state = Arc::new(WebhookState { settings, accounts, metrics: WebhookMetrics::new(&mut registry) });
         let mut options = ServiceOptions::new(SocketAddr::new(args.bind_address, args.port), args.health_addr, tls, &args.tls_min_version);
         options.metrics_addr = Some(args.metrics_addr);
+        options.readiness_gate = Some(Arc::new(move || (!gate_accounts.is_ready()).then(|| "ServiceAccount cache not synced yet".to_owned())));
         let bound = wif_server::bind(options, wif_webhook::router(state), registry).await.context("starting the webhook")?;
         println!(
-            "webhook listening on https://{}{} with {count} ServiceAccount(s) (health on http://{}, metrics on http://{})",
+            "webhook listening on https://{}{} with {source} (health on http://{}, metrics on http://{})",
             bound.address,
             wif_core::contract::WEBHOOK_PATH,
             bound.health_address,

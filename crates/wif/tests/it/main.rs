@@ -21,6 +21,11 @@ pub fn wif(args: &[&str], stdin: &[u8]) -> Output {
         .env_remove("PROXY_IMAGE")
         .env_remove("PROXY_INIT_IMAGE")
         .env_remove("WIF_LOG")
+        // Never a real cluster: a kubeconfig or in-cluster variables would send the webhook's
+        // client to a non-loopback address.
+        .env("KUBECONFIG", "/nonexistent/wif-test-kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -114,7 +114,24 @@ async fn serves_admission_reviews_and_stops_on_sigterm() {
 fn refuses_bad_setups_clearly() {
     let cases: &[(&[&str], &str)] = &[
         (&["webhook"], "a default tenant is required"),
-        (&["webhook", "--tenant-id", "t"], "pass --service-accounts FILE"),
+        (
+            &[
+                "webhook",
+                "--tenant-id",
+                "t",
+                "--bind-address",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--health-addr",
+                "127.0.0.1:0",
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--self-signed-ca-out",
+                "/dev/null",
+            ],
+            "cannot reach the Kubernetes API",
+        ),
         (
             &["webhook", "--tenant-id", "t", "--metrics-backend", "statsd"],
             "unsupported metrics backend: statsd",

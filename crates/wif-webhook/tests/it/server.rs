@@ -3,9 +3,6 @@
 //! each denial, warnings, bad bodies, certificate rotation under load and graceful shutdown
 //! with requests in flight.
 
-// A test binary: a failed unwrap is a failed test, which is what it should be.
-#![allow(clippy::unwrap_used)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
