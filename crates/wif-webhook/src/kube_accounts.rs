@@ -1,77 +1,125 @@
-//! ServiceAccounts in a cluster: a kube-rs reflector over ServiceAccount *metadata* only (the
-//! webhook needs annotations alone, so memory stays small with 100k accounts), and on a cache
-//! miss a direct GET before denying, for an account created moments before its pod
-//! (upstream's race fix). Ready once the first list has filled the cache.
+//! ServiceAccounts in a cluster: a kube-rs watcher over ServiceAccount *metadata* only,
+//! feeding a compact map of what mutation reads (namespace/name and our annotations): about
+//! 200 bytes an account instead of the ~1.5 KB a cached `ObjectMeta` costs, so 100k accounts
+//! fit in a small pod. On a cache miss a direct GET is made before denying, for an account
+//! created moments before its pod (upstream's race fix), bounded by a timeout. Ready once
+//! the first list is complete; a relist replaces the map atomically.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::{Api, PartialObjectMeta};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt, watcher};
-use wif_core::ServiceAccountInfo;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event, watcher};
+use wif_core::{ServiceAccountInfo, contract};
 
 use crate::accounts::{LookupError, ServiceAccountSource};
-
-/// The cluster's ServiceAccounts, cached.
-pub struct KubeServiceAccounts {
-    client: kube::Client,
-    store: Store<PartialObjectMeta<ServiceAccount>>,
-    ready: Arc<AtomicBool>,
-    lookup_timeout: std::time::Duration,
-}
 
 /// How long a direct GET may take. kube-apiserver gives the whole webhook call 10 s by
 /// default, and kube's client retries an overloaded API server with backoff for much longer.
 pub const DEFAULT_LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
+/// Only our annotations, as boxed strings.
+type Annotations = Arc<[(Box<str>, Box<str>)]>;
+type Accounts = HashMap<Box<str>, Annotations>;
+
+fn key(namespace: &str, name: &str) -> String {
+    format!("{namespace}/{name}")
+}
+
+fn ours(meta: &PartialObjectMeta<ServiceAccount>) -> Option<(Box<str>, Annotations)> {
+    let m = &meta.metadata;
+    let k = key(m.namespace.as_deref()?, m.name.as_deref()?).into_boxed_str();
+    let annotations: Vec<(Box<str>, Box<str>)> = m
+        .annotations
+        .iter()
+        .flatten()
+        .filter(|(k, _)| k.starts_with(contract::PREFIX) || k.starts_with(contract::WIF_PREFIX))
+        .map(|(k, v)| (k.as_str().into(), v.as_str().into()))
+        .collect();
+    Some((k, annotations.into()))
+}
+
+fn info(namespace: &str, name: &str, annotations: &[(Box<str>, Box<str>)]) -> ServiceAccountInfo {
+    ServiceAccountInfo {
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        annotations: annotations
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+/// The cluster's ServiceAccounts, cached compactly.
+pub struct KubeServiceAccounts {
+    client: kube::Client,
+    accounts: Arc<RwLock<Accounts>>,
+    ready: Arc<AtomicBool>,
+    lookup_timeout: std::time::Duration,
+}
+
 impl std::fmt::Debug for KubeServiceAccounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KubeServiceAccounts")
-            .field("cached", &self.store.len())
+            .field("cached", &self.cached())
             .field("ready", &self.ready.load(Ordering::SeqCst))
             .finish()
     }
 }
 
-fn info(meta: &PartialObjectMeta<ServiceAccount>, namespace: &str, name: &str) -> ServiceAccountInfo {
-    ServiceAccountInfo {
-        namespace: meta.metadata.namespace.clone().unwrap_or_else(|| namespace.to_owned()),
-        name: meta.metadata.name.clone().unwrap_or_else(|| name.to_owned()),
-        annotations: meta.metadata.annotations.clone().unwrap_or_default(),
-    }
-}
-
 impl KubeServiceAccounts {
-    /// Starts watching every namespace's ServiceAccounts (metadata only) on the current runtime.
+    /// Starts watching every namespace's ServiceAccounts (metadata only, 500 a page) on the
+    /// current runtime.
     pub fn start(client: kube::Client) -> Self {
-        let (store, writer) = reflector::store();
+        let accounts: Arc<RwLock<Accounts>> = Arc::default();
+        let ready = Arc::new(AtomicBool::new(false));
         // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
         let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(client.clone());
-        let stream = reflector::reflector(writer, watcher(api, watcher::Config::default()))
-            .default_backoff()
-            .touched_objects();
+        let stream = watcher(api, watcher::Config::default().page_size(500)).default_backoff();
+        let (map, flag) = (Arc::clone(&accounts), Arc::clone(&ready));
         tokio::spawn(async move {
             let mut stream = std::pin::pin!(stream);
+            let mut relisting: Option<Accounts> = None;
             while let Some(event) = stream.next().await {
-                if let Err(error) = event {
-                    tracing::warn!(%error, "ServiceAccount watch error; retrying with backoff");
+                let write = || map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                match event {
+                    Ok(Event::Init) => relisting = Some(Accounts::new()),
+                    Ok(Event::InitApply(meta)) => {
+                        if let (Some(fresh), Some((k, v))) = (relisting.as_mut(), ours(&meta)) {
+                            fresh.insert(k, v);
+                        }
+                    }
+                    Ok(Event::InitDone) => {
+                        if let Some(mut fresh) = relisting.take() {
+                            fresh.shrink_to_fit();
+                            let count = fresh.len();
+                            *write() = fresh;
+                            if !flag.swap(true, Ordering::SeqCst) {
+                                tracing::info!(accounts = count, "ServiceAccount cache synced");
+                            }
+                        }
+                    }
+                    Ok(Event::Apply(meta)) => {
+                        if let Some((k, v)) = ours(&meta) {
+                            write().insert(k, v);
+                        }
+                    }
+                    Ok(Event::Delete(meta)) => {
+                        if let Some((k, _)) = ours(&meta) {
+                            write().remove(&k);
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "ServiceAccount watch error; retrying with backoff"),
                 }
-            }
-        });
-        let ready = Arc::new(AtomicBool::new(false));
-        let (flag, waiter) = (Arc::clone(&ready), store.clone());
-        tokio::spawn(async move {
-            if waiter.wait_until_ready().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-                tracing::info!(accounts = waiter.len(), "ServiceAccount cache synced");
             }
         });
         KubeServiceAccounts {
             client,
-            store,
+            accounts,
             ready,
             lookup_timeout: DEFAULT_LOOKUP_TIMEOUT,
         }
@@ -85,15 +133,20 @@ impl KubeServiceAccounts {
 
     /// How many accounts are cached.
     pub fn cached(&self) -> usize {
-        self.store.len()
+        self.accounts.read().map_or(0, |a| a.len())
     }
 }
 
 #[async_trait::async_trait]
 impl ServiceAccountSource for KubeServiceAccounts {
     async fn get(&self, namespace: &str, name: &str) -> Result<Option<ServiceAccountInfo>, LookupError> {
-        if let Some(meta) = self.store.get(&ObjectRef::new(name).within(namespace)) {
-            return Ok(Some(info(&meta, namespace, name)));
+        let cached = self
+            .accounts
+            .read()
+            .ok()
+            .and_then(|a| a.get(key(namespace, name).as_str()).cloned());
+        if let Some(annotations) = cached {
+            return Ok(Some(info(namespace, name, &annotations)));
         }
         let api: Api<PartialObjectMeta<ServiceAccount>> = Api::namespaced(self.client.clone(), namespace);
         let lookup = tokio::time::timeout(self.lookup_timeout, api.get_opt(name));
@@ -105,7 +158,8 @@ impl ServiceAccountSource for KubeServiceAccounts {
         })? {
             Ok(Some(meta)) => {
                 tracing::debug!(%namespace, %name, "ServiceAccount found by direct GET after a cache miss");
-                Ok(Some(info(&meta, namespace, name)))
+                let (_, annotations) = ours(&meta).unwrap_or_else(|| (Box::from(""), Arc::from(Vec::new())));
+                Ok(Some(info(namespace, name, &annotations)))
             }
             Ok(None) => Ok(None),
             Err(error) => Err(LookupError(error.to_string())),

@@ -40,6 +40,14 @@ pub fn display_name(path: &str) -> &str {
 fn options() -> serde_saphyr::options::Options {
     let mut options = serde_saphyr::options::Options::default();
     options.legacy_octal_numbers = true;
+    // The default budget (1,024 documents, 250k nodes) is too small for a rendered platform
+    // or a ServiceAccounts file of a large cluster; these limits match MAX_INPUT_BYTES. The
+    // alias and anchor limits (billion-laughs protection) stay as they are.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 200_000;
+    budget.max_nodes = 20_000_000;
+    budget.max_events = 40_000_000;
+    options.budget = Some(budget);
     options
 }
 
@@ -115,6 +123,20 @@ mod tests {
         ];
         let text = write_stream(&docs).unwrap();
         assert_eq!(parse_stream(&text, "t").unwrap(), docs);
+    }
+
+    #[test]
+    fn large_streams_parse() {
+        let text: String = (0..5000)
+            .map(|i| format!("---\nkind: ServiceAccount\nmetadata: {{name: sa-{i}}}\n"))
+            .collect();
+        assert_eq!(parse_stream(&text, "t").unwrap().len(), 5000);
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
+        assert!(parse_stream(bomb, "t").is_err());
     }
 
     #[test]

@@ -1,0 +1,37 @@
+//! The floor of an admission: a TLS server on the same stack (wif-server, rustls, hyper,
+//! axum) answering every POST with one fixed AdmissionReview, no decoding, no planning.
+//! scripts/bench-webhook loads it next to the webhook.
+//!
+//! cargo run --release -p wif-webhook --example fixed_review -- CA_OUT_FILE
+
+use std::path::PathBuf;
+
+use axum::Router;
+use axum::routing::post;
+use prometheus_client::registry::Registry;
+use wif_server::{ServiceOptions, TlsSource};
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let ca_out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "floor-ca.pem".into()));
+    let body = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"bench","allowed":true,"patchType":"JSONPatch","patch":"W10="}}"#;
+    let router = Router::new().route(
+        "/{*path}",
+        post(move || async move { ([("content-type", "application/json")], body) }),
+    );
+    let loopback = "127.0.0.1:0".parse().expect("address");
+    let options = ServiceOptions::new(
+        loopback,
+        loopback,
+        TlsSource::SelfSigned {
+            ca_out,
+            extra_names: vec![],
+        },
+        "1.3",
+    );
+    let bound = wif_server::bind(options, router, Registry::default())
+        .await
+        .expect("bind");
+    println!("floor listening on https://{}", bound.address);
+    bound.serve(wif_server::shutdown_signal()).await.expect("serve");
+}
