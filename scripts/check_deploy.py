@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Renders deploy/ with kustomize (kubectl kustomize) and checks it: every core object against
+the Kubernetes schema (kubernetes-validate, strict, 1.33 and 1.37), and the contract with
+azure-workload-identity (names, MutatingWebhookConfiguration shape, ports, hardening), plus the
+cert-manager overlay's wiring. Run by scripts/test with the venv's python; argv[1] is kubectl,
+argv[2] the kubernetes-validate executable, argv[3] the wif binary. Exits non-zero on any failure."""
+import os, subprocess, sys, tempfile
+
+import yaml
+
+KUBECTL, VALIDATE, WIF = sys.argv[1], sys.argv[2], sys.argv[3]
+failures = 0
+
+
+def check(name, ok, detail=""):
+    global failures
+    print(f"{'ok' if ok else 'FAILED'}: {name}{'' if ok else ' -- ' + str(detail)[:400]}")
+    failures += 0 if ok else 1
+
+
+def render(path):
+    out = subprocess.run([KUBECTL, "kustomize", path], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"kubectl kustomize {path}: {out.stderr}")
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def one(docs, kind, name=None):
+    found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
+    assert len(found) == 1, f"{kind} {name}: {len(found)}"
+    return found[0]
+
+
+for overlay in ["deploy/base", "deploy/overlays/cert-manager"]:
+    docs = render(overlay)
+    core = [d for d in docs if not d["apiVersion"].startswith("cert-manager.io/")]
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump_all(core, f)
+    for version in ["1.33.0", "1.37.0"]:
+        res = subprocess.run([VALIDATE, "--strict", "--quiet", "-k", version, f.name], capture_output=True, text=True)
+        check(f"{overlay}: {len(core)} objects valid against Kubernetes {version}", res.returncode == 0, res.stdout + res.stderr)
+    os.unlink(f.name)
+
+    mwc = one(docs, "MutatingWebhookConfiguration", "azure-wi-webhook-mutating-webhook-configuration")
+    hook = mwc["webhooks"][0]
+    check(f"{overlay}: upstream's MutatingWebhookConfiguration", hook["name"] == "mutation.azure-workload-identity.io"
+          and hook["objectSelector"] == {"matchLabels": {"azure.workload.identity/use": "true"}}
+          and hook["failurePolicy"] == "Fail" and hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
+          and hook["admissionReviewVersions"] == ["v1", "v1beta1"]
+          and hook["rules"] == [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
+          and hook["clientConfig"]["service"] == {"name": "azure-wi-webhook-webhook-service", "namespace": "azure-workload-identity-system",
+                                                 "path": "/mutate-v1-pod", "port": 443}, hook)
+    svc = one(docs, "Service", "azure-wi-webhook-webhook-service")
+    deploy = one(docs, "Deployment", "azure-wi-webhook-controller-manager")
+    pod = deploy["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    check(f"{overlay}: Service 443 reaches the webhook on 9443", svc["spec"]["ports"][0]["port"] == 443
+          and ports[svc["spec"]["ports"][0]["targetPort"]] == 9443, (svc["spec"], ports))
+    check(f"{overlay}: the Service and the PDB select the Deployment's pods",
+          all(deploy["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in svc["spec"]["selector"].items())
+          and one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"] == deploy["spec"]["selector"]["matchLabels"])
+    sc, psc = container["securityContext"], pod["securityContext"]
+    check(f"{overlay}: two replicas, hardened, probes on the health port", deploy["spec"]["replicas"] == 2
+          and psc["runAsNonRoot"] and psc["seccompProfile"]["type"] == "RuntimeDefault" and sc["readOnlyRootFilesystem"]
+          and sc["capabilities"]["drop"] == ["ALL"] and not sc["allowPrivilegeEscalation"]
+          and container["readinessProbe"]["httpGet"]["path"] == "/readyz" and container["livenessProbe"]["httpGet"]["path"] == "/healthz")
+    check(f"{overlay}: the container runs `wif webhook` with upstream's flags", container["args"][0] == "webhook"
+          and "--webhook-cert-dir=/certs" in container["args"] and container["image"].startswith("ghcr.io/wif-dev/wif:"), container["args"])
+    # clap stops at the first flag it does not know, before a trailing --help.
+    parsed = subprocess.run([WIF, *container["args"], "--help"], capture_output=True, text=True)
+    check(f"{overlay}: `wif` accepts every flag the Deployment passes", parsed.returncode == 0, parsed.stderr)
+    role = one(docs, "ClusterRole", "azure-wi-webhook-manager-role")
+    check(f"{overlay}: RBAC as small as upstream's", role["rules"][0] == {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}
+          and all(d["metadata"].get("namespace") == "azure-workload-identity-system" for d in docs if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration")))
+
+    if overlay.endswith("cert-manager"):
+        cert = one(docs, "Certificate")
+        secret_name = next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v)
+        check("cert-manager: the Certificate writes the Secret the webhook mounts, for the Service's DNS name",
+              cert["spec"]["secretName"] == secret_name and "azure-wi-webhook-webhook-service.azure-workload-identity-system.svc" in cert["spec"]["dnsNames"])
+        check("cert-manager: CA injected into the MWC, built-in rotation off, no empty Secret left",
+              mwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == f"azure-workload-identity-system/{cert['metadata']['name']}"
+              and "--disable-cert-rotation" in container["args"] and not [d for d in docs if d["kind"] == "Secret"])
+
+print(f"check_deploy: {failures} failed")
+sys.exit(1 if failures else 0)
