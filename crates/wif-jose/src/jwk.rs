@@ -219,9 +219,9 @@ dwIDAQAB
         let p384 = SigningKey::generate(Algorithm::ES384).unwrap();
         let p521 = SigningKey::generate(Algorithm::ES512).unwrap();
         let pem = [
-            rsa.to_pkcs8_pem(),
+            rsa.to_pkcs8_pem().unwrap(),
             p256.public_key_pem(),
-            p384.to_pkcs8_pem(),
+            p384.to_pkcs8_pem().unwrap(),
             p521.public_key_pem(),
         ]
         .concat();

@@ -161,14 +161,15 @@ impl SigningKey {
     }
 
     /// The private key as PKCS#8 PEM (`PRIVATE KEY`).
-    pub fn to_pkcs8_pem(&self) -> String {
+    pub fn to_pkcs8_pem(&self) -> Result<String, KeyError> {
         let der: Vec<u8> = match &self.pair {
             Pair::Rsa(k) => AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(k)
-                .map(|d| d.as_ref().to_vec())
-                .unwrap_or_default(),
-            Pair::Ec(k) => k.to_pkcs8v1().map(|d| d.as_ref().to_vec()).unwrap_or_default(),
+                .map_err(|_| KeyError::Crypto)?
+                .as_ref()
+                .to_vec(),
+            Pair::Ec(k) => k.to_pkcs8v1().map_err(|_| KeyError::Crypto)?.as_ref().to_vec(),
         };
-        encode_pem("PRIVATE KEY", &der)
+        Ok(encode_pem("PRIVATE KEY", &der))
     }
 
     /// The public key as SPKI PEM (`PUBLIC KEY`), for `--service-account-key-file`.

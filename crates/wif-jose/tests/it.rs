@@ -74,7 +74,7 @@ fn tokens_we_sign_verify_with_jsonwebtoken() {
 fn tokens_jsonwebtoken_signs_verify_with_ours() {
     for alg in [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384] {
         let key = SigningKey::generate(alg).unwrap();
-        let pem = key.to_pkcs8_pem();
+        let pem = key.to_pkcs8_pem().unwrap();
         let encoding = match alg {
             Algorithm::RS256 => EncodingKey::from_rsa_pem(pem.as_bytes()).unwrap(),
             _ => EncodingKey::from_ec_pem(pem.as_bytes()).unwrap(),

@@ -139,7 +139,7 @@ pub fn run(command: &IssuerCommand) -> Result<()> {
 fn keygen(args: &KeygenArgs) -> Result<()> {
     let alg = Algorithm::from_name(&args.alg).context("unknown algorithm")?;
     let key = SigningKey::generate(alg)?;
-    write_private(Path::new(&args.out), key.to_pkcs8_pem().as_bytes(), args.force)?;
+    write_private(Path::new(&args.out), key.to_pkcs8_pem()?.as_bytes(), args.force)?;
     if let Some(public) = &args.public_out {
         if !args.force && Path::new(public).exists() {
             bail!("{public} exists; remove it or pass --force");
