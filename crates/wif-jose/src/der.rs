@@ -158,6 +158,53 @@ pub fn certificate_spki(cert: &[u8]) -> Result<&[u8], DerError> {
     Ok(spki)
 }
 
+/// The validity window of an X.509 certificate, Unix seconds (`notBefore`, `notAfter`).
+pub fn certificate_validity(cert: &[u8]) -> Result<(i64, i64), DerError> {
+    let mut outer = Reader::new(cert);
+    let certificate = outer.expect(SEQUENCE, "certificate")?;
+    let tbs = Reader::new(certificate).expect(SEQUENCE, "tbsCertificate")?;
+    let mut fields = Reader::new(tbs);
+    let (tag, _, _) = fields.read("version or serial")?;
+    if tag == 0xa0 {
+        fields.expect(INTEGER, "serial number")?;
+    }
+    fields.expect(SEQUENCE, "signature algorithm")?;
+    fields.expect(SEQUENCE, "issuer")?;
+    let mut validity = Reader::new(fields.expect(SEQUENCE, "validity")?);
+    let mut time = |what| -> Result<i64, DerError> {
+        let (tag, value, _) = validity.read(what)?;
+        parse_time(tag, value).ok_or(DerError { what })
+    };
+    Ok((time("notBefore")?, time("notAfter")?))
+}
+
+/// UTCTime (`YYMMDDHHMMSSZ`, tag 0x17) or GeneralizedTime (`YYYYMMDDHHMMSSZ`, tag 0x18).
+fn parse_time(tag: u8, value: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(value).ok()?.strip_suffix('Z')?;
+    let (year, rest) = match tag {
+        0x17 if text.len() == 12 => {
+            let yy: i64 = text[..2].parse().ok()?;
+            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, &text[2..])
+        }
+        0x18 if text.len() == 14 => (text[..4].parse().ok()?, &text[4..]),
+        _ => return None,
+    };
+    let field = |i: usize| -> Option<i64> { rest.get(i..i + 2)?.parse().ok() };
+    let (month, day, hour, minute, second) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    // Days from civil (Howard Hinnant), then seconds.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
 fn strip_leading_zeros(bytes: &[u8]) -> Vec<u8> {
     let start = bytes
         .iter()
@@ -251,6 +298,21 @@ mod tests {
         ] {
             assert!(parse_spki(bad).is_err(), "{bad:?}");
             assert!(certificate_spki(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time(0x17, b"700101000000Z"), Some(0));
+        assert_eq!(parse_time(0x17, b"251013145434Z"), Some(1_760_367_274));
+        assert_eq!(parse_time(0x18, b"20991231235959Z"), Some(4_102_444_799));
+        assert_eq!(
+            parse_time(0x17, b"491231235959Z"),
+            Some(2_524_607_999),
+            "YY < 50 is 20YY"
+        );
+        for bad in [&b"701301000000Z"[..], b"7001010000Z", b"700101000000", b"xx0101000000Z"] {
+            assert_eq!(parse_time(0x17, bad), None);
         }
     }
 

@@ -3,8 +3,10 @@
 //! [`server`] is the HTTP shell over the `wif-core` planner.
 
 pub mod accounts;
+pub mod certs;
 pub mod kube_accounts;
 pub mod review;
+pub mod rotation;
 pub mod server;
 
 pub use accounts::{ServiceAccountSource, StaticServiceAccounts};

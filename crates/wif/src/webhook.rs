@@ -25,7 +25,8 @@ pub struct WebhookArgs {
     /// Directory with tls.crt and tls.key (reloaded when they change).
     #[arg(long, default_value = "/certs", value_name = "DIR")]
     pub webhook_cert_dir: PathBuf,
-    /// Certificates come from elsewhere (cert-manager); built-in rotation is not started.
+    /// Certificates come from elsewhere (cert-manager): built-in rotation (a CA and serving
+    /// certificate kept in the Secret, the caBundle kept current) is not started.
     #[arg(long)]
     pub disable_cert_rotation: bool,
     /// Instead of --webhook-cert-dir: a throwaway CA and certificate, the CA written here (local use).
@@ -49,6 +50,35 @@ pub struct WebhookArgs {
     pub service_accounts: Option<PathBuf>,
     #[command(flatten)]
     pub settings: SettingsArgs,
+}
+
+/// Built-in rotation, as upstream's: make sure the Secret holds a CA and serving certificate
+/// and the caBundle names the CA (retrying until the API server lets us), wait for kubelet to
+/// project the Secret into the cert dir, and re-check every 12 hours from then on.
+async fn prepare_certificates(client: &kube::Client, cert_dir: &std::path::Path) {
+    let namespace = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| wif_core::contract::DEFAULT_NAMESPACE.into());
+    loop {
+        match wif_webhook::rotation::rotate_once(client, &namespace).await {
+            Ok(_) => break,
+            Err(error) => {
+                tracing::warn!(%error, "certificates not ready; retrying in 10 s");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
+    let (cert, key) = (cert_dir.join("tls.crt"), cert_dir.join("tls.key"));
+    let mut waited = 0u64;
+    while !(cert.exists() && key.exists()) {
+        if waited.is_multiple_of(30) {
+            tracing::info!(dir = %cert_dir.display(), "waiting for kubelet to project the certificate Secret");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        waited += 2;
+    }
+    tokio::spawn(wif_webhook::rotation::run(client.clone(), namespace));
 }
 
 /// Go's `host:port` with an empty host meaning every address.
@@ -102,6 +132,9 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
             None => {
                 // In the cluster (or with a kubeconfig): the pod's service account, or KUBECONFIG.
                 let client = kube::Client::try_default().await.context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG); for local use pass --service-accounts FILE")?;
+                if !args.disable_cert_rotation && args.self_signed_ca_out.is_none() {
+                    prepare_certificates(&client, &args.webhook_cert_dir).await;
+                }
                 (Arc::new(KubeServiceAccounts::start(client)), "ServiceAccounts from the cluster".to_owned())
             }
         };

@@ -5,4 +5,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod kube_source;
+mod rotation;
 mod server;

@@ -1,0 +1,161 @@
+//! Certificate rotation against an API double with kube-apiserver's write semantics: create
+//! answers 409 when the object exists, replace answers 409 when the resourceVersion is stale.
+//! Two replicas racing on an empty Secret end with one Secret and the same certificates; a
+//! broken Secret is renewed; the caBundle follows the CA.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use wif_core::contract;
+use wif_webhook::rotation::{ensure_secret, sync_ca_bundle};
+
+#[derive(Default)]
+struct Store {
+    secret: Mutex<Option<Value>>,
+    mwc: Mutex<Option<Value>>,
+    writes: AtomicUsize,
+}
+
+fn status(code: u16, reason: &str) -> Response {
+    let body = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": reason, "reason": reason, "code": code });
+    (
+        StatusCode::from_u16(code).unwrap(),
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn ok(code: StatusCode, value: &Value) -> Response {
+    (code, [(header::CONTENT_TYPE, "application/json")], value.to_string()).into_response()
+}
+
+async fn get_obj(slot: &Mutex<Option<Value>>) -> Response {
+    match slot.lock().await.as_ref() {
+        Some(v) => ok(StatusCode::OK, v),
+        None => status(404, "NotFound"),
+    }
+}
+
+async fn put_obj(store: &Store, slot: &Mutex<Option<Value>>, mut body: Value) -> Response {
+    let mut current = slot.lock().await;
+    let Some(existing) = current.as_ref() else {
+        return status(404, "NotFound");
+    };
+    if body["metadata"]["resourceVersion"] != existing["metadata"]["resourceVersion"] {
+        return status(409, "Conflict");
+    }
+    let next = existing["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap()
+        + 1;
+    body["metadata"]["resourceVersion"] = json!(next.to_string());
+    *current = Some(body.clone());
+    store.writes.fetch_add(1, Ordering::SeqCst);
+    ok(StatusCode::OK, &body)
+}
+
+async fn start(store: Arc<Store>) -> kube::Client {
+    let secret_path = "/api/v1/namespaces/{ns}/secrets/{name}";
+    let app = Router::new()
+        .route(
+            secret_path,
+            get(|State(s): State<Arc<Store>>| async move { get_obj(&s.secret).await })
+                .put(|State(s): State<Arc<Store>>, Path((_, _)): Path<(String, String)>, body: axum::Json<Value>| async move { put_obj(&s, &s.secret, body.0).await }),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/secrets",
+            axum::routing::post(|State(s): State<Arc<Store>>, body: axum::Json<Value>| async move {
+                let mut current = s.secret.lock().await;
+                if current.is_some() {
+                    return status(409, "AlreadyExists");
+                }
+                let mut created = body.0;
+                created["metadata"]["resourceVersion"] = json!("1");
+                *current = Some(created.clone());
+                s.writes.fetch_add(1, Ordering::SeqCst);
+                ok(StatusCode::CREATED, &created)
+            }),
+        )
+        .route(
+            "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/{name}",
+            get(|State(s): State<Arc<Store>>| async move { get_obj(&s.mwc).await })
+                .put(|State(s): State<Arc<Store>>, body: axum::Json<Value>| async move { put_obj(&s, &s.mwc, body.0).await }),
+        )
+        .with_state(store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap()
+}
+
+const NS: &str = "azure-workload-identity-system";
+
+#[tokio::test]
+async fn racing_replicas_converge_on_one_secret() {
+    let store = Arc::new(Store::default());
+    let (a, b) = (start(store.clone()).await, start(store.clone()).await);
+    let (first, second) = tokio::join!(ensure_secret(&a, NS), ensure_secret(&b, NS));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second, "both replicas serve the same certificates");
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1, "one write won");
+    // Good certificates are left alone.
+    assert_eq!(ensure_secret(&a, NS).await.unwrap(), first);
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_broken_secret_is_renewed_with_compare_and_swap() {
+    let store = Arc::new(Store::default());
+    // Pre-populated by something else, without a CA (upstream's #814).
+    *store.secret.lock().await = Some(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": contract::WEBHOOK_SECRET_NAME, "namespace": NS, "resourceVersion": "7" },
+        "data": { "tls.crt": base64::engine::general_purpose::STANDARD.encode("junk") }
+    }));
+    let client = start(store.clone()).await;
+    let bundle = ensure_secret(&client, NS).await.unwrap();
+    let stored = store.secret.lock().await.clone().unwrap();
+    assert_eq!(stored["metadata"]["resourceVersion"], "8");
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(stored["data"]["ca.crt"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(ca, bundle.ca_cert_pem.as_bytes());
+}
+
+#[tokio::test]
+async fn the_ca_bundle_follows_the_ca() {
+    let store = Arc::new(Store::default());
+    let client = start(store.clone()).await;
+    assert!(
+        !sync_ca_bundle(&client, "PEM").await.unwrap(),
+        "no configuration installed yet"
+    );
+    *store.mwc.lock().await = Some(json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingWebhookConfiguration",
+        "metadata": { "name": contract::WEBHOOK_CONFIGURATION_NAME, "resourceVersion": "3" },
+        "webhooks": [{ "name": contract::WEBHOOK_NAME, "admissionReviewVersions": ["v1"], "sideEffects": "None",
+                       "clientConfig": { "service": { "name": contract::WEBHOOK_SERVICE_NAME, "namespace": NS, "path": "/mutate-v1-pod" } } }]
+    }));
+    let bundle = ensure_secret(&client, NS).await.unwrap();
+    assert!(sync_ca_bundle(&client, &bundle.ca_cert_pem).await.unwrap());
+    let mwc = store.mwc.lock().await.clone().unwrap();
+    let ca = base64::engine::general_purpose::STANDARD
+        .decode(mwc["webhooks"][0]["clientConfig"]["caBundle"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(ca, bundle.ca_cert_pem.as_bytes());
+    assert!(
+        !sync_ca_bundle(&client, &bundle.ca_cert_pem).await.unwrap(),
+        "already current"
+    );
+}
