@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Renders deploy/ with kustomize (kubectl kustomize) and checks it: every core object against
-the Kubernetes schema (kubernetes-validate, strict, 1.33 and 1.37), and the contract with
-azure-workload-identity (names, MutatingWebhookConfiguration shape, ports, hardening), plus the
-cert-manager overlay's wiring. Run by scripts/test with the venv's python; argv[1] is kubectl,
+"""Renders deploy/ with kustomize (kubectl kustomize) and the Helm chart with Helm's own engine
+(helm-python-sdk, no helm binary needed), and checks every output: each core object against the
+Kubernetes schema (kubernetes-validate, strict, 1.33 and 1.37), the contract with
+azure-workload-identity (names, MutatingWebhookConfiguration shape, ports, hardening), the
+cert-manager wiring, and that the chart's knobs take effect. Run by scripts/test with the venv's python; argv[1] is kubectl,
 argv[2] the kubernetes-validate executable, argv[3] the wif binary. Exits non-zero on any failure."""
 import os, subprocess, sys, tempfile
 
@@ -31,8 +32,31 @@ def one(docs, kind, name=None):
     return found[0]
 
 
-for overlay in ["deploy/base", "deploy/overlays/cert-manager"]:
-    docs = render(overlay)
+def render_chart(values):
+    import helm_python
+    chart = helm_python.Chart.load("deploy/helm/wif-webhook")
+    out = chart.render(values, name="wif", namespace="azure-workload-identity-system", is_install=True)
+    return [d for text in out.values() for d in yaml.safe_load_all(text) if d]
+
+
+TENANT = "aaaaaaaa-0000-4000-8000-00000000000a"
+KNOBS = {
+    "azureTenantID": TENANT, "certManager": {"enabled": True}, "hostNetwork": True, "webhookPort": 10250,
+    "failurePolicy": "Ignore", "timeoutSeconds": 5, "audience": "api://custom", "tokenLayout": "legacy",
+    "authorityHost": "https://login.example/", "nativeSidecar": True, "podDisruptionBudget": {"maxUnavailable": 1},
+    "mutatingWebhookNamespaceSelector": {"matchLabels": {"wif": "on"}}, "extraEnv": [{"name": "EXTRA", "value": "1"}],
+    "customTokenEndpoint": {"annotationSuffix": "identity-binding", "audience": "api://AKSIdentityBinding",
+                            "azureKubernetesTokenProxy": "https://kubernetes.default.svc", "azureKubernetesCAConfigMapName": "kube-root-ca.crt"},
+}
+outputs = [
+    ("deploy/base", lambda: render("deploy/base"), False),
+    ("deploy/overlays/cert-manager", lambda: render("deploy/overlays/cert-manager"), True),
+    ("helm chart, defaults", lambda: render_chart({"azureTenantID": TENANT}), False),
+    ("helm chart, every knob", lambda: render_chart(KNOBS), True),
+]
+
+for overlay, produce, cert_manager in outputs:
+    docs = produce()
     core = [d for d in docs if not d["apiVersion"].startswith("cert-manager.io/")]
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         yaml.safe_dump_all(core, f)
@@ -45,7 +69,7 @@ for overlay in ["deploy/base", "deploy/overlays/cert-manager"]:
     hook = mwc["webhooks"][0]
     check(f"{overlay}: upstream's MutatingWebhookConfiguration", hook["name"] == "mutation.azure-workload-identity.io"
           and hook["objectSelector"] == {"matchLabels": {"azure.workload.identity/use": "true"}}
-          and hook["failurePolicy"] == "Fail" and hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
+          and hook["failurePolicy"] == ("Ignore" if "knob" in overlay else "Fail") and hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
           and hook["admissionReviewVersions"] == ["v1", "v1beta1"]
           and hook["rules"] == [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
           and hook["clientConfig"]["service"] == {"name": "azure-wi-webhook-webhook-service", "namespace": "azure-workload-identity-system",
@@ -55,8 +79,8 @@ for overlay in ["deploy/base", "deploy/overlays/cert-manager"]:
     pod = deploy["spec"]["template"]["spec"]
     container = pod["containers"][0]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    check(f"{overlay}: Service 443 reaches the webhook on 9443", svc["spec"]["ports"][0]["port"] == 443
-          and ports[svc["spec"]["ports"][0]["targetPort"]] == 9443, (svc["spec"], ports))
+    check(f"{overlay}: Service 443 reaches the webhook on its port", svc["spec"]["ports"][0]["port"] == 443
+          and ports[svc["spec"]["ports"][0]["targetPort"]] == (10250 if "knob" in overlay else 9443), (svc["spec"], ports))
     check(f"{overlay}: the Service and the PDB select the Deployment's pods",
           all(deploy["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in svc["spec"]["selector"].items())
           and one(docs, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"] == deploy["spec"]["selector"]["matchLabels"])
@@ -74,7 +98,7 @@ for overlay in ["deploy/base", "deploy/overlays/cert-manager"]:
     check(f"{overlay}: RBAC as small as upstream's", role["rules"][0] == {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}
           and all(d["metadata"].get("namespace") == "azure-workload-identity-system" for d in docs if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration")))
 
-    if overlay.endswith("cert-manager"):
+    if cert_manager:
         cert = one(docs, "Certificate")
         secret_name = next(v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v)
         check("cert-manager: the Certificate writes the Secret the webhook mounts, for the Service's DNS name",
@@ -82,6 +106,23 @@ for overlay in ["deploy/base", "deploy/overlays/cert-manager"]:
         check("cert-manager: CA injected into the MWC, built-in rotation off, no empty Secret left",
               mwc["metadata"]["annotations"]["cert-manager.io/inject-ca-from"] == f"azure-workload-identity-system/{cert['metadata']['name']}"
               and "--disable-cert-rotation" in container["args"] and not [d for d in docs if d["kind"] == "Secret"])
+
+    if "knob" in overlay:
+        args = container["args"]
+        check("helm knobs reach the webhook's flags", all(a in args for a in [
+            "--port=10250", "--audience=api://custom", "--token-layout=legacy", "--authority-host=https://login.example/", "--native-sidecar",
+            "--custom-token-endpoint-annotation-suffix=identity-binding", "--custom-token-endpoint-audience=api://AKSIdentityBinding"]), args)
+        check("helm knobs reach the pod and the configuration", pod["hostNetwork"] is True and pod["dnsPolicy"] == "ClusterFirstWithHostNet"
+              and hook["timeoutSeconds"] == 5 and hook["namespaceSelector"] == {"matchLabels": {"wif": "on"}}
+              and one(docs, "PodDisruptionBudget")["spec"] == {"maxUnavailable": 1, "selector": deploy["spec"]["selector"]}
+              and {"name": "EXTRA", "value": "1"} in container["env"]
+              and one(docs, "ConfigMap")["data"]["AZURE_KUBERNETES_CA_CONFIGMAP_NAME"] == "kube-root-ca.crt")
+
+try:
+    render_chart({})
+    check("helm chart refuses to render without azureTenantID", False)
+except Exception as error:  # noqa: BLE001 - Helm's render error is the finding
+    check("helm chart refuses to render without azureTenantID", "azureTenantID is required" in str(error), error)
 
 print(f"check_deploy: {failures} failed")
 sys.exit(1 if failures else 0)
