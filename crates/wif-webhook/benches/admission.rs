@@ -1,0 +1,70 @@
+//! One admission in-process, by stage, for the realistic pod of scripts/bench-webhook (3+1
+//! containers × 20 env): decoding the AdmissionReview, the ServiceAccount lookup and plan, and
+//! encoding the answer; next to parsing the same bytes into a `serde_json::Value` (the floor of
+//! any decode).
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+use wif_core::{WebhookSettings, contract};
+use wif_webhook::accounts::account;
+use wif_webhook::{StaticServiceAccounts, WebhookMetrics, WebhookState, review};
+
+fn review_bytes() -> Vec<u8> {
+    let env: Vec<Value> = (0..20)
+        .map(|i| json!({ "name": format!("VAR_{i}"), "value": format!("value-{i}") }))
+        .collect();
+    let container = |n: &str| json!({ "name": n, "image": format!("registry.example/{n}:1.2.3"), "env": env, "volumeMounts": [{ "name": "data", "mountPath": "/data" }] });
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": { "generateName": "web-7d9f8c5b4-", "namespace": "bench", "labels": { "app": "web", contract::LABEL_USE: "true" } },
+        "spec": { "serviceAccountName": "sa-5000", "initContainers": [container("migrate")],
+                  "containers": [container("web"), container("worker"), container("metrics")], "volumes": [{ "name": "data", "emptyDir": {} }] }
+    });
+    json!({ "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": { "uid": "bench", "namespace": "bench", "operation": "CREATE", "object": pod } })
+    .to_string()
+    .into_bytes()
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let accounts = StaticServiceAccounts::from_accounts((0..10_000).map(|i| {
+        account(
+            "bench",
+            &format!("sa-{i}"),
+            &[(contract::ANNOTATION_CLIENT_ID, "11111111-0000-4000-8000-000000000001")],
+        )
+    }));
+    let mut registry = Registry::default();
+    let state = WebhookState {
+        settings: WebhookSettings::new("t"),
+        accounts: Arc::new(accounts),
+        metrics: WebhookMetrics::new(&mut registry),
+    };
+    let bytes = review_bytes();
+    let admission = review::decode(&bytes).expect("decodes");
+    let outcome = runtime.block_on(wif_webhook::server::admit(&state, &admission));
+    assert!(outcome.as_ref().is_ok_and(|p| !p.operations.is_empty()));
+
+    let mut group = c.benchmark_group("admission");
+    group.bench_function("parse into Value (floor)", |b| {
+        b.iter(|| serde_json::from_slice::<Value>(black_box(&bytes)).expect("json"))
+    });
+    group.bench_function("decode", |b| {
+        b.iter(|| review::decode(black_box(&bytes)).expect("decodes"))
+    });
+    group.bench_function("lookup and plan", |b| {
+        b.iter(|| runtime.block_on(wif_webhook::server::admit(&state, black_box(&admission))))
+    });
+    group.bench_function("respond", |b| {
+        b.iter(|| review::respond(&admission, black_box(&outcome)).to_string())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
