@@ -103,16 +103,22 @@ pub async fn admit(state: &WebhookState, admission: &Admission) -> Result<wif_co
             "couldn't get version/kind; json parse error: the object is not a Pod",
         ));
     }
-    mutation::check_pod_shape(&admission.object)?;
     let name = mutation::service_account_name(&admission.object).to_owned();
+    // The planner checks the pod's shape; on a failed lookup it is checked first, so a
+    // malformed pod is reported as such (upstream decodes before it looks anything up).
+    let lookup_failed = |denial: Denial| mutation::check_pod_shape(&admission.object).err().unwrap_or(denial);
     let account = match state.accounts.get(&admission.namespace, &name).await {
         Ok(Some(account)) => account,
-        Ok(None) => return Err(Denial::bad_request(format!("serviceaccounts \"{name}\" not found"))),
+        Ok(None) => {
+            return Err(lookup_failed(Denial::bad_request(format!(
+                "serviceaccounts \"{name}\" not found"
+            ))));
+        }
         Err(e) => {
-            return Err(Denial::bad_request(format!(
+            return Err(lookup_failed(Denial::bad_request(format!(
                 "failed to get service account {}/{name}: {e}",
                 admission.namespace
-            )));
+            ))));
         }
     };
     let request = MutationRequest {
