@@ -84,10 +84,14 @@ impl TokenClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| transport(error_chain(&e)))?;
+            .map_err(|e| transport(wif_core::error_text::error_chain(&e)))?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport(error_chain(&e)))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport(wif_core::error_text::error_chain(&e)))?
+        {
             if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(ClientError::Protocol {
                     endpoint,
@@ -163,17 +167,6 @@ pub fn decode(endpoint: &str, status: u16, body: &[u8]) -> Result<FreshToken, Cl
         expires_in,
         refresh_in: answer.refresh_in.as_ref().and_then(Number::value).filter(|n| *n > 0),
     })
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }
 
 #[cfg(test)]

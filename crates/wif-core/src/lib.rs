@@ -5,6 +5,7 @@
 
 pub mod cloud;
 pub mod contract;
+pub mod error_text;
 pub mod fic;
 pub mod manifest;
 pub mod mutation;

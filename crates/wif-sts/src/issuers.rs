@@ -169,7 +169,7 @@ async fn get_capped(client: &reqwest::Client, url: &str, limit: usize) -> Result
         .get(url)
         .send()
         .await
-        .map_err(|e| FetchError(format!("GET {url} failed: {}", error_chain(&e))))?;
+        .map_err(|e| FetchError(format!("GET {url} failed: {}", wif_core::error_text::error_chain(&e))))?;
     if !response.status().is_success() {
         return Err(FetchError(format!("GET {url} answered {}", response.status())));
     }
@@ -185,15 +185,4 @@ async fn get_capped(client: &reqwest::Client, url: &str, limit: usize) -> Result
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(inner) = source {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    text
 }

@@ -1,7 +1,6 @@
 //! `wif jwks` and `wif issuer` as users run them: azwi's golden vector, key files written
 //! 0600, tokens minted and verified, and the HTTPS issuer fetched by a real client.
 
-use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -239,29 +238,16 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_wif"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let address = line
-            .split("listening on ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or_else(|| panic!("{line}"))
-            .to_owned();
-        let health = line
-            .split("health on ")
-            .nth(1)
-            .unwrap()
-            .trim_end_matches([')', '\n'])
-            .to_owned();
-        Server { child, address, health }
+        let (child, line) = spawn_with_banner(
+            Command::new(env!("CARGO_BIN_EXE_wif"))
+                .args(args)
+                .stderr(Stdio::inherit()),
+        );
+        Server {
+            child,
+            address: banner_field(&line, "listening on "),
+            health: banner_field(&line, "health on "),
+        }
     }
 
     fn terminate(mut self) -> std::process::ExitStatus {

@@ -48,6 +48,27 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Starts `command` (its stdout piped) and returns the child with the banner line it prints
+/// once listening.
+pub fn spawn_with_banner(command: &mut Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command.stdout(Stdio::piped()).spawn().expect("wif starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("a banner line");
+    (child, line)
+}
+
+/// The address that follows `marker` in a banner (`listening on https://...`).
+pub fn banner_field(line: &str, marker: &str) -> String {
+    line.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|field| field.trim_end_matches([')', ',']).to_owned())
+        .unwrap_or_else(|| panic!("no {marker:?} in {line:?}"))
+}
+
 /// A fixture's path.
 pub fn fixture(name: &str) -> String {
     format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))

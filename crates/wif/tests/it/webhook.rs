@@ -1,7 +1,6 @@
 //! `wif webhook` as a process: upstream's flags, a ServiceAccounts file, TLS, a real client,
 //! JSON logs, SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
@@ -15,7 +14,8 @@ async fn serves_admission_reviews_and_stops_on_sigterm() {
     let accounts = dir.join("sas.yaml");
     std::fs::write(&accounts, "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, namespace: demo, annotations: {azure.workload.identity/client-id: 11111111-0000-4000-8000-000000000001}}\n").unwrap();
     let ca = dir.join("ca.pem");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wif"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wif"));
+    command
         .args([
             "webhook",
             "--bind-address",
@@ -38,26 +38,10 @@ async fn serves_admission_reviews_and_stops_on_sigterm() {
         .arg("--self-signed-ca-out")
         .arg(&ca)
         .env_remove("AZURE_TENANT_ID")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split("listening on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{line}"))
-        .to_owned();
-    let metrics = line
-        .split("metrics on ")
-        .nth(1)
-        .unwrap()
-        .trim_end_matches([')', '\n'])
-        .to_owned();
+        .stderr(Stdio::piped());
+    let (child, line) = spawn_with_banner(&mut command);
+    let url = banner_field(&line, "listening on ");
+    let metrics = banner_field(&line, "metrics on ");
     let http = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap()])
         .build()
