@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
-use wif_core::{MutationRequest, ServiceAccountInfo, WebhookSettings, contract, plan_mutation};
+use wif_core::{MutationRequest, PodView, ServiceAccountInfo, WebhookSettings, contract, plan_mutation};
 
 fn container(name: &str) -> Value {
     let env: Vec<Value> = (0..20)
@@ -59,8 +59,9 @@ fn bench(c: &mut Criterion) {
         ]),
     };
     let settings = WebhookSettings::new("33333333-3333-3333-3333-333333333333");
+    let view = PodView::from_value(&pod).expect("a pod");
     let request = MutationRequest {
-        pod: &pod,
+        pod: &view,
         namespace: "prod",
         service_account: &sa,
         pod_name_hint: None,
@@ -74,6 +75,10 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("planner");
     group.bench_function("clone_pod (floor)", |b| b.iter(|| black_box(pod.clone())));
+    let text = pod.to_string();
+    group.bench_function("read from JSON text", |b| {
+        b.iter(|| PodView::from_json(black_box(&text)).expect("a pod"))
+    });
     group.bench_function("plan", |b| b.iter(|| plan_mutation(black_box(&request), &settings)));
     group.bench_function("plan_and_apply", |b| {
         b.iter(|| {
@@ -88,8 +93,9 @@ fn bench(c: &mut Criterion) {
         json_patch::patch(&mut doc, &plan.operations).expect("applies");
         doc
     };
+    let mutated_view = PodView::from_value(&mutated).expect("a pod");
     let again = MutationRequest {
-        pod: &mutated,
+        pod: &mutated_view,
         ..request
     };
     group.bench_function("plan_already_mutated", |b| {

@@ -11,5 +11,5 @@ pub mod manifest;
 pub mod mutation;
 pub mod settings;
 
-pub use mutation::{Denial, MutationPlan, MutationRequest, ServiceAccountInfo, plan_mutation};
+pub use mutation::{Denial, MutationPlan, MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
 pub use settings::{TokenLayout, WebhookSettings};

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::contract;
-use crate::mutation::{self, MutationRequest, ServiceAccountInfo, plan_mutation};
+use crate::mutation::{Denial, MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
 use crate::settings::WebhookSettings;
 
 /// Options of a render run.
@@ -314,16 +314,11 @@ fn render_object(
         _ => return Ok(false),
     }
 
-    if let Err(denial) = mutation::check_pod_shape(template) {
-        outcome.findings.push(Finding {
-            document,
-            object: object_ref,
-            severity: Severity::Denial,
-            message: denial.message,
-        });
-        return Ok(false);
-    }
-    let sa_name = mutation::service_account_name(template).to_owned();
+    let pod = match PodView::from_value(template) {
+        Ok(pod) => pod,
+        Err(denial) => return Ok(denied(outcome, document, object_ref, denial)),
+    };
+    let sa_name = pod.service_account_name().to_owned();
     let missing;
     let account = match accounts.get(&namespace, &sa_name) {
         Some(account) => account,
@@ -350,22 +345,14 @@ fn render_object(
     };
     let hint = format!("{name}- (prefix)");
     let request = MutationRequest {
-        pod: template,
+        pod: &pod,
         namespace: &namespace,
         service_account: account,
         pod_name_hint: (kind != "Pod").then_some(hint.as_str()),
     };
     let plan = match plan_mutation(&request, settings) {
         Ok(plan) => plan,
-        Err(denial) => {
-            outcome.findings.push(Finding {
-                document,
-                object: object_ref,
-                severity: Severity::Denial,
-                message: denial.message,
-            });
-            return Ok(false);
-        }
+        Err(denial) => return Ok(denied(outcome, document, object_ref, denial)),
     };
     outcome.findings.extend(plan.warnings.iter().map(|w| Finding {
         document,
@@ -380,6 +367,17 @@ fn render_object(
         .map_err(|e| error(format!("internal error: the mutation did not apply: {e}")))?;
     outcome.mutated_templates += 1;
     Ok(true)
+}
+
+/// Records a pod the webhook would refuse; it is left unmutated (returns `false`).
+fn denied(outcome: &mut RenderOutcome, document: usize, object: String, denial: Denial) -> bool {
+    outcome.findings.push(Finding {
+        document,
+        object,
+        severity: Severity::Denial,
+        message: denial.message,
+    });
+    false
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Pod;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use wif_core::settings::TokenLayout;
-use wif_core::{MutationRequest, ServiceAccountInfo, WebhookSettings, contract, plan_mutation};
+use wif_core::{MutationRequest, PodView, ServiceAccountInfo, WebhookSettings, contract, plan_mutation};
 
 const NAMES: &[&str] = &["app", "web", "worker", "sidecar", "busybox-1", "azwi-proxy"];
 const ENV_NAMES: &[&str] = &[
@@ -217,7 +217,8 @@ proptest! {
 
     #[test]
     fn plans_apply_cleanly_and_only_add(case in case()) {
-        let request = MutationRequest { pod: &case.pod, namespace: "ns", service_account: &case.service_account, pod_name_hint: None };
+        let view = PodView::from_value(&case.pod).expect("generated pods have a pod's shape");
+        let request = MutationRequest { pod: &view, namespace: "ns", service_account: &case.service_account, pod_name_hint: None };
         let plan = plan_mutation(&request, &case.settings).expect("generated pods are admitted");
         prop_assert!(plan.operations.iter().all(|op| matches!(op, PatchOperation::Add(_))), "{:#?}", plan.operations);
 
@@ -245,7 +246,9 @@ proptest! {
             prop_assert!(names_unique(&mutated["spec"][list], "name"));
         }
 
-        let again = MutationRequest { pod: &mutated, ..request };
+        let text = mutated.to_string();
+        let mutated_view = PodView::from_json(&text).expect("the mutated pod has a pod's shape");
+        let again = MutationRequest { pod: &mutated_view, ..request };
         let second = plan_mutation(&again, &case.settings).expect("still admitted");
         prop_assert!(second.operations.is_empty(), "second plan: {:#?}", second.operations);
     }
@@ -254,10 +257,15 @@ proptest! {
     fn any_json_is_planned_or_denied_never_a_panic(value in arb_json()) {
         let sa = ServiceAccountInfo::default();
         let settings = WebhookSettings::new("t");
-        let request = MutationRequest { pod: &value, namespace: "ns", service_account: &sa, pod_name_hint: None };
-        if let Ok(plan) = plan_mutation(&request, &settings) {
-            let mut doc = value.clone();
-            prop_assert!(json_patch::patch(&mut doc, &plan.operations).is_ok());
+        let text = value.to_string();
+        let (from_value, from_json) = (PodView::from_value(&value), PodView::from_json(&text));
+        prop_assert_eq!(from_value.as_ref().err(), from_json.as_ref().err(), "both readings refuse alike");
+        if let Ok(view) = from_value {
+            let request = MutationRequest { pod: &view, namespace: "ns", service_account: &sa, pod_name_hint: None };
+            if let Ok(plan) = plan_mutation(&request, &settings) {
+                let mut doc = value.clone();
+                prop_assert!(json_patch::patch(&mut doc, &plan.operations).is_ok());
+            }
         }
     }
 }

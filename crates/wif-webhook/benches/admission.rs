@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| runtime.block_on(wif_webhook::server::admit(&state, black_box(&admission))))
     });
     group.bench_function("respond", |b| {
-        b.iter(|| review::respond(&admission, black_box(&outcome)).to_string())
+        b.iter(|| review::respond(&admission, black_box(&outcome)))
     });
     group.finish();
 }

@@ -1,8 +1,9 @@
 //! The floor of an admission: a TLS server on the same stack (wif-server, rustls, hyper,
 //! axum) answering every POST with one fixed AdmissionReview, no decoding, no planning.
-//! scripts/bench-webhook loads it next to the webhook.
+//! scripts/bench-webhook loads it next to the webhook and gives it the very answer the
+//! webhook returns for the benchmark's pod, so both move the same bytes over the wire.
 //!
-//! cargo run --release -p wif-webhook --example fixed_review -- CA_OUT_FILE
+//! cargo run --release -p wif-webhook --example fixed_review -- CA_OUT_FILE [RESPONSE_FILE]
 
 use std::path::PathBuf;
 
@@ -14,7 +15,14 @@ use wif_server::{ServiceOptions, TlsSource};
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let ca_out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "floor-ca.pem".into()));
-    let body = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"bench","allowed":true,"patchType":"JSONPatch","patch":"W10="}}"#;
+    let body: &'static str = match std::env::args().nth(2) {
+        Some(file) => std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("reading {file}: {e}"))
+            .leak(),
+        None => {
+            r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"bench","allowed":true,"patchType":"JSONPatch","patch":"W10="}}"#
+        }
+    };
     let router = Router::new().route(
         "/{*path}",
         post(move || async move { ([("content-type", "application/json")], body) }),

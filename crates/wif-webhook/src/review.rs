@@ -6,8 +6,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use wif_core::{Denial, MutationPlan};
+use serde_json::value::RawValue;
+use wif_core::{Denial, MutationPlan, PodView};
 
 /// The two versions kube-apiserver may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,41 +35,47 @@ pub struct BadReview(pub String);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ReviewIn {
-    api_version: Option<String>,
-    kind: Option<String>,
-    request: Option<RequestIn>,
+struct ReviewIn<'a> {
+    #[serde(borrow)]
+    api_version: Option<&'a str>,
+    #[serde(borrow)]
+    kind: Option<&'a str>,
+    #[serde(borrow)]
+    request: Option<RequestIn<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct RequestIn {
+struct RequestIn<'a> {
     uid: Option<String>,
     namespace: Option<String>,
-    object: Option<Value>,
+    /// Kept as text and read once, into the planner's view: no tree of the whole pod.
+    #[serde(borrow)]
+    object: Option<&'a RawValue>,
 }
 
-/// What the handler needs from a review.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Admission {
+/// What the handler needs from a review, borrowed from the request body.
+#[derive(Debug)]
+pub struct Admission<'a> {
     /// The version to answer in.
     pub version: ReviewVersion,
     /// The request uid, echoed.
     pub uid: String,
     /// The namespace the pod is created in.
     pub namespace: String,
-    /// The raw pod.
-    pub object: Value,
+    /// The pod as the planner reads it, or why it cannot be read (a denial, as upstream's
+    /// decode failures are, not an HTTP error).
+    pub pod: Result<PodView<'a>, Denial>,
 }
 
 /// Largest uid echoed (Kubernetes uids are 36 characters).
 const MAX_UID_LEN: usize = 128;
 
 /// Decodes a request body.
-pub fn decode(body: &[u8]) -> Result<Admission, BadReview> {
+pub fn decode(body: &[u8]) -> Result<Admission<'_>, BadReview> {
     let review: ReviewIn =
         serde_json::from_slice(body).map_err(|e| BadReview(format!("the body is not an AdmissionReview: {e}")))?;
-    let version = match review.api_version.as_deref() {
+    let version = match review.api_version {
         Some("admission.k8s.io/v1") => ReviewVersion::V1,
         Some("admission.k8s.io/v1beta1") => ReviewVersion::V1Beta1,
         other => {
@@ -78,7 +84,7 @@ pub fn decode(body: &[u8]) -> Result<Admission, BadReview> {
             )));
         }
     };
-    if review.kind.as_deref() != Some("AdmissionReview") {
+    if review.kind != Some("AdmissionReview") {
         return Err(BadReview(format!("kind {:?} is not AdmissionReview", review.kind)));
     }
     let request = review
@@ -88,23 +94,17 @@ pub fn decode(body: &[u8]) -> Result<Admission, BadReview> {
         .uid
         .filter(|u| !u.is_empty() && u.len() <= MAX_UID_LEN)
         .ok_or_else(|| BadReview("request.uid is missing or too long".into()))?;
-    let object = request.object.unwrap_or(Value::Null);
+    let pod = PodView::from_json(request.object.map_or("null", RawValue::get));
     let namespace = request
         .namespace
         .filter(|n| !n.is_empty())
-        .or_else(|| {
-            object
-                .get("metadata")
-                .and_then(|m| m.get("namespace"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
+        .or_else(|| pod.as_ref().ok().and_then(PodView::namespace).map(str::to_owned))
         .unwrap_or_else(|| "default".into());
     Ok(Admission {
         version,
         uid,
         namespace,
-        object,
+        pod,
     })
 }
 
@@ -119,39 +119,66 @@ fn short(warning: &str) -> String {
     format!("{cut}…")
 }
 
-/// The AdmissionReview answering `admission` with `outcome`.
-pub fn respond(admission: &Admission, outcome: &Result<MutationPlan, Denial>) -> Value {
-    let response = match outcome {
+/// Appends `text` as a JSON string.
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    // Writing a str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+}
+
+/// The AdmissionReview answering `admission` with `outcome`, as JSON bytes. Written by hand
+/// because its shape is fixed and its bulk is the base64 patch, which needs no escaping:
+/// serializing it as a JSON string scanned every byte of it once more.
+pub fn respond(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(512);
+    out.extend_from_slice(br#"{"apiVersion":""#);
+    out.extend_from_slice(admission.version.api_version().as_bytes());
+    out.extend_from_slice(br#"","kind":"AdmissionReview","response":{"uid":"#);
+    push_json_string(&mut out, &admission.uid);
+    match outcome {
         Ok(plan) => {
-            let mut response = json!({ "uid": admission.uid, "allowed": true });
+            out.extend_from_slice(br#","allowed":true"#);
             if !plan.operations.is_empty()
-                && let (Ok(patch), Some(map)) = (serde_json::to_vec(&plan.operations), response.as_object_mut())
+                && let Ok(patch) = serde_json::to_vec(&plan.operations)
             {
-                map.insert("patchType".into(), json!("JSONPatch"));
-                map.insert("patch".into(), json!(STANDARD.encode(patch)));
+                out.extend_from_slice(br#","patchType":"JSONPatch","patch":""#);
+                let start = out.len();
+                out.resize(start + base64::encoded_len(patch.len(), true).unwrap_or(0), 0);
+                let written = STANDARD.encode_slice(&patch, &mut out[start..]).unwrap_or(0);
+                out.truncate(start + written);
+                out.push(b'"');
             }
-            if !plan.warnings.is_empty()
-                && let Some(map) = response.as_object_mut()
-            {
-                map.insert(
-                    "warnings".into(),
-                    json!(plan.warnings.iter().map(|w| short(w)).collect::<Vec<_>>()),
-                );
+            if !plan.warnings.is_empty() {
+                out.extend_from_slice(br#","warnings":["#);
+                for (i, warning) in plan.warnings.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    push_json_string(&mut out, &short(warning));
+                }
+                out.push(b']');
             }
-            response
         }
-        Err(denial) => json!({
-            "uid": admission.uid,
-            "allowed": false,
-            "status": { "code": denial.code, "message": denial.message }
-        }),
-    };
-    json!({ "apiVersion": admission.version.api_version(), "kind": "AdmissionReview", "response": response })
+        Err(denial) => {
+            out.extend_from_slice(br#","allowed":false,"status":{"code":"#);
+            out.extend_from_slice(denial.code.to_string().as_bytes());
+            out.extend_from_slice(br#","message":"#);
+            push_json_string(&mut out, &denial.message);
+            out.push(b'}');
+        }
+    }
+    out.extend_from_slice(b"}}");
+    out
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
+
+    fn answer(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>) -> Value {
+        serde_json::from_slice(&respond(admission, outcome)).unwrap()
+    }
 
     fn review(version: &str) -> Vec<u8> {
         json!({
@@ -169,9 +196,10 @@ mod tests {
             ("admission.k8s.io/v1", ReviewVersion::V1),
             ("admission.k8s.io/v1beta1", ReviewVersion::V1Beta1),
         ] {
-            let admission = decode(&review(v)).unwrap();
+            let body = review(v);
+            let admission = decode(&body).unwrap();
             assert_eq!((admission.version, admission.namespace.as_str()), (expected, "demo"));
-            let answer = respond(&admission, &Ok(MutationPlan::default()));
+            let answer = answer(&admission, &Ok(MutationPlan::default()));
             assert_eq!(answer["apiVersion"], v);
             assert_eq!(answer["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
             assert_eq!(answer["response"]["allowed"], true);
@@ -184,8 +212,9 @@ mod tests {
 
     #[test]
     fn denial_and_warning_shapes() {
-        let admission = decode(&review("admission.k8s.io/v1")).unwrap();
-        let denied = respond(
+        let body = review("admission.k8s.io/v1");
+        let admission = decode(&body).unwrap();
+        let denied = answer(
             &admission,
             &Err(Denial::bad_request(
                 "hostNetwork is set to true, cannot inject proxy sidecar",
@@ -200,12 +229,46 @@ mod tests {
             operations: vec![],
             warnings: vec!["x".repeat(400), "short".into()],
         };
-        let warned = respond(&admission, &Ok(plan));
+        let warned = answer(&admission, &Ok(plan));
         assert_eq!(
             warned["response"]["warnings"][0].as_str().unwrap().chars().count(),
             MAX_WARNING_CHARS
         );
         assert_eq!(warned["response"]["warnings"][1], "short");
+    }
+
+    #[test]
+    fn answers_are_valid_json_whatever_the_text_inside() {
+        let body = review("admission.k8s.io/v1beta1");
+        let mut admission = decode(&body).unwrap();
+        admission.uid = "odd \"uid\" \\ \n".into();
+        let operations: Vec<json_patch::PatchOperation> = serde_json::from_value(json!([
+            { "op": "add", "path": "/metadata/annotations/a~1b", "value": "\"quoted\"\u{1F600}" }
+        ]))
+        .unwrap();
+        let plan = MutationPlan {
+            operations: operations.clone(),
+            warnings: vec!["a \"warning\"\nover two lines".into()],
+        };
+        let mutated = answer(&admission, &Ok(plan));
+        assert_eq!(mutated["apiVersion"], "admission.k8s.io/v1beta1");
+        assert_eq!(mutated["response"]["uid"], "odd \"uid\" \\ \n");
+        assert_eq!(mutated["response"]["patchType"], "JSONPatch");
+        let patch = STANDARD.decode(mutated["response"]["patch"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Vec<json_patch::PatchOperation>>(&patch).unwrap(),
+            operations
+        );
+        assert_eq!(
+            mutated["response"]["warnings"],
+            json!(["a \"warning\"\nover two lines"])
+        );
+        let denied = answer(&admission, &Err(Denial::bad_request("no \"sa\"")));
+        assert_eq!(
+            denied["response"]["status"],
+            json!({ "code": 400, "message": "no \"sa\"" })
+        );
+        assert_eq!(denied["response"]["allowed"], false);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use serde_json::json;
-use wif_core::{Denial, MutationRequest, WebhookSettings, contract, mutation, plan_mutation};
+use wif_core::{Denial, MutationRequest, PodView, WebhookSettings, contract, plan_mutation};
 
 use crate::accounts::ServiceAccountSource;
 use crate::review::{self, Admission};
@@ -96,33 +96,25 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-/// Decides one admission: the planner's outcome, or a denial from the lookup.
-pub async fn admit(state: &WebhookState, admission: &Admission) -> Result<wif_core::MutationPlan, Denial> {
-    if !admission.object.is_object() {
-        return Err(Denial::bad_request(
-            "couldn't get version/kind; json parse error: the object is not a Pod",
-        ));
-    }
-    let name = mutation::service_account_name(&admission.object).to_owned();
-    // The planner checks the pod's shape; on a failed lookup it is checked first, so a
-    // malformed pod is reported as such (upstream decodes before it looks anything up).
-    let lookup_failed = |denial: Denial| mutation::check_pod_shape(&admission.object).err().unwrap_or(denial);
-    let account = match state.accounts.get(&admission.namespace, &name).await {
+/// Decides one admission: the planner's outcome, or a denial from decoding the pod or from
+/// the lookup (upstream decodes the pod before it looks anything up, so do we).
+pub async fn admit(state: &WebhookState, admission: &Admission<'_>) -> Result<wif_core::MutationPlan, Denial> {
+    let pod = admission.pod.as_ref().map_err(Clone::clone)?;
+    let name = pod.service_account_name();
+    let account = match state.accounts.get(&admission.namespace, name).await {
         Ok(Some(account)) => account,
         Ok(None) => {
-            return Err(lookup_failed(Denial::bad_request(format!(
-                "serviceaccounts \"{name}\" not found"
-            ))));
+            return Err(Denial::bad_request(format!("serviceaccounts \"{name}\" not found")));
         }
         Err(e) => {
-            return Err(lookup_failed(Denial::bad_request(format!(
+            return Err(Denial::bad_request(format!(
                 "failed to get service account {}/{name}: {e}",
                 admission.namespace
-            ))));
+            )));
         }
     };
     let request = MutationRequest {
-        pod: &admission.object,
+        pod,
         namespace: &admission.namespace,
         service_account: &account,
         pod_name_hint: None,
@@ -160,7 +152,12 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
         }
     };
     let outcome = admit(&state, &admission).await;
-    let pod = mutation::pod_display_name(&admission.object).unwrap_or_default();
+    let pod = admission
+        .pod
+        .as_ref()
+        .ok()
+        .and_then(PodView::display_name)
+        .unwrap_or_default();
     let label = match &outcome {
         Ok(plan) if plan.operations.is_empty() => "unchanged",
         Ok(_) => "mutated",
@@ -191,7 +188,12 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
             service_name: "webhook",
         })
         .observe(started.elapsed().as_secs_f64());
-    json_response(StatusCode::OK, &review::respond(&admission, &outcome))
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        review::respond(&admission, &outcome),
+    )
+        .into_response()
 }
 
 /// The webhook's routes.

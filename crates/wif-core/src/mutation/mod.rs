@@ -26,11 +26,12 @@ use sha2::{Digest, Sha256};
 
 pub use advice::{Target, annotation_warnings, is_guid, levenshtein};
 pub use inputs::{NamedIdentity, alias_env_suffix};
+pub use pod::PodView;
 pub use strconv::{GoParseIntError, parse_int};
 
 use crate::contract;
 use crate::settings::{CaSource, CustomTokenEndpoint, TokenLayout, WebhookSettings};
-use pod::{ContainerView, PodView};
+use pod::{ContainerView, JsonObject, Obj};
 
 /// The metadata of a ServiceAccount that mutation reads: its annotations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,8 +54,8 @@ impl ServiceAccountInfo {
 /// What to mutate.
 #[derive(Debug, Clone, Copy)]
 pub struct MutationRequest<'a> {
-    /// The raw pod (or pod template: `metadata` + `spec`).
-    pub pod: &'a Value,
+    /// The pod (or pod template: `metadata` + `spec`).
+    pub pod: &'a PodView<'a>,
     /// The namespace the pod is created in (the AdmissionRequest's).
     pub namespace: &'a str,
     /// The pod's ServiceAccount, already looked up.
@@ -100,32 +101,6 @@ impl Denial {
     }
 }
 
-/// Checks that the pod has the shape the planner reads (the webhook's decode step), before
-/// anything is looked up for it.
-pub fn check_pod_shape(pod: &Value) -> Result<(), Denial> {
-    PodView::parse(pod).map(|_| ())
-}
-
-/// `spec.serviceAccountName`, the deprecated `spec.serviceAccount`, or `default`.
-pub fn service_account_name(pod: &Value) -> &str {
-    let spec = pod.get("spec");
-    ["serviceAccountName", "serviceAccount"]
-        .iter()
-        .filter_map(|k| spec.and_then(|s| s.get(k)).and_then(Value::as_str))
-        .find(|s| !s.is_empty())
-        .unwrap_or("default")
-}
-
-/// The pod name upstream logs and hashes: `metadata.name`, else
-/// `metadata.generateName + " (prefix)"`.
-pub fn pod_display_name(pod: &Value) -> Option<String> {
-    let metadata = pod.get("metadata")?;
-    let text = |k| metadata.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
-    text("name")
-        .map(str::to_owned)
-        .or_else(|| text("generateName").map(|g| format!("{g} (prefix)")))
-}
-
 /// The v1.6.0 volume name: the reserved prefix and 30 hex chars of SHA-256 of the pod name.
 pub fn reserved_volume_name(pod_name: &str) -> String {
     let digest = Sha256::digest(pod_name.as_bytes());
@@ -153,9 +128,12 @@ fn remove(path: PointerBuf) -> PatchOperation {
     PatchOperation::Remove(RemoveOperation { path })
 }
 
-/// Everything the containers and the volume should end up with.
+/// Everything the containers and the volume should end up with. The JSON of the env entries
+/// and the mount is built once, not once per container.
 struct Desired<'a> {
     env: Vec<(String, String)>,
+    env_entries: Vec<Value>,
+    mount: Value,
     recorded_env: BTreeMap<String, String>,
     volume_name: String,
     volume_sources: Value,
@@ -165,15 +143,15 @@ struct Desired<'a> {
 
 /// Plans the mutation of one pod.
 pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) -> Result<MutationPlan, Denial> {
-    let view = PodView::parse(request.pod)?;
+    let view = request.pod;
     let sa = request.service_account;
     let sa_ref = sa.reference();
-    let pod_name = pod_display_name(request.pod)
+    let pod_name = view
+        .display_name()
         .or_else(|| request.pod_name_hint.map(str::to_owned))
         .unwrap_or_else(|| " (prefix)".to_owned());
     let pod_ref = format!("{}/{}", request.namespace, pod_name);
-    let no_annotations = BTreeMap::new();
-    let pod_annotations = view.annotations.as_ref().unwrap_or(&no_annotations);
+    let pod_annotations = &view.annotations().unwrap_or_default();
     let sa_annotations: inputs::Annotations = sa.annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
 
     let mut warnings = Vec::new();
@@ -203,12 +181,12 @@ pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) 
 
     // Upstream order: proxy checks, then expiration, then identity.
     let proxy_port = if inputs::wants_proxy(pod_annotations) {
-        if view.host_network {
+        if view.host_network() {
             return Err(Denial::bad_request(
                 "hostNetwork is set to true, cannot inject proxy sidecar",
             ));
         }
-        if view.os_name.is_some_and(|os| os.eq_ignore_ascii_case("windows")) {
+        if view.os_name().is_some_and(|os| os.eq_ignore_ascii_case("windows")) {
             return Err(Denial::bad_request(
                 "cannot inject proxy sidecar into a Windows pod (spec.os.name: windows): the proxy images are Linux-only",
             ));
@@ -234,27 +212,30 @@ pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) 
     let custom = inputs::custom_token_endpoint(pod_annotations, settings);
 
     let layout = settings.token_layout;
+    let env = desired_env(settings, client_id, tenant_id, custom, &identities);
+    let volume_name = volume_name(view, layout, &pod_name);
     let desired = Desired {
-        env: desired_env(settings, client_id, tenant_id, custom, &identities),
+        env_entries: env
+            .iter()
+            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .collect(),
+        mount: json!({ "name": volume_name, "mountPath": layout.mount_path(), "readOnly": true }),
+        env,
         recorded_env: recorded_env(view.annotation(contract::WIF_ANNOTATION_INJECTED_ENV)),
-        volume_name: volume_name(&view, layout, &pod_name),
+        volume_name,
         volume_sources: volume_sources(settings, expiration, custom),
         layout,
         skip: inputs::skip_containers(pod_annotations),
     };
 
     let mut operations = Vec::new();
-    let (init_shift, containers_shift) = plan_proxy_containers(&view, settings, proxy_port, &desired, &mut operations);
+    let (init_shift, containers_shift) = plan_proxy_containers(view, settings, proxy_port, &desired, &mut operations);
     for (key, list, shift) in [
-        (
-            "initContainers",
-            view.init_containers.as_deref().unwrap_or_default(),
-            init_shift,
-        ),
-        ("containers", view.containers.as_slice(), containers_shift),
+        ("initContainers", view.init_containers().unwrap_or_default(), init_shift),
+        ("containers", view.containers(), containers_shift),
     ] {
         for (i, container) in list.iter().enumerate() {
-            if desired.skip.contains(container.name) {
+            if desired.skip.contains(container.name.as_str()) {
                 continue;
             }
             let index = (i + shift).to_string();
@@ -268,8 +249,8 @@ pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) 
             );
         }
     }
-    plan_volume(&view, &desired, &mut operations);
-    plan_record(&view, &desired, &mut operations);
+    plan_volume(view, &desired, &mut operations);
+    plan_record(view, &desired, &mut operations);
     Ok(MutationPlan { operations, warnings })
 }
 
@@ -344,7 +325,7 @@ fn record_text(env: &[(String, String)]) -> String {
         .join(",")
 }
 
-fn is_our_token_volume(volume: &Value, layout: TokenLayout) -> bool {
+fn is_our_token_volume(volume: &JsonObject, layout: TokenLayout) -> bool {
     volume
         .get("projected")
         .and_then(|p| p.get("sources"))
@@ -367,8 +348,8 @@ fn volume_name(view: &PodView<'_>, layout: TokenLayout, pod_name: &str) -> Strin
         TokenLayout::Legacy => contract::LEGACY_VOLUME_NAME.to_owned(),
         TokenLayout::V1_6 => {
             let computed = reserved_volume_name(pod_name);
-            let volumes = view.volumes.unwrap_or_default();
-            let name_of = |v: &Value| v.get("name").and_then(Value::as_str).map(str::to_owned);
+            let volumes = view.volumes().unwrap_or_default();
+            let name_of = |v: &JsonObject| v.get("name").and_then(Value::as_str).map(str::to_owned);
             if volumes.iter().any(|v| name_of(v).as_deref() == Some(computed.as_str())) {
                 return computed;
             }
@@ -429,8 +410,10 @@ fn plan_proxy_containers(
     operations: &mut Vec<PatchOperation>,
 ) -> (usize, usize) {
     let Some(port) = port else { return (0, 0) };
-    let has = |list: Option<&[ContainerView<'_>]>, name: &str| list.unwrap_or_default().iter().any(|c| c.name == name);
-    let inits = view.init_containers.as_deref();
+    let has = |list: Option<&[Obj<ContainerView<'_>>]>, name: &str| {
+        list.unwrap_or_default().iter().any(|c| c.name.as_str() == name)
+    };
+    let inits = view.init_containers();
     let prepared = |mut container: Value| {
         let name = container
             .get("name")
@@ -442,16 +425,16 @@ fn plan_proxy_containers(
         {
             let env = map.entry("env").or_insert_with(|| json!([]));
             if let Some(list) = env.as_array_mut() {
-                list.extend(desired.env.iter().map(|(n, v)| json!({ "name": n, "value": v })));
+                list.extend(desired.env_entries.iter().cloned());
             }
-            map.insert("volumeMounts".into(), json!([desired_mount(desired)]));
+            map.insert("volumeMounts".into(), json!([desired.mount]));
         }
         container
     };
     let init =
         (!has(inits, contract::PROXY_INIT_CONTAINER_NAME)).then(|| prepared(proxy::init_container(settings, port)));
     let sidecar_present = has(inits, contract::PROXY_SIDECAR_CONTAINER_NAME)
-        || has(Some(&view.containers), contract::PROXY_SIDECAR_CONTAINER_NAME);
+        || has(Some(view.containers()), contract::PROXY_SIDECAR_CONTAINER_NAME);
     let sidecar =
         (!sidecar_present).then(|| prepared(proxy::sidecar_container(settings, port, settings.native_sidecar)));
 
@@ -460,7 +443,7 @@ fn plan_proxy_containers(
         other => (None, other),
     };
     let mut init_shift = 0;
-    if view.init_containers.is_none() {
+    if view.init_containers().is_none() {
         let list: Vec<Value> = native_sidecar.into_iter().chain(init).collect();
         if !list.is_empty() {
             operations.push(add(pointer(&["spec", "initContainers"]), Value::Array(list)));
@@ -476,7 +459,7 @@ fn plan_proxy_containers(
     }
     let mut containers_shift = 0;
     if let Some(s) = legacy_sidecar {
-        if view.has_containers {
+        if view.has_containers() {
             operations.push(add(pointer(&["spec", "containers", "0"]), s));
             containers_shift = 1;
         } else {
@@ -484,14 +467,6 @@ fn plan_proxy_containers(
         }
     }
     (init_shift, containers_shift)
-}
-
-fn desired_mount(desired: &Desired<'_>) -> Value {
-    json!({
-        "name": desired.volume_name,
-        "mountPath": desired.layout.mount_path(),
-        "readOnly": true
-    })
 }
 
 fn plan_container(
@@ -503,21 +478,21 @@ fn plan_container(
     warnings: &mut Vec<String>,
 ) {
     let at = |rest: &[&str]| pointer(&[base, rest].concat());
-    let env_entry = |(name, value): &(String, String)| json!({ "name": name, "value": value });
 
-    match container.env {
+    match &container.env {
         None => {
             if !desired.env.is_empty() {
-                operations.push(add(at(&["env"]), desired.env.iter().map(env_entry).collect()));
+                operations.push(add(at(&["env"]), Value::Array(desired.env_entries.clone())));
             }
         }
         Some(entries) => {
-            let mut present: BTreeSet<&str> = BTreeSet::new();
+            // A handful of desired names against a container's env: a scan beats a set.
+            let mut present: Vec<&str> = Vec::with_capacity(entries.len());
             let mut stale = Vec::new();
             for (i, entry) in entries.iter().enumerate() {
-                let name = entry.get("name").and_then(Value::as_str).unwrap_or_default();
-                let value = entry.get("value").and_then(Value::as_str);
-                let ours = entry.get("valueFrom").is_none()
+                let name = entry.name.as_str();
+                let value = entry.value.as_ref().map(|v| v.as_str());
+                let ours = entry.value_from.is_none()
                     && value.is_some_and(|v| {
                         desired
                             .recorded_env
@@ -536,30 +511,32 @@ fn plan_container(
                         }
                     }
                 }
-                present.insert(name);
+                present.push(name);
             }
             for i in stale.into_iter().rev() {
                 operations.push(remove(at(&["env", &i.to_string()])));
             }
-            for pair in desired.env.iter().filter(|(n, _)| !present.contains(n.as_str())) {
-                operations.push(add(at(&["env", "-"]), env_entry(pair)));
+            for ((name, _), entry) in desired.env.iter().zip(&desired.env_entries) {
+                if !present.contains(&name.as_str()) {
+                    operations.push(add(at(&["env", "-"]), entry.clone()));
+                }
             }
         }
     }
 
-    let mount = desired_mount(desired);
-    let Some(mounts) = container.volume_mounts else {
+    let mount = desired.mount.clone();
+    let Some(mounts) = &container.volume_mounts else {
         operations.push(add(at(&["volumeMounts"]), json!([mount])));
         return;
     };
-    let field = |m: &Value, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
+    let field = |m: &JsonObject, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);
     let mount_path = desired.layout.mount_path();
     if let Some(i) = mounts
         .iter()
         .position(|m| field(m, "name").as_deref() == Some(desired.volume_name.as_str()))
     {
         // Legacy layout keeps a pre-declared mount of its volume, as v1.5.x did.
-        if desired.layout == TokenLayout::V1_6 && mounts[i] != mount {
+        if desired.layout == TokenLayout::V1_6 && mount.as_object() != Some(&mounts[i]) {
             operations.push(replace(at(&["volumeMounts", &i.to_string()]), mount));
         }
         return;
@@ -584,7 +561,7 @@ fn plan_container(
 
 fn plan_volume(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {
     let volume = json!({ "name": desired.volume_name, "projected": { "sources": desired.volume_sources } });
-    let Some(volumes) = view.volumes else {
+    let Some(volumes) = view.volumes() else {
         operations.push(add(pointer(&["spec", "volumes"]), json!([volume])));
         return;
     };
@@ -603,11 +580,7 @@ fn plan_volume(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<P
     // Replace only the sources when the volume is already projected, so that fields the
     // API server defaulted (defaultMode) stay and a re-admission is a no-op.
     match existing.get("projected").filter(|p| p.is_object()) {
-        Some(projected)
-            if existing
-                .as_object()
-                .is_some_and(|m| only_keys(m, &["name", "projected"])) =>
-        {
+        Some(projected) if only_keys(existing, &["name", "projected"]) => {
             if projected.get("sources") != Some(&desired.volume_sources) {
                 let path = pointer(&["spec", "volumes", &index, "projected", "sources"]);
                 operations.push(if projected.get("sources").is_some() {
@@ -631,9 +604,9 @@ fn plan_record(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<P
         return;
     }
     let key = contract::WIF_ANNOTATION_INJECTED_ENV;
-    operations.push(if !view.has_metadata {
+    operations.push(if !view.has_metadata() {
         add(pointer(&["metadata"]), json!({ "annotations": { key: text } }))
-    } else if view.annotations.is_none() {
+    } else if view.annotation_map_is_absent() {
         add(pointer(&["metadata", "annotations"]), json!({ key: text }))
     } else {
         add(pointer(&["metadata", "annotations", key]), json!(text))

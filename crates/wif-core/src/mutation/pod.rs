@@ -1,146 +1,304 @@
-//! A read-only, shape-checked view of a raw pod (or pod template) object. The planner
-//! reads through it and never deserializes into typed structs, so fields it does not know
-//! cannot be lost; shape errors become denials that name the offending field.
+//! A read-only, typed view of the parts of a pod (or pod template) that the planner reads.
+//! It borrows its strings from the JSON text (the webhook: one pass over the request body,
+//! no tree of the pod) or from a parsed `Value` (render). Everything else is skipped, and the
+//! planner never writes the pod back but patches it, so fields it does not know cannot be
+//! lost. Shape errors become denials that name the offending field.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::Denial;
 
-/// One container of `spec.containers` or `spec.initContainers`.
-#[derive(Debug)]
-pub(crate) struct ContainerView<'a> {
-    pub name: &'a str,
-    pub env: Option<&'a [Value]>,
-    pub volume_mounts: Option<&'a [Value]>,
-}
+/// A JSON object kept whole (volumes and mounts are compared and replaced as units).
+pub(crate) type JsonObject = Map<String, Value>;
 
-/// The parts of a pod the planner reads.
-#[derive(Debug)]
-pub(crate) struct PodView<'a> {
-    pub has_metadata: bool,
-    pub annotations: Option<BTreeMap<&'a str, &'a str>>,
-    pub host_network: bool,
-    pub os_name: Option<&'a str>,
-    pub has_containers: bool,
-    pub containers: Vec<ContainerView<'a>>,
-    pub init_containers: Option<Vec<ContainerView<'a>>>,
-    pub volumes: Option<&'a [Value]>,
-}
+/// A JSON string, borrowed from the input unless it had to be unescaped.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Text<'a>(pub Cow<'a, str>);
 
-fn invalid(field: &str, expected: &str) -> Denial {
-    Denial::bad_request(format!("invalid pod: {field} must be {expected}"))
-}
-
-fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Denial> {
-    value.as_object().ok_or_else(|| invalid(field, "an object"))
-}
-
-fn optional_list<'a>(parent: &'a Map<String, Value>, key: &str, field: &str) -> Result<Option<&'a [Value]>, Denial> {
-    match parent.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Array(items)) => Ok(Some(items)),
-        Some(_) => Err(invalid(field, "a list")),
-    }
-}
-
-/// The string map of `metadata.annotations` (or labels); `None` when absent or null.
-pub(crate) fn string_map<'a>(
-    metadata: Option<&'a Map<String, Value>>,
-    key: &str,
-) -> Result<Option<BTreeMap<&'a str, &'a str>>, Denial> {
-    let Some(value) = metadata.and_then(|m| m.get(key)) else {
-        return Ok(None);
-    };
-    if value.is_null() {
-        return Ok(None);
-    }
-    let field = format!("metadata.{key}");
-    let map = object(value, &field)?;
-    let mut out = BTreeMap::new();
-    for (k, v) in map {
-        let text = v.as_str().ok_or_else(|| {
-            Denial::bad_request(format!(
-                "invalid pod: {field}[{k:?}] must be a string (quote it: Kubernetes keeps only strings there)"
-            ))
-        })?;
-        out.insert(k.as_str(), text);
-    }
-    Ok(Some(out))
-}
-
-fn containers<'a>(spec: &'a Map<String, Value>, key: &str) -> Result<Option<Vec<ContainerView<'a>>>, Denial> {
-    let Some(items) = optional_list(spec, key, &format!("spec.{key}"))? else {
-        return Ok(None);
-    };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let field = format!("spec.{key}[{i}]");
-        let container = object(item, &field)?;
-        let name = container
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid(&format!("{field}.name"), "a string"))?;
-        let env = optional_list(container, "env", &format!("{field}.env"))?;
-        for (j, entry) in env.unwrap_or_default().iter().enumerate() {
-            let entry_field = format!("{field}.env[{j}]");
-            let entry = object(entry, &entry_field)?;
-            if !entry.get("name").is_some_and(Value::is_string) {
-                return Err(invalid(&format!("{entry_field}.name"), "a string"));
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
             }
         }
-        let volume_mounts = optional_list(container, "volumeMounts", &format!("{field}.volumeMounts"))?;
-        for (j, mount) in volume_mounts.unwrap_or_default().iter().enumerate() {
-            object(mount, &format!("{field}.volumeMounts[{j}]"))?;
-        }
-        out.push(ContainerView {
-            name,
-            env,
-            volume_mounts,
-        });
+        deserializer.deserialize_str(TextVisitor)
     }
-    Ok(Some(out))
+}
+
+impl Text<'_> {
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Text<'_> {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A struct read only from a JSON object: serde's derive also takes a list for a struct (its
+/// fields by position), and no Kubernetes object is written that way.
+#[derive(Debug)]
+pub(crate) struct Obj<T>(T);
+
+impl<T> std::ops::Deref for Obj<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer.deserialize_map(ObjVisitor(PhantomData)).map(Obj)
+    }
+}
+
+fn text<'s>(value: &'s Option<Text<'_>>) -> Option<&'s str> {
+    value.as_ref().map(Text::as_str)
+}
+
+/// One entry of a container's `env`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "an object")]
+pub(crate) struct EnvVar<'a> {
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    #[serde(borrow, default)]
+    pub value: Option<Text<'a>>,
+    #[serde(default)]
+    pub value_from: Option<IgnoredAny>,
+}
+
+/// One container of `spec.containers` or `spec.initContainers`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "an object")]
+pub(crate) struct ContainerView<'a> {
+    #[serde(borrow)]
+    pub name: Text<'a>,
+    #[serde(borrow, default)]
+    pub env: Option<Vec<Obj<EnvVar<'a>>>>,
+    #[serde(default)]
+    pub volume_mounts: Option<Vec<JsonObject>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "an object")]
+struct Metadata<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    generate_name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    namespace: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    annotations: Option<BTreeMap<Text<'a>, Text<'a>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "an object")]
+struct OsView<'a> {
+    #[serde(borrow, default)]
+    name: Option<Text<'a>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", expecting = "an object")]
+struct Spec<'a> {
+    #[serde(borrow, default)]
+    service_account_name: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    service_account: Option<Text<'a>>,
+    #[serde(default)]
+    host_network: Option<bool>,
+    #[serde(borrow, default)]
+    os: Option<Obj<OsView<'a>>>,
+    #[serde(borrow, default)]
+    containers: Option<Vec<Obj<ContainerView<'a>>>>,
+    #[serde(borrow, default)]
+    init_containers: Option<Vec<Obj<ContainerView<'a>>>>,
+    #[serde(default)]
+    volumes: Option<Vec<JsonObject>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "an object")]
+struct PodShape<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<Obj<Metadata<'a>>>,
+    #[serde(borrow, default)]
+    spec: Option<Obj<Spec<'a>>>,
+}
+
+/// The parts of a pod the planner reads, checked for shape.
+#[derive(Debug)]
+pub struct PodView<'a> {
+    metadata: Option<Obj<Metadata<'a>>>,
+    spec: Obj<Spec<'a>>,
+}
+
+fn not_a_pod() -> Denial {
+    Denial::bad_request("couldn't get version/kind; json parse error: the object is not a Pod")
+}
+
+/// The denial for a shape error, naming the field (the second, path-tracking pass runs only
+/// for pods that are refused anyway).
+fn shape_denial<E: fmt::Display>(result: Result<PodShape<'_>, serde_path_to_error::Error<E>>) -> Denial {
+    let Err(error) = result else {
+        return Denial::bad_request("invalid pod");
+    };
+    let path = error.path().to_string();
+    let inner = error.inner().to_string();
+    // serde_json appends a position inside the pod's own text, which helps nobody here.
+    let reason = inner
+        .split_once(" at line ")
+        .map_or(inner.as_str(), |(reason, _)| reason);
+    // In Kubernetes' words: lists and objects, not serde's sequences and maps.
+    let reason = reason
+        .replace("type: sequence", "type: list")
+        .replace("expected a sequence", "expected a list")
+        .replace("type: map", "type: object")
+        .replace("expected a map", "expected an object");
+    let hint = if path.starts_with("metadata.annotations") || path.starts_with("metadata.labels") {
+        " (quote it: Kubernetes keeps only strings there)"
+    } else {
+        ""
+    };
+    Denial::bad_request(format!("invalid pod: {path}: {reason}{hint}"))
 }
 
 impl<'a> PodView<'a> {
-    pub(crate) fn parse(pod: &'a Value) -> Result<Self, Denial> {
-        let root = pod
-            .as_object()
-            .ok_or_else(|| Denial::bad_request("couldn't get version/kind: the pod is not a JSON object"))?;
-        let metadata = match root.get("metadata") {
-            None | Some(Value::Null) => None,
-            Some(m) => Some(object(m, "metadata")?),
-        };
-        let annotations = string_map(metadata, "annotations")?;
-        let spec = match root.get("spec") {
-            None | Some(Value::Null) => return Err(Denial::bad_request("invalid pod: spec is missing")),
-            Some(s) => object(s, "spec")?,
-        };
-        let host_network = match spec.get("hostNetwork") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err(invalid("spec.hostNetwork", "a boolean")),
-        };
-        let os_name = spec.get("os").and_then(|os| os.get("name")).and_then(Value::as_str);
-        let has_containers = matches!(spec.get("containers"), Some(Value::Array(_)));
-        let volumes = optional_list(spec, "volumes", "spec.volumes")?;
-        for (i, volume) in volumes.unwrap_or_default().iter().enumerate() {
-            object(volume, &format!("spec.volumes[{i}]"))?;
+    /// Reads the pod from its JSON text (the `object` of an AdmissionRequest).
+    pub fn from_json(json: &'a str) -> Result<Self, Denial> {
+        if !json.trim_start().starts_with('{') {
+            return Err(not_a_pod());
         }
+        match serde_json::from_str::<PodShape<'a>>(json) {
+            Ok(shape) => Self::checked(shape),
+            Err(_) => Err(shape_denial(serde_path_to_error::deserialize(
+                &mut serde_json::Deserializer::from_str(json),
+            ))),
+        }
+    }
+
+    /// Reads the pod (or pod template: `metadata` and `spec`) from a parsed value.
+    pub fn from_value(value: &'a Value) -> Result<Self, Denial> {
+        if !value.is_object() {
+            return Err(not_a_pod());
+        }
+        match PodShape::deserialize(value) {
+            Ok(shape) => Self::checked(shape),
+            Err(_) => Err(shape_denial(serde_path_to_error::deserialize(value))),
+        }
+    }
+
+    fn checked(shape: PodShape<'a>) -> Result<Self, Denial> {
+        let spec = shape
+            .spec
+            .ok_or_else(|| Denial::bad_request("invalid pod: spec is missing"))?;
         Ok(PodView {
-            has_metadata: metadata.is_some(),
-            annotations,
-            host_network,
-            os_name,
-            has_containers,
-            containers: containers(spec, "containers")?.unwrap_or_default(),
-            init_containers: containers(spec, "initContainers")?,
-            volumes,
+            metadata: shape.metadata,
+            spec,
         })
     }
 
-    pub(crate) fn annotation(&self, key: &str) -> Option<&'a str> {
-        self.annotations.as_ref().and_then(|a| a.get(key).copied())
+    /// `spec.serviceAccountName`, the deprecated `spec.serviceAccount`, or `default`.
+    pub fn service_account_name(&self) -> &str {
+        [&self.spec.service_account_name, &self.spec.service_account]
+            .into_iter()
+            .filter_map(text)
+            .find(|s| !s.is_empty())
+            .unwrap_or("default")
+    }
+
+    /// The pod name upstream logs and hashes: `metadata.name`, else
+    /// `metadata.generateName + " (prefix)"`.
+    pub fn display_name(&self) -> Option<String> {
+        let metadata = self.metadata.as_ref()?;
+        let non_empty = |t: &Option<Text<'_>>| text(t).filter(|s| !s.is_empty()).map(str::to_owned);
+        non_empty(&metadata.name).or_else(|| non_empty(&metadata.generate_name).map(|g| format!("{g} (prefix)")))
+    }
+
+    /// `metadata.namespace`, when set.
+    pub fn namespace(&self) -> Option<&str> {
+        self.metadata
+            .as_ref()
+            .and_then(|m| text(&m.namespace))
+            .filter(|n| !n.is_empty())
+    }
+
+    pub(crate) fn has_metadata(&self) -> bool {
+        self.metadata.is_some()
+    }
+
+    /// `metadata.annotations`; `None` when absent or null.
+    pub(crate) fn annotations(&self) -> Option<BTreeMap<&str, &str>> {
+        let annotations = self.metadata.as_ref()?.annotations.as_ref()?;
+        Some(annotations.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+    }
+
+    pub(crate) fn annotation_map_is_absent(&self) -> bool {
+        self.metadata.as_ref().is_none_or(|m| m.annotations.is_none())
+    }
+
+    pub(crate) fn annotation(&self, key: &str) -> Option<&str> {
+        let annotations = self.metadata.as_ref()?.annotations.as_ref()?;
+        annotations.get(key).map(Text::as_str)
+    }
+
+    pub(crate) fn host_network(&self) -> bool {
+        self.spec.host_network.unwrap_or(false)
+    }
+
+    pub(crate) fn os_name(&self) -> Option<&str> {
+        self.spec.os.as_ref().and_then(|os| text(&os.name))
+    }
+
+    /// Whether `spec.containers` is present (a list, possibly empty).
+    pub(crate) fn has_containers(&self) -> bool {
+        self.spec.containers.is_some()
+    }
+
+    pub(crate) fn containers(&self) -> &[Obj<ContainerView<'a>>] {
+        self.spec.containers.as_deref().unwrap_or_default()
+    }
+
+    pub(crate) fn init_containers(&self) -> Option<&[Obj<ContainerView<'a>>]> {
+        self.spec.init_containers.as_deref()
+    }
+
+    pub(crate) fn volumes(&self) -> Option<&[JsonObject]> {
+        self.spec.volumes.as_deref()
     }
 }

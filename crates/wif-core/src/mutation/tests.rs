@@ -48,16 +48,37 @@ fn simple_pod() -> Value {
     pod(json!({ "serviceAccountName": "sa", "containers": [{ "name": "app", "image": "app:1" }] }))
 }
 
+/// Plans from the parsed value (render's path) and from the JSON text (the webhook's path),
+/// and checks that both agree.
 fn plan_with(pod: &Value, sa: &ServiceAccountInfo, settings: &WebhookSettings) -> Result<MutationPlan, Denial> {
-    plan_mutation(
-        &MutationRequest {
-            pod,
-            namespace: "default",
-            service_account: sa,
-            pod_name_hint: None,
-        },
-        settings,
-    )
+    plan_hinted(pod, sa, settings, None)
+}
+
+fn plan_hinted(
+    pod: &Value,
+    sa: &ServiceAccountInfo,
+    settings: &WebhookSettings,
+    pod_name_hint: Option<&str>,
+) -> Result<MutationPlan, Denial> {
+    let plan = |view: &PodView<'_>| {
+        plan_mutation(
+            &MutationRequest {
+                pod: view,
+                namespace: "default",
+                service_account: sa,
+                pod_name_hint,
+            },
+            settings,
+        )
+    };
+    let text = pod.to_string();
+    let from_value = PodView::from_value(pod).and_then(|view| plan(&view));
+    let from_json = PodView::from_json(&text).and_then(|view| plan(&view));
+    assert_eq!(
+        from_value, from_json,
+        "the value and the JSON text of {text} plan alike"
+    );
+    from_value
 }
 
 fn apply(pod: &Value, plan: &MutationPlan) -> Value {
@@ -126,8 +147,8 @@ fn volume_name_vectors() {
         reserved_volume_name("quick-start"),
         "azure-workload-identity-reserved-a94beddb35177ade9c5d04f292b481"
     );
-    let generated = json!({ "metadata": { "generateName": "myapp-7d9f8c5b4-" } });
-    let name = pod_display_name(&generated).unwrap();
+    let generated = json!({ "metadata": { "generateName": "myapp-7d9f8c5b4-" }, "spec": {} });
+    let name = PodView::from_value(&generated).unwrap().display_name().unwrap();
     assert_eq!(name, "myapp-7d9f8c5b4- (prefix)");
     assert_eq!(
         reserved_volume_name(&name),
@@ -137,13 +158,11 @@ fn volume_name_vectors() {
 
 #[test]
 fn service_account_name_defaults() {
-    assert_eq!(service_account_name(&simple_pod()), "sa");
-    assert_eq!(service_account_name(&pod(json!({ "containers": [] }))), "default");
-    assert_eq!(service_account_name(&pod(json!({ "serviceAccount": "old" }))), "old");
-    assert_eq!(
-        service_account_name(&pod(json!({ "serviceAccountName": "" }))),
-        "default"
-    );
+    let name = |p: Value| PodView::from_value(&p).unwrap().service_account_name().to_owned();
+    assert_eq!(name(simple_pod()), "sa");
+    assert_eq!(name(pod(json!({ "containers": [] }))), "default");
+    assert_eq!(name(pod(json!({ "serviceAccount": "old" }))), "old");
+    assert_eq!(name(pod(json!({ "serviceAccountName": "" }))), "default");
 }
 
 // 15: pod without volumes gets exactly one projected volume.
@@ -436,44 +455,61 @@ fn malformed_pods_are_denied_naming_the_field() {
     let cases = [
         (
             json!({ "spec": { "containers": {} } }),
-            "spec.containers must be a list",
+            "invalid pod: spec.containers: invalid type: object, expected a list",
         ),
         (
             json!({ "spec": { "containers": [1] } }),
-            "spec.containers[0] must be an object",
+            "invalid pod: spec.containers[0]: invalid type: integer `1`, expected an object",
         ),
         (
             json!({ "spec": { "containers": [{}] } }),
-            "spec.containers[0].name must be a string",
+            "invalid pod: spec.containers[0]: missing field `name`",
+        ),
+        (
+            json!({ "spec": { "containers": [{ "name": 7 }] } }),
+            "invalid pod: spec.containers[0].name: invalid type: integer `7`, expected a string",
         ),
         (
             json!({ "spec": { "containers": [{ "name": "a", "env": "x" }] } }),
-            "spec.containers[0].env must be a list",
+            "invalid pod: spec.containers[0].env: invalid type: string \"x\", expected a list",
         ),
         (
             json!({ "spec": { "containers": [{ "name": "a", "env": [{ "value": "x" }] }] } }),
-            "spec.containers[0].env[0].name",
+            "invalid pod: spec.containers[0].env[0]: missing field `name`",
         ),
         (
             json!({ "spec": { "initContainers": [{ "name": "a", "volumeMounts": [3] }] } }),
-            "spec.initContainers[0].volumeMounts[0]",
+            "invalid pod: spec.initContainers[0].volumeMounts[0]: invalid type: integer `3`, expected an object",
         ),
         (
             json!({ "spec": { "volumes": [null] } }),
-            "spec.volumes[0] must be an object",
+            "invalid pod: spec.volumes[0]: invalid type: null, expected an object",
         ),
-        (json!({ "spec": "x" }), "spec must be an object"),
-        (json!({ "metadata": {} }), "spec is missing"),
-        (json!({ "metadata": [] }), "metadata must be an object"),
-        (json!({ "metadata": { "annotations": { "a": 5 } } }), "must be a string"),
+        (
+            json!({ "spec": "x" }),
+            "invalid pod: spec: invalid type: string \"x\", expected an object",
+        ),
+        (json!({ "metadata": {} }), "invalid pod: spec is missing"),
+        (
+            json!({ "metadata": [] }),
+            "invalid pod: metadata: invalid type: list, expected an object",
+        ),
+        (
+            json!({ "metadata": { "annotations": { "a": 5 } } }),
+            "invalid pod: metadata.annotations.a: invalid type: integer `5`, expected a string (quote it: Kubernetes keeps only strings there)",
+        ),
         (
             json!({ "spec": { "hostNetwork": "yes" } }),
-            "spec.hostNetwork must be a boolean",
+            "invalid pod: spec.hostNetwork: invalid type: string \"yes\", expected a boolean",
+        ),
+        (
+            json!([]),
+            "couldn't get version/kind; json parse error: the object is not a Pod",
         ),
     ];
     for (p, expected) in cases {
         let d = plan_with(&p, &annotated_sa(), &settings()).unwrap_err();
-        assert!(d.message.contains(expected), "{p}: {}", d.message);
+        assert_eq!(d.message, expected, "{p}");
     }
 }
 
@@ -764,16 +800,7 @@ fn audience_and_expiration_come_through() {
 #[test]
 fn template_without_metadata_gets_one() {
     let template = json!({ "spec": { "containers": [{ "name": "app" }] } });
-    let plan = plan_mutation(
-        &MutationRequest {
-            pod: &template,
-            namespace: "ns",
-            service_account: &annotated_sa(),
-            pod_name_hint: Some("web- (prefix)"),
-        },
-        &settings(),
-    )
-    .unwrap();
+    let plan = plan_hinted(&template, &annotated_sa(), &settings(), Some("web- (prefix)")).unwrap();
     let mutated = apply(&template, &plan);
     assert!(mutated["metadata"]["annotations"][contract::WIF_ANNOTATION_INJECTED_ENV].is_string());
     assert_eq!(

@@ -155,24 +155,25 @@ async fn the_webhook_denies_with_upstreams_words_through_the_kube_source() {
         metrics: WebhookMetrics::new(&mut registry),
     };
     let pod = |sa: &str| json!({ "metadata": { "name": "p" }, "spec": { "serviceAccountName": sa, "containers": [{ "name": "c" }] } });
-    let admission = |sa: &str| wif_webhook::review::Admission {
-        version: wif_webhook::review::ReviewVersion::V1,
-        uid: "u".into(),
-        namespace: "demo".into(),
-        object: pod(sa),
+    let admit = |body: Vec<u8>| {
+        let state = &state;
+        async move {
+            let admission = wif_webhook::review::decode(&body).expect("a review");
+            wif_webhook::server::admit(state, &admission).await
+        }
     };
-    let plan = wif_webhook::server::admit(&state, &admission("just-created"))
-        .await
-        .unwrap();
+    let review = |sa: &str| {
+        json!({ "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "request": { "uid": "u", "namespace": "demo", "object": pod(sa) } })
+        .to_string()
+        .into_bytes()
+    };
+    let plan = admit(review("just-created")).await.unwrap();
     assert!(!plan.operations.is_empty());
-    let denial = wif_webhook::server::admit(&state, &admission("ghost"))
-        .await
-        .unwrap_err();
+    let denial = admit(review("ghost")).await.unwrap_err();
     assert_eq!(denial.message, "serviceaccounts \"ghost\" not found");
     fake.down.store(true, Ordering::SeqCst);
-    let denial = wif_webhook::server::admit(&state, &admission("other"))
-        .await
-        .unwrap_err();
+    let denial = admit(review("other")).await.unwrap_err();
     assert!(
         denial.message.starts_with("failed to get service account demo/other:"),
         "{}",

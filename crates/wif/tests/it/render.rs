@@ -247,7 +247,7 @@ fn bad_input_gets_a_clear_error_never_a_panic() {
         (b"a: [1, 2\n", "standard input, document 1: invalid YAML"),
         (b"kind: ServiceAccount\nmetadata: {name: a}\n---\nmetadata: {name: x}\n", "document 2: the document has no kind"),
         (b"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: [1]}\n", "document 1 (Deployment default/d): the pod template (spec.template) must be a map"),
-        (b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {azure.workload.identity/use: \"true\"}}\nspec: {containers: {}}\n", "denied: document 1, Pod default/p: invalid pod: spec.containers must be a list"),
+        (b"apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: {azure.workload.identity/use: \"true\"}}\nspec: {containers: {}}\n", "denied: document 1, Pod default/p: invalid pod: spec.containers: invalid type: object, expected a list"),
         (b"- just\n- a list\n", "document 1: a Kubernetes object must be a map"),
         (b"kind: Pod\nmetadata: {name: \"\xff\xfe\"}\n", "standard input is not UTF-8 text (first bad byte at offset 28, line 2)"),
         (b"kind: ServiceAccount\nmetadata: {name: a, annotations: {x: 1}}\n", "annotation \"x\" must be a string"),
