@@ -20,6 +20,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
+// The servers parse JSON on every request from several threads; glibc's allocator spent a
+// quarter of the webhook's time in malloc and free (scripts/bench-webhook under perf).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Workload identity federation for Kubernetes: a drop-in for azure-workload-identity.
 #[derive(Debug, Parser)]
 #[command(name = "wif", version, about, long_about = None, propagate_version = true)]
