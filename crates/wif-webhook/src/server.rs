@@ -152,12 +152,15 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
         }
     };
     let outcome = admit(&state, &admission).await;
-    let pod = admission
-        .pod
-        .as_ref()
-        .ok()
-        .and_then(PodView::display_name)
-        .unwrap_or_default();
+    // Called inside the log macros, so the name is formatted only when a line is written.
+    let pod = || {
+        admission
+            .pod
+            .as_ref()
+            .ok()
+            .and_then(PodView::display_name)
+            .unwrap_or_default()
+    };
     let label = match &outcome {
         Ok(plan) if plan.operations.is_empty() => "unchanged",
         Ok(_) => "mutated",
@@ -167,12 +170,12 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
         Ok(plan) => {
             state.metrics.warnings.inc_by(plan.warnings.len() as u64);
             for warning in &plan.warnings {
-                tracing::info!(namespace = %admission.namespace, pod = %pod, warning = %warning, "admission warning");
+                tracing::info!(namespace = %admission.namespace, pod = %pod(), warning = %warning, "admission warning");
             }
-            tracing::debug!(namespace = %admission.namespace, pod = %pod, operations = plan.operations.len(), "pod admitted");
+            tracing::debug!(namespace = %admission.namespace, pod = %pod(), operations = plan.operations.len(), "pod admitted");
         }
         Err(denial) => {
-            tracing::warn!(namespace = %admission.namespace, pod = %pod, code = denial.code, message = %denial.message, "pod denied")
+            tracing::warn!(namespace = %admission.namespace, pod = %pod(), code = denial.code, message = %denial.message, "pod denied")
         }
     }
     state
