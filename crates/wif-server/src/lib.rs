@@ -5,6 +5,7 @@
 //! webhooks, issuers or tokens: those routers are handed in.
 
 pub mod admin;
+pub mod body;
 pub mod pki;
 pub mod serve;
 pub mod service;

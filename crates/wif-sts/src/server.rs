@@ -314,7 +314,7 @@ async fn run_exchange(
     if method != Method::POST {
         return Err((EntraError::post_only(), correlation_id(headers, uri, None)));
     }
-    let bytes = match axum::body::to_bytes(body, MAX_FORM_BYTES).await {
+    let bytes = match wif_server::body::read_limited(body, MAX_FORM_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return Err((

@@ -124,7 +124,7 @@ pub async fn admit(state: &WebhookState, admission: &Admission<'_>) -> Result<wi
 
 async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response {
     let started = Instant::now();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let bytes = match wif_server::body::read_limited(body, MAX_BODY_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
             state

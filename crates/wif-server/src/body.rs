@@ -1,0 +1,62 @@
+//! Request bodies read whole, up to a limit. An oversized body is still read (and dropped) up
+//! to a bounded amount past the limit before the server answers 413: closing the connection
+//! while the client is still sending makes its TLS stack report a broken connection instead
+//! of the 413 (Python's requests did, on a 100 kB form).
+
+use axum::body::{Body, Bytes};
+use http_body_util::BodyExt;
+
+/// How much past the limit is read and dropped so that the client sees the answer.
+pub const DRAIN_BYTES: usize = 1024 * 1024;
+
+/// Why a body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Longer than the limit.
+    #[error("request body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// The client broke off.
+    #[error("reading the request body: {0}")]
+    Read(String),
+}
+
+/// Reads `body` whole if it is at most `limit` bytes.
+pub async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let mut collected: Vec<u8> = Vec::new();
+    let mut total = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        let Ok(data) = frame.into_data() else { continue };
+        total = total.saturating_add(data.len());
+        if total > limit.saturating_add(DRAIN_BYTES) {
+            break;
+        }
+        if total <= limit {
+            collected.extend_from_slice(&data);
+        }
+    }
+    if total > limit {
+        return Err(BodyError::TooLarge { limit });
+    }
+    Ok(Bytes::from(collected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn within_the_limit_is_read_and_beyond_it_is_refused() {
+        let body = read_limited(Body::from(vec![7u8; 10]), 10).await.unwrap();
+        assert_eq!(body.len(), 10);
+        let refused = read_limited(Body::from(vec![7u8; 11]), 10).await.unwrap_err();
+        assert!(matches!(refused, BodyError::TooLarge { limit: 10 }), "{refused}");
+        let far = read_limited(Body::from(vec![7u8; 10 + DRAIN_BYTES + 1]), 10)
+            .await
+            .unwrap_err();
+        assert!(matches!(far, BodyError::TooLarge { limit: 10 }), "{far}");
+    }
+}
