@@ -1,17 +1,19 @@
 //! wif-server: what every wif server shares. It owns the TLS crypto provider (aws-lc-rs,
 //! installed in one place), server certificates loaded from a directory and reloaded when the
 //! files change, a self-signed PKI for local use and tests, the `/healthz`, `/readyz` and
-//! `/metrics` endpoints, and an HTTPS accept loop with graceful shutdown. It knows nothing of
+//! `/metrics` endpoints, and an HTTPS accept loop that bounds every client (timeouts, a connection cap) and drains on shutdown. It knows nothing of
 //! webhooks, issuers or tokens: those routers are handed in.
 
 pub mod admin;
 pub mod body;
+pub mod limits;
 pub mod pki;
 pub mod serve;
 pub mod service;
 pub mod tls;
 
 pub use admin::{AdminState, admin_router};
-pub use serve::{ServeError, serve_https, shutdown_signal};
+pub use limits::ConnectionLimits;
+pub use serve::{ConnectionMetrics, Serving, serve_https, shutdown_signal};
 pub use service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
 pub use tls::{CertificateSource, TlsError, install_crypto_provider};

@@ -1,30 +1,92 @@
-//! The accept loops: HTTPS (TLS handshake with a timeout, then HTTP/1.1 or HTTP/2) and plain
-//! HTTP for admin endpoints, both draining in-flight requests on shutdown.
+//! The accept loop: HTTPS (or plain HTTP for the admin endpoints), HTTP/1.1 or HTTP/2, with
+//! every client bounded by [`ConnectionLimits`], and in-flight requests drained on shutdown.
+//! Each connection has a watchdog: it closes a connection that sent no request in time or sat
+//! idle too long, and drops one that does not finish closing within [`CLOSE_GRACE`].
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
-/// How long a client may take to finish the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::limits::{Activity, CLOSE_GRACE, ConnectionLimits};
+
 /// How long in-flight requests get to finish after shutdown starts.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The most request-header bytes one request may send (HTTP/1.1 and HTTP/2 alike).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+/// Concurrent HTTP/2 streams per connection.
+pub const MAX_CONCURRENT_STREAMS: u32 = 128;
 
-/// The server stopped for a reason other than shutdown.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ServeError {
-    /// Accepting failed.
-    #[error("accept failed: {0}")]
-    Accept(#[from] std::io::Error),
+/// Connection counts for `/metrics`: how many are open and why each one ended.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionMetrics {
+    open: Gauge,
+    closed: Family<Vec<(String, String)>, Counter>,
+    request_timeouts: Counter,
+}
+
+impl ConnectionMetrics {
+    /// Registers `wif_connections_open`, `wif_connections_closed_total{reason}` and
+    /// `wif_requests_timed_out_total`.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = ConnectionMetrics::default();
+        registry.register(
+            "wif_connections_open",
+            "Client connections open on the main listener",
+            metrics.open.clone(),
+        );
+        registry.register(
+            "wif_connections_closed",
+            "Client connections ended, by reason (timeouts and caps included)",
+            metrics.closed.clone(),
+        );
+        registry.register(
+            "wif_requests_timed_out",
+            "Requests answered 408 because they were not received and handled within the request timeout",
+            metrics.request_timeouts.clone(),
+        );
+        metrics
+    }
+
+    /// Requests answered 408.
+    pub fn request_timeout_count(&self) -> u64 {
+        self.request_timeouts.get()
+    }
+
+    fn closed(&self, reason: &str) {
+        self.closed
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .inc();
+    }
+
+    /// How many connections ended for `reason` (tests and diagnostics).
+    pub fn closed_count(&self, reason: &str) -> u64 {
+        self.closed
+            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
+            .get()
+    }
+
+    /// Connections open now.
+    pub fn open_count(&self) -> i64 {
+        self.open.get()
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -46,60 +108,238 @@ pub async fn shutdown_signal() {
     tokio::select! { () = ctrl_c => {}, () = term => {} }
 }
 
-/// Serves `router` on `listener`, over TLS when `tls` is given, until `shutdown` resolves;
-/// then stops accepting and waits (up to [`DRAIN_TIMEOUT`]) for in-flight requests.
+/// What one listener serves and how.
+#[derive(Debug, Clone)]
+pub struct Serving {
+    /// TLS, or `None` for plain HTTP (admin endpoints).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// The bounds on each client.
+    pub limits: ConnectionLimits,
+    /// Where connection counts go.
+    pub metrics: ConnectionMetrics,
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; then stops accepting and waits
+/// (up to [`DRAIN_TIMEOUT`]) for in-flight requests. Accept errors (out of descriptors and
+/// the like) are logged and retried: the server keeps serving.
 pub async fn serve_https(
     listener: TcpListener,
-    tls: Option<Arc<rustls::ServerConfig>>,
+    serving: Serving,
     router: Router,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), ServeError> {
+) {
+    let Serving { tls, limits, metrics } = serving;
     let acceptor = tls.map(TlsAcceptor::from);
-    let graceful = GracefulShutdown::new();
-    let builder = Builder::new(TokioExecutor::new());
+    let max_connections = limits
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let (draining_tx, draining_rx) = watch::channel(false);
+    let builder = http_builder(&limits);
     tokio::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(error) => {
-                    // Out of file descriptors and the like: back off, keep serving.
-                    tracing::warn!(%error, "accept failed");
+                    tracing::warn!(%error, "accept failed; retrying");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
             () = &mut shutdown => break,
         };
-        let service = TowerToHyperService::new(router.clone());
-        let builder = builder.clone();
+        let connection = Connection {
+            builder: builder.clone(),
+            router: router.clone(),
+            limits,
+            draining: draining_rx.clone(),
+            metrics: metrics.clone(),
+            peer,
+        };
         let acceptor = acceptor.clone();
-        let watcher = graceful.watcher();
+        metrics.open.inc();
         tokio::spawn(async move {
+            let _permit = permit;
+            let metrics = connection.metrics.clone();
             match acceptor {
-                Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                    Ok(Ok(tls)) => {
-                        let conn = builder.serve_connection(TokioIo::new(tls), service).into_owned();
-                        if let Err(error) = watcher.watch(conn).await {
-                            tracing::debug!(%peer, %error, "connection ended with an error");
-                        }
+                Some(acceptor) => match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
+                    Ok(Ok(tls)) => connection.serve(tls).await,
+                    Ok(Err(error)) => {
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                        metrics.closed("handshake_failed");
                     }
-                    Ok(Err(error)) => tracing::debug!(%peer, %error, "TLS handshake failed"),
-                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    Err(_) => {
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                        metrics.closed("handshake_timeout");
+                    }
                 },
-                None => {
-                    let conn = builder.serve_connection(TokioIo::new(stream), service).into_owned();
-                    if let Err(error) = watcher.watch(conn).await {
-                        tracing::debug!(%peer, %error, "connection ended with an error");
-                    }
-                }
+                None => connection.serve(stream).await,
             }
+            metrics.open.dec();
         });
     }
     drop(listener);
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections drained"),
-        () = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timed out; closing the remaining connections"),
+    let _ = draining_tx.send(true);
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    match tokio::time::timeout(DRAIN_TIMEOUT, slots.acquire_many(all)).await {
+        Ok(_) => tracing::info!("all connections drained"),
+        Err(_) => tracing::warn!("drain timed out; closing the remaining connections"),
     }
-    Ok(())
+    // Dropping `draining_tx` here ends every connection still open.
 }
+
+fn http_builder(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEADER_BYTES.max(8192));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEADER_BYTES).unwrap_or(u32::MAX));
+    builder
+}
+
+/// One accepted connection and what it needs to be served.
+struct Connection {
+    builder: Builder<TokioExecutor>,
+    router: Router,
+    limits: ConnectionLimits,
+    draining: watch::Receiver<bool>,
+    metrics: ConnectionMetrics,
+    peer: std::net::SocketAddr,
+}
+
+impl Connection {
+    /// Serves requests on `io` until the client leaves, a limit closes it, or the server stops.
+    async fn serve<I>(mut self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let activity = Activity::new();
+        let service = BoundedService {
+            router: self.router.clone(),
+            activity: Arc::clone(&activity),
+            request_timeout: self.limits.request_timeout,
+            metrics: self.metrics.clone(),
+        };
+        let conn = self.builder.serve_connection(TokioIo::new(io), service);
+        tokio::pin!(conn);
+        let mut closing_since: Option<Instant> = None;
+        let mut draining = false;
+        loop {
+            // While a request is in flight its own deadline bounds it: look again after that.
+            let deadline = match closing_since {
+                Some(since) => since + CLOSE_GRACE,
+                None => activity
+                    .idle_deadline(&self.limits)
+                    .unwrap_or_else(|| Instant::now() + self.limits.request_timeout),
+            };
+            tokio::select! {
+                result = conn.as_mut() => {
+                    match result {
+                        Ok(()) => self.metrics.closed(if closing_since.is_some() { "idle" } else { "done" }),
+                        Err(error) => {
+                            tracing::debug!(peer = %self.peer, %error, "connection ended with an error");
+                            self.metrics.closed(if is_header_timeout(&*error) { "header_timeout" } else { "error" });
+                        }
+                    }
+                    return;
+                }
+                () = tokio::time::sleep_until(deadline) => {
+                    if closing_since.is_some() {
+                        tracing::debug!(peer = %self.peer, "connection did not close in time; dropped");
+                        self.metrics.closed("close_grace");
+                        return;
+                    }
+                    if activity.idle_deadline(&self.limits).is_some_and(|d| d <= Instant::now()) {
+                        tracing::debug!(peer = %self.peer, "connection idle too long; closing");
+                        conn.as_mut().graceful_shutdown();
+                        closing_since = Some(Instant::now());
+                    }
+                }
+                // Once draining, the next `changed` is the server giving up on the drain.
+                changed = self.draining.changed() => {
+                    if changed.is_err() {
+                        self.metrics.closed("shutdown");
+                        return;
+                    }
+                    if !draining {
+                        draining = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_header_timeout(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(hyper_error) = e.downcast_ref::<hyper::Error>()
+            && hyper_error.is_timeout()
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// The router with the request deadline around it and the connection's activity recorded.
+#[derive(Clone)]
+struct BoundedService {
+    router: Router,
+    activity: Arc<Activity>,
+    request_timeout: Duration,
+    metrics: ConnectionMetrics,
+}
+
+impl hyper::service::Service<Request<Incoming>> for BoundedService {
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let mut router = self.router.clone();
+        let guard = self.activity.begin();
+        let deadline = self.request_timeout;
+        let metrics = self.metrics.clone();
+        Box::pin(async move {
+            let _guard = guard;
+            let handled = tower_service::Service::call(&mut router, request.map(Body::new));
+            match tokio::time::timeout(deadline, handled).await {
+                Ok(Ok(response)) => Ok(response),
+                Ok(Err(never)) => match never {},
+                Err(_) => {
+                    metrics.request_timeouts.inc();
+                    Ok(request_timed_out())
+                }
+            }
+        })
+    }
+}
+
+fn request_timed_out() -> Response<Body> {
+    let mut response = Response::new(Body::from("request not received in time\n"));
+    *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+    response
+}
+
+#[cfg(test)]
+mod tests;

@@ -14,8 +14,9 @@ use rustls::sign::CertifiedKey;
 use tokio::net::TcpListener;
 
 use crate::admin::{AdminState, admin_router};
+use crate::limits::ConnectionLimits;
 use crate::pki::{LOOPBACK_NAMES, LocalCa};
-use crate::serve::{ServeError, serve_https};
+use crate::serve::{ConnectionMetrics, Serving, serve_https};
 use crate::tls::{
     CertificateSource, ReloadingResolver, TlsError, certified_key_from_pem, server_config, watch_certificates,
 };
@@ -54,6 +55,8 @@ pub struct ServiceOptions {
     pub reload_interval: Duration,
     /// A further readiness condition (`None` when ready).
     pub readiness_gate: Option<crate::admin::ReadinessGate>,
+    /// The bounds on every client, of the main and the admin listeners alike.
+    pub limits: ConnectionLimits,
 }
 
 impl std::fmt::Debug for ServiceOptions {
@@ -61,12 +64,14 @@ impl std::fmt::Debug for ServiceOptions {
         f.debug_struct("ServiceOptions")
             .field("addr", &self.addr)
             .field("health_addr", &self.health_addr)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
 impl ServiceOptions {
-    /// Options with the defaults for the rest: no separate metrics address, reload every 5 s.
+    /// Options with the defaults for the rest: no separate metrics address, reload every 5 s,
+    /// [`ConnectionLimits::default`].
     pub fn new(addr: SocketAddr, health_addr: SocketAddr, tls: TlsSource, tls_min_version: &str) -> Self {
         ServiceOptions {
             addr,
@@ -76,6 +81,7 @@ impl ServiceOptions {
             metrics_addr: None,
             reload_interval: Duration::from_secs(5),
             readiness_gate: None,
+            limits: ConnectionLimits::default(),
         }
     }
 }
@@ -96,11 +102,9 @@ pub enum ServiceError {
         /// What was being done.
         what: String,
         /// The error.
+        #[source]
         source: std::io::Error,
     },
-    /// Serving stopped.
-    #[error(transparent)]
-    Serve(#[from] ServeError),
 }
 
 /// A service bound to its ports, not yet serving.
@@ -113,6 +117,9 @@ pub struct BoundService {
     pub metrics_address: Option<SocketAddr>,
     /// Readiness and metrics state.
     pub admin: AdminState,
+    /// Connection counts of the main listener.
+    pub connections: ConnectionMetrics,
+    limits: ConnectionLimits,
     listener: TcpListener,
     health: TcpListener,
     metrics: Option<TcpListener>,
@@ -130,7 +137,12 @@ impl std::fmt::Debug for BoundService {
 }
 
 /// Loads or makes the certificate, and binds both listeners.
-pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -> Result<BoundService, ServiceError> {
+pub async fn bind(
+    options: ServiceOptions,
+    router: Router,
+    mut registry: Registry,
+) -> Result<BoundService, ServiceError> {
+    let connections = ConnectionMetrics::register(&mut registry);
     let (key, source) = match options.tls {
         TlsSource::CertDir(dir) => {
             let source = CertificateSource::in_dir(&dir);
@@ -183,6 +195,8 @@ pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -
             Some(gate) => AdminState::new(registry, "starting").with_gate(gate),
             None => AdminState::new(registry, "starting"),
         },
+        connections,
+        limits: options.limits,
         listener,
         health,
         metrics,
@@ -194,7 +208,7 @@ pub async fn bind(options: ServiceOptions, router: Router, registry: Registry) -
 
 impl BoundService {
     /// Serves until `shutdown` resolves: ready at once, not ready while draining.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServiceError> {
+    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) {
         if let Some((source, resolver, interval)) = self.watch {
             tokio::spawn(watch_certificates(source, resolver, interval));
         }
@@ -203,24 +217,32 @@ impl BoundService {
         for listener in std::iter::once(self.health).chain(self.metrics) {
             let router = admin_router(self.admin.clone());
             let mut stop = stop_rx.clone();
-            admin_tasks.push(tokio::spawn(async move {
-                let _ = serve_https(listener, None, router, async move {
-                    let _ = stop.changed().await;
-                })
-                .await;
-            }));
+            let serving = Serving {
+                tls: None,
+                limits: self.limits,
+                metrics: ConnectionMetrics::default(),
+            };
+            admin_tasks.push(tokio::spawn(serve_https(listener, serving, router, async move {
+                let _ = stop.changed().await;
+            })));
         }
         self.admin.set_ready();
         let admin = self.admin.clone();
-        let result = serve_https(self.listener, Some(self.tls), self.router, async move {
+        let serving = Serving {
+            tls: Some(self.tls),
+            limits: self.limits,
+            metrics: self.connections,
+        };
+        serve_https(self.listener, serving, self.router, async move {
             shutdown.await;
             admin.set_not_ready("shutting down");
         })
         .await;
         let _ = stop_tx.send(true);
         for task in admin_tasks {
-            let _ = task.await;
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "an admin listener's task failed");
+            }
         }
-        Ok(result?)
     }
 }

@@ -41,5 +41,5 @@ async fn main() {
         .await
         .expect("bind");
     println!("floor listening on https://{}", bound.address);
-    bound.serve(wif_server::shutdown_signal()).await.expect("serve");
+    bound.serve(wif_server::shutdown_signal()).await;
 }

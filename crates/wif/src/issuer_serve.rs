@@ -39,6 +39,8 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub tls: crate::service_args::TlsArgs,
+    #[command(flatten)]
+    pub limits: crate::service_args::LimitsArgs,
     /// Minimum TLS version (1.2 or 1.3).
     #[arg(long, default_value = "1.3")]
     pub tls_min_version: String,
@@ -168,14 +170,15 @@ pub fn run(args: &ServeArgs) -> Result<()> {
     runtime.block_on(async move {
         let mut registry = Registry::default();
         docs.register(&mut registry);
-        let options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
+        let mut options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
+        options.limits = args.limits.limits();
         let bound = wif_server::bind(options, docs.router(), registry).await?;
         println!(
             "issuer {} listening on https://{} (health on http://{})",
             args.issuer, bound.address, bound.health_address
         );
         tracing::info!(issuer = %args.issuer, address = %bound.address, keys = keys.len(), "issuer serving");
-        bound.serve(shutdown_signal()).await?;
+        bound.serve(shutdown_signal()).await;
         Ok(())
     })
 }

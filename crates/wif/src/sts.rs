@@ -22,6 +22,8 @@ pub struct StsArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub tls: crate::service_args::TlsArgs,
+    #[command(flatten)]
+    pub limits: crate::service_args::LimitsArgs,
     /// Key that signs access tokens (PEM); a new one each start when absent.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
@@ -93,14 +95,15 @@ pub fn run(args: &StsArgs) -> Result<()> {
             None => StsState::new(directory, signing_key, fallback, &mut registry),
         }
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
+        let mut options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
+        options.limits = args.limits.limits();
         let bound = wif_server::bind(options, wif_sts::router(state), registry).await?;
         println!(
             "Entra ID emulator listening on https://{} with {tenants} tenant(s) (health on http://{})",
             bound.address, bound.health_address
         );
         tracing::info!(address = %bound.address, tenants, "sts serving");
-        bound.serve(shutdown_signal()).await?;
+        bound.serve(shutdown_signal()).await;
         Ok(())
     })
 }

@@ -50,6 +50,8 @@ pub struct WebhookArgs {
     pub service_accounts: Option<PathBuf>,
     #[command(flatten)]
     pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub limits: crate::service_args::LimitsArgs,
 }
 
 /// Built-in rotation, as upstream's: make sure the Secret holds a CA and serving certificate
@@ -142,6 +144,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
         let state = Arc::new(WebhookState { settings, accounts, metrics: WebhookMetrics::new(&mut registry) });
         let mut options = ServiceOptions::new(SocketAddr::new(args.bind_address, args.port), args.health_addr, tls, &args.tls_min_version);
         options.metrics_addr = Some(args.metrics_addr);
+        options.limits = args.limits.limits();
         options.readiness_gate = Some(Arc::new(move || (!gate_accounts.is_ready()).then(|| "ServiceAccount cache not synced yet".to_owned())));
         let bound = wif_server::bind(options, wif_webhook::router(state), registry).await.context("starting the webhook")?;
         println!(
@@ -152,7 +155,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
             bound.metrics_address.map(|a| a.to_string()).unwrap_or_default()
         );
         tracing::info!(address = %bound.address, "webhook serving");
-        bound.serve(shutdown_signal()).await?;
+        bound.serve(shutdown_signal()).await;
         tracing::info!("webhook stopped");
         Ok(())
     })

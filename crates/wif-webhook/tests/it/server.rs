@@ -71,8 +71,7 @@ async fn start(accounts: Arc<dyn ServiceAccountSource>) -> Webhook {
             .serve(async move {
                 let _ = stopped.await;
             })
-            .await
-            .unwrap();
+            .await;
     });
     Webhook {
         url,
