@@ -157,6 +157,64 @@ pub struct Mismatch {
     pub diagnosis: String,
 }
 
+/// A claim longer than a credential's field can be ([`MAX_FIELD_LEN`] characters): no
+/// credential can match it, so it is refused before any comparison (an attacker's 16 kB `sub`
+/// must not cost an edit distance against every credential).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OversizedClaim {
+    /// `iss`, `sub` or `aud`.
+    pub claim: &'static str,
+    /// Its length in characters.
+    pub length: usize,
+}
+
+impl std::fmt::Display for OversizedClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the token's {} is {} characters long, and a federated identity credential holds at most {MAX_FIELD_LEN}, so none can match it",
+            self.claim, self.length
+        )
+    }
+}
+
+/// The first claim over Entra's limit, in matching order (issuer, audience, subject).
+pub fn oversized_claim(assertion: &AssertionClaims<'_>) -> Option<OversizedClaim> {
+    let over = |claim: &'static str, value: &str| {
+        // Bytes bound characters from above: count characters only when the bytes are over.
+        (value.len() > MAX_FIELD_LEN)
+            .then(|| value.chars().count())
+            .filter(|length| *length > MAX_FIELD_LEN)
+            .map(|length| OversizedClaim { claim, length })
+    };
+    over("iss", assertion.issuer)
+        .or_else(|| assertion.audiences.iter().find_map(|a| over("aud", a)))
+        .or_else(|| over("sub", assertion.subject))
+}
+
+/// Whether some credential names exactly this issuer: the only question asked of the
+/// directory before the assertion's signature is verified.
+pub fn trusts_issuer(fics: &[FederatedCredential], issuer: &str) -> bool {
+    fics.iter().any(|f| f.issuer == issuer)
+}
+
+/// The issuer of `fics` closest to `issuer` (by edit distance; the first on a tie), whose keys
+/// may prove that an assertion with a mistyped issuer (a trailing slash) was still signed by
+/// the cluster the credential means. `None` when there are no credentials.
+pub fn closest_issuer<'f>(fics: &'f [FederatedCredential], issuer: &str) -> Option<&'f str> {
+    let mut best: Option<(&str, usize)> = None;
+    for fic in fics {
+        if best.is_some_and(|(seen, _)| seen == fic.issuer) {
+            continue;
+        }
+        let distance = crate::mutation::levenshtein(&fic.issuer, issuer);
+        if best.is_none_or(|(_, d)| distance < d) {
+            best = Some((&fic.issuer, distance));
+        }
+    }
+    best.map(|(issuer, _)| issuer)
+}
+
 /// Finds the credential that accepts the assertion (exact, case-sensitive comparisons; the
 /// audience must be one of the assertion's), or explains why none does.
 pub fn match_credential<'f>(
@@ -295,6 +353,59 @@ fn explain_subject(expected: &str, found: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn claims_over_the_field_limit_are_named_before_any_match() {
+        let long = "s".repeat(MAX_FIELD_LEN + 1);
+        let audiences = vec!["api://AzureADTokenExchange".to_owned()];
+        let claims = |issuer, subject| AssertionClaims {
+            issuer,
+            subject,
+            audiences: &audiences,
+        };
+        assert_eq!(oversized_claim(&claims("https://i/", "ok")), None);
+        assert_eq!(
+            oversized_claim(&claims("https://i/", &long)),
+            Some(OversizedClaim {
+                claim: "sub",
+                length: MAX_FIELD_LEN + 1
+            })
+        );
+        assert_eq!(oversized_claim(&claims(&long, &long)).map(|o| o.claim), Some("iss"));
+        // 600 two-byte characters are 1200 bytes and still within the limit.
+        let wide = "é".repeat(MAX_FIELD_LEN);
+        assert_eq!(oversized_claim(&claims("https://i/", &wide)), None);
+        let long_audience = vec![long.clone()];
+        let by_audience = AssertionClaims {
+            issuer: "https://i/",
+            subject: "s",
+            audiences: &long_audience,
+        };
+        assert_eq!(oversized_claim(&by_audience).map(|o| o.claim), Some("aud"));
+        assert_eq!(
+            oversized_claim(&claims("https://i/", &long)).unwrap().to_string(),
+            "the token's sub is 601 characters long, and a federated identity credential holds at most 600, so none can match it"
+        );
+    }
+
+    #[test]
+    fn the_closest_issuer_is_the_one_a_typo_away() {
+        let fics = [
+            fic("a", "https://oidc.example/cluster-1/", "s", "a"),
+            fic("b", "https://other.example/", "s", "a"),
+        ];
+        assert!(trusts_issuer(&fics, "https://other.example/"));
+        assert!(!trusts_issuer(&fics, "https://other.example"));
+        assert_eq!(
+            closest_issuer(&fics, "https://oidc.example/cluster-1"),
+            Some("https://oidc.example/cluster-1/")
+        );
+        assert_eq!(
+            closest_issuer(&fics, "https://other.example"),
+            Some("https://other.example/")
+        );
+        assert_eq!(closest_issuer(&[], "https://other.example"), None);
+    }
 
     fn fic(name: &str, issuer: &str, subject: &str, audience: &str) -> FederatedCredential {
         FederatedCredential {

@@ -18,6 +18,9 @@ pub struct EntraError {
     pub message: String,
     /// What went wrong, in plain words (our addition; never sent by Entra).
     pub diagnosis: Option<String>,
+    /// What the emulator's operator may know but the caller may not (the directory's
+    /// contents, for a caller that proved nothing): written to the log, never sent.
+    pub log_detail: Option<String>,
 }
 
 const WIF_DOC: &str = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation";
@@ -31,7 +34,26 @@ impl EntraError {
             code,
             message: message.into(),
             diagnosis: None,
+            log_detail: None,
         }
+    }
+
+    /// Adds what only the log may say.
+    pub fn with_log_detail(mut self, detail: impl Into<String>) -> Self {
+        self.log_detail = Some(detail.into());
+        self
+    }
+
+    /// 50000: the emulator itself failed (signing, randomness). HTTP 500, as Entra answers
+    /// when its token service fails.
+    pub fn internal(what: &str) -> Self {
+        Self::new(
+            500,
+            "server_error",
+            50_000,
+            "There was an error issuing a token or an issue with our sign-in service.",
+        )
+        .with_diagnosis(format!("the emulator failed: {what}"))
     }
 
     /// Adds the plain-words diagnosis.

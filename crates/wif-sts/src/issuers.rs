@@ -1,15 +1,23 @@
 //! The issuers' keys, fetched as Entra fetches them: `{iss}/.well-known/openid-configuration`,
 //! then its `jwks_uri`, over HTTPS trusting the CA configured for that issuer (or a static
 //! JWKS file). Only issuers that a federated credential names are ever fetched. Documents
-//! are size-capped, keys beyond the first 100 are dropped (Entra keeps 100), results are
-//! cached for an hour, and a re-fetch on an unknown `kid` happens at most every 10 seconds
-//! per issuer, so bad tokens cannot turn the emulator into a load generator.
+//! are size-capped, keys beyond the first 100 are dropped (Entra keeps 100), good keys are
+//! used for an hour, and a re-fetch on an unknown `kid` happens at most every 10 seconds per
+//! issuer, so bad tokens cannot turn the emulator into a load generator.
+//!
+//! Faults stay small: a failed fetch is remembered for seconds (1, 2, 4 … 30, doubling while
+//! the issuer stays down), never for the hour; a failed re-fetch keeps the last good keys.
+//! Each issuer is fetched on its own task, joined by every request that wants it, and no lock
+//! is held while it runs: one slow issuer stalls only the requests that need its keys.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use tokio::sync::Mutex;
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
+use tokio::time::Instant;
 use wif_jose::JwkSet;
 
 use crate::directory::IssuerConfig;
@@ -26,10 +34,140 @@ pub const CACHE_TTL: Duration = Duration::from_secs(3600);
 pub const MIN_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// Per-request timeout.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the first failure of an issuer is remembered; it doubles with each failure in a row.
+pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+/// The longest a failure is remembered.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-struct Entry {
-    keys: Option<Arc<JwkSet>>,
-    fetched_at: Instant,
+/// Why an issuer's keys could not be had; its causes are kept for the diagnosis.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// A CA or JWKS file named by the directory.
+    #[error("cannot read {what} {}", path.display())]
+    ReadFile {
+        /// `CA file` or `JWKS file`.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// A CA file without a usable certificate.
+    #[error("CA file {} of issuer {issuer} holds no usable certificate", path.display())]
+    BadCa {
+        /// The file.
+        path: PathBuf,
+        /// Whose CA.
+        issuer: String,
+        /// The error.
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    /// The HTTPS client could not be made.
+    #[error("cannot prepare the HTTPS client")]
+    Client(#[source] Arc<reqwest::Error>),
+    /// The request failed (connection, TLS, timeout).
+    #[error("GET {url} failed")]
+    Get {
+        /// What was fetched.
+        url: String,
+        /// The error.
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    /// A status other than 2xx.
+    #[error("GET {url} answered {status}")]
+    Status {
+        /// What was fetched.
+        url: String,
+        /// The status.
+        status: u16,
+    },
+    /// Over the size cap.
+    #[error("{url} is larger than {limit} bytes")]
+    TooLarge {
+        /// What was fetched.
+        url: String,
+        /// The cap.
+        limit: usize,
+    },
+    /// The discovery document is not JSON.
+    #[error("{url} is not JSON")]
+    NotJson {
+        /// What was fetched.
+        url: String,
+        /// The error.
+        #[source]
+        source: Arc<serde_json::Error>,
+    },
+    /// The discovery document names another issuer.
+    #[error("{url} names issuer {advertised:?}, not {issuer:?} (they must be equal, trailing slash included)")]
+    IssuerMismatch {
+        /// The discovery document.
+        url: String,
+        /// What it names.
+        advertised: String,
+        /// What the token names.
+        issuer: String,
+    },
+    /// No `jwks_uri` in the discovery document.
+    #[error("{url} has no jwks_uri")]
+    NoJwksUri {
+        /// The discovery document.
+        url: String,
+    },
+    /// A `jwks_uri` that is not https.
+    #[error("jwks_uri {uri} is not https")]
+    JwksNotHttps {
+        /// The advertised URI.
+        uri: String,
+    },
+    /// The JWKS does not parse.
+    #[error("the JWKS is not valid")]
+    BadJwks(#[source] Arc<serde_json::Error>),
+    /// A recent failure, not retried yet.
+    #[error("the last fetch failed {ago_seconds} s ago and is retried in {retry_in_seconds} s")]
+    Backoff {
+        /// Seconds since that failure.
+        ago_seconds: u64,
+        /// Seconds until the next try.
+        retry_in_seconds: u64,
+        /// That failure.
+        #[source]
+        last: Box<FetchError>,
+    },
+    /// The fetch task ended without an answer (it panicked or the runtime is stopping).
+    #[error("the key fetch stopped without an answer")]
+    Stopped,
+}
+
+type Fetch = Shared<BoxFuture<'static, Result<Arc<JwkSet>, FetchError>>>;
+
+/// What is known of one issuer.
+#[derive(Default)]
+struct Slot {
+    good: Option<(Arc<JwkSet>, Instant)>,
+    failure: Option<Failure>,
+    last_attempt: Option<Instant>,
+    in_flight: Option<Fetch>,
+}
+
+#[derive(Clone)]
+struct Failure {
+    error: FetchError,
+    at: Instant,
+    retry_at: Instant,
+    in_a_row: u32,
+}
+
+/// How to fetch one issuer: cheap to clone into its task.
+#[derive(Clone)]
+struct Source {
+    issuer: String,
+    jwks_file: Option<PathBuf>,
+    client: reqwest::Client,
 }
 
 /// Fetches and caches issuers' JWKS.
@@ -37,7 +175,9 @@ pub struct IssuerKeys {
     configs: Vec<IssuerConfig>,
     clients: HashMap<String, reqwest::Client>,
     default_client: reqwest::Client,
-    cache: Mutex<HashMap<String, Entry>>,
+    timing: Timing,
+    /// Held only to read or update a slot, never across a fetch.
+    slots: Arc<Mutex<HashMap<String, Slot>>>,
 }
 
 impl std::fmt::Debug for IssuerKeys {
@@ -56,10 +196,39 @@ fn client_builder() -> reqwest::ClientBuilder {
         .connect_timeout(FETCH_TIMEOUT)
 }
 
-/// The issuer's keys could not be had; the text says why, for the diagnosis.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct FetchError(pub String);
+/// The cache's clock constants; [`Timing::default`] is Entra's behaviour as documented above.
+/// Tests shorten them so that expiry and backoff take milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long fetched keys are used.
+    pub ttl: Duration,
+    /// Least time between two fetches of one issuer.
+    pub min_refetch: Duration,
+    /// The first failure's backoff.
+    pub first_backoff: Duration,
+    /// The longest backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            ttl: CACHE_TTL,
+            min_refetch: MIN_REFETCH_INTERVAL,
+            first_backoff: FIRST_BACKOFF,
+            max_backoff: MAX_BACKOFF,
+        }
+    }
+}
+
+impl Timing {
+    /// How long the `in_a_row`-th failure in a row is remembered.
+    pub fn backoff(&self, in_a_row: u32) -> Duration {
+        self.first_backoff
+            .saturating_mul(1u32.checked_shl(in_a_row.saturating_sub(1)).unwrap_or(u32::MAX))
+            .min(self.max_backoff)
+    }
+}
 
 impl IssuerKeys {
     /// Prepares a client per configured CA; a CA file that cannot be read is an error now.
@@ -68,121 +237,247 @@ impl IssuerKeys {
         let mut clients = HashMap::new();
         for config in &configs {
             if let Some(path) = &config.ca_file {
-                let pem = std::fs::read(path).map_err(|e| {
-                    FetchError(format!(
-                        "cannot read CA file {} of issuer {}: {e}",
-                        path.display(),
-                        config.issuer
-                    ))
+                let pem = std::fs::read(path).map_err(|e| FetchError::ReadFile {
+                    what: "CA file",
+                    path: path.clone(),
+                    source: Arc::new(e),
                 })?;
-                let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                    .map_err(|e| FetchError(format!("CA file {}: {e}", path.display())))?;
+                let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| FetchError::BadCa {
+                    path: path.clone(),
+                    issuer: config.issuer.clone(),
+                    source: Arc::new(e),
+                })?;
                 let client = client_builder()
                     .tls_certs_only(certs)
                     .build()
-                    .map_err(|e| FetchError(e.to_string()))?;
+                    .map_err(|e| FetchError::Client(Arc::new(e)))?;
                 clients.insert(config.issuer.clone(), client);
             }
         }
-        let default_client = client_builder().build().map_err(|e| FetchError(e.to_string()))?;
+        let default_client = client_builder().build().map_err(|e| FetchError::Client(Arc::new(e)))?;
         Ok(IssuerKeys {
             configs,
             clients,
             default_client,
-            cache: Mutex::new(HashMap::new()),
+            timing: Timing::default(),
+            slots: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
-    /// The cached keys, fetching when absent or stale.
+    /// The same cache with other clock constants.
+    pub fn with_timing(mut self, timing: Timing) -> Self {
+        self.timing = timing;
+        self
+    }
+
+    /// The keys to verify with: fresh ones from the cache, else fetched. When a fetch fails
+    /// and keys fetched earlier exist, those are used (an issuer that blips keeps working).
     pub async fn keys(&self, issuer: &str) -> Result<Arc<JwkSet>, FetchError> {
         self.keys_inner(issuer, false).await
     }
 
     /// Fetches again because a token named an unknown `kid`; within the rate limit the
-    /// cached keys are returned instead.
+    /// cached keys are returned instead. A failure keeps the cached keys for other tokens.
     pub async fn refresh(&self, issuer: &str) -> Result<Arc<JwkSet>, FetchError> {
         self.keys_inner(issuer, true).await
     }
 
     async fn keys_inner(&self, issuer: &str, force: bool) -> Result<Arc<JwkSet>, FetchError> {
-        let mut cache = self.cache.lock().await;
-        if let Some(entry) = cache.get(issuer) {
-            let age = entry.fetched_at.elapsed();
-            let fresh = age < CACHE_TTL && !force;
-            if fresh || age < MIN_REFETCH_INTERVAL {
-                return entry
-                    .keys
-                    .clone()
-                    .ok_or_else(|| FetchError("the last fetch failed moments ago; not retried yet".into()));
-            }
+        let fetch = match self.decide(issuer, force) {
+            Decision::Answer(answer) => return answer,
+            Decision::Wait(fetch) => fetch,
+        };
+        match fetch.await {
+            Ok(keys) => Ok(keys),
+            Err(error) if !force => self.good_keys(issuer).ok_or(error),
+            Err(error) => Err(error),
         }
-        // Holding the lock while fetching makes concurrent requests for one issuer wait for a
-        // single fetch instead of each starting one.
-        let result = self.fetch(issuer).await;
-        cache.insert(
-            issuer.to_owned(),
-            Entry {
-                keys: result.as_ref().ok().cloned(),
-                fetched_at: Instant::now(),
-            },
-        );
-        result
     }
 
-    async fn fetch(&self, issuer: &str) -> Result<Arc<JwkSet>, FetchError> {
-        let config = self.configs.iter().find(|c| c.issuer == issuer);
-        if let Some(path) = config.and_then(|c| c.jwks_file.as_ref()) {
-            let bytes = std::fs::read(path)
-                .map_err(|e| FetchError(format!("cannot read JWKS file {}: {e}", path.display())))?;
-            return parse_jwks(&bytes);
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        // A panic elsewhere cannot leave a slot half-written: each update is one assignment.
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn good_keys(&self, issuer: &str) -> Option<Arc<JwkSet>> {
+        self.lock()
+            .get(issuer)
+            .and_then(|s| s.good.as_ref())
+            .map(|(k, _)| Arc::clone(k))
+    }
+
+    /// Under the slots lock, without waiting: answer from the cache, join a fetch in flight,
+    /// or start one.
+    fn decide(&self, issuer: &str, force: bool) -> Decision {
+        let now = Instant::now();
+        let mut slots = self.lock();
+        let slot = slots.entry(issuer.to_owned()).or_default();
+        if let Some(fetch) = &slot.in_flight {
+            return Decision::Wait(fetch.clone());
         }
-        let client = self.clients.get(issuer).unwrap_or(&self.default_client);
-        let discovery_url = wif_jose::discovery::discovery_url(issuer);
-        let discovery = get_capped(client, &discovery_url, MAX_DISCOVERY_BYTES).await?;
-        let document: serde_json::Value =
-            serde_json::from_slice(&discovery).map_err(|e| FetchError(format!("{discovery_url} is not JSON: {e}")))?;
-        let advertised = document.get("issuer").and_then(|v| v.as_str()).unwrap_or_default();
-        if advertised != issuer {
-            return Err(FetchError(format!(
-                "{discovery_url} names issuer {advertised:?}, not {issuer:?} (they must be equal, trailing slash included)"
-            )));
+        let good = slot.good.as_ref().map(|(keys, at)| (Arc::clone(keys), *at));
+        if let Some((keys, fetched_at)) = &good
+            && !force
+            && now.duration_since(*fetched_at) < self.timing.ttl
+        {
+            return Decision::Answer(Ok(Arc::clone(keys)));
         }
-        let jwks_uri = document
-            .get("jwks_uri")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| FetchError(format!("{discovery_url} has no jwks_uri")))?;
-        if !jwks_uri.starts_with("https://") {
-            return Err(FetchError(format!("jwks_uri {jwks_uri} is not https")));
+        let recently = slot
+            .last_attempt
+            .is_some_and(|at| now.duration_since(at) < self.timing.min_refetch);
+        if let Some(failure) = slot.failure.as_ref().filter(|f| now < f.retry_at) {
+            return Decision::Answer(match good {
+                Some((keys, _)) => Ok(keys),
+                None => Err(FetchError::Backoff {
+                    ago_seconds: now.duration_since(failure.at).as_secs(),
+                    retry_in_seconds: failure.retry_at.duration_since(now).as_secs().max(1),
+                    last: Box::new(failure.error.clone()),
+                }),
+            });
         }
-        parse_jwks(&get_capped(client, jwks_uri, MAX_JWKS_BYTES).await?)
+        if force
+            && recently
+            && let Some((keys, _)) = good
+        {
+            return Decision::Answer(Ok(keys));
+        }
+        let fetch = self.start_fetch(issuer);
+        slot.last_attempt = Some(now);
+        slot.in_flight = Some(fetch.clone());
+        Decision::Wait(fetch)
+    }
+
+    /// The fetch runs on its own task, so a request that gives up does not cancel it for the
+    /// others; the task records its result in the slot before anyone sees it.
+    fn start_fetch(&self, issuer: &str) -> Fetch {
+        let source = Source {
+            issuer: issuer.to_owned(),
+            jwks_file: self
+                .configs
+                .iter()
+                .find(|c| c.issuer == issuer)
+                .and_then(|c| c.jwks_file.clone()),
+            client: self.clients.get(issuer).unwrap_or(&self.default_client).clone(),
+        };
+        let slots = Arc::clone(&self.slots);
+        let timing = self.timing;
+        let task = tokio::spawn(async move {
+            let result = fetch(&source).await;
+            record(&slots, &source.issuer, &result, &timing);
+            result
+        });
+        async move { task.await.unwrap_or(Err(FetchError::Stopped)) }
+            .boxed()
+            .shared()
     }
 }
 
+enum Decision {
+    Answer(Result<Arc<JwkSet>, FetchError>),
+    Wait(Fetch),
+}
+
+fn record(
+    slots: &Mutex<HashMap<String, Slot>>,
+    issuer: &str,
+    result: &Result<Arc<JwkSet>, FetchError>,
+    timing: &Timing,
+) {
+    let now = Instant::now();
+    let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
+    let slot = slots.entry(issuer.to_owned()).or_default();
+    slot.in_flight = None;
+    match result {
+        Ok(keys) => {
+            slot.good = Some((Arc::clone(keys), now));
+            slot.failure = None;
+        }
+        Err(error) => {
+            let in_a_row = slot.failure.as_ref().map_or(1, |f| f.in_a_row.saturating_add(1));
+            let wait = timing.backoff(in_a_row);
+            tracing::warn!(
+                issuer = %issuer,
+                error = %wif_core::error_text::error_chain(error),
+                retry_in_seconds = wait.as_secs(),
+                kept_earlier_keys = slot.good.is_some(),
+                "issuer keys not fetched"
+            );
+            slot.failure = Some(Failure {
+                error: error.clone(),
+                at: now,
+                retry_at: now + wait,
+                in_a_row,
+            });
+        }
+    }
+}
+
+async fn fetch(source: &Source) -> Result<Arc<JwkSet>, FetchError> {
+    if let Some(path) = &source.jwks_file {
+        let bytes = tokio::fs::read(path).await.map_err(|e| FetchError::ReadFile {
+            what: "JWKS file",
+            path: path.clone(),
+            source: Arc::new(e),
+        })?;
+        return parse_jwks(&bytes);
+    }
+    let issuer = source.issuer.as_str();
+    let discovery_url = wif_jose::discovery::discovery_url(issuer);
+    let discovery = get_capped(&source.client, &discovery_url, MAX_DISCOVERY_BYTES).await?;
+    let document: serde_json::Value = serde_json::from_slice(&discovery).map_err(|e| FetchError::NotJson {
+        url: discovery_url.clone(),
+        source: Arc::new(e),
+    })?;
+    let advertised = document.get("issuer").and_then(|v| v.as_str()).unwrap_or_default();
+    if advertised != issuer {
+        return Err(FetchError::IssuerMismatch {
+            url: discovery_url,
+            advertised: advertised.to_owned(),
+            issuer: issuer.to_owned(),
+        });
+    }
+    let jwks_uri = document
+        .get("jwks_uri")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| FetchError::NoJwksUri { url: discovery_url })?;
+    if !jwks_uri.starts_with("https://") {
+        return Err(FetchError::JwksNotHttps {
+            uri: jwks_uri.to_owned(),
+        });
+    }
+    parse_jwks(&get_capped(&source.client, jwks_uri, MAX_JWKS_BYTES).await?)
+}
+
 fn parse_jwks(bytes: &[u8]) -> Result<Arc<JwkSet>, FetchError> {
-    let mut set = JwkSet::from_json(bytes).map_err(|e| FetchError(format!("the JWKS is not valid: {e}")))?;
+    let mut set = JwkSet::from_json(bytes).map_err(|e| FetchError::BadJwks(Arc::new(e)))?;
     set.keys.truncate(MAX_KEYS);
     Ok(Arc::new(set))
 }
 
 async fn get_capped(client: &reqwest::Client, url: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
-    let mut response = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| FetchError(format!("GET {url} failed: {}", wif_core::error_text::error_chain(&e))))?;
+    let get_failed = |e| FetchError::Get {
+        url: url.to_owned(),
+        source: Arc::new(e),
+    };
+    let mut response = client.get(url).send().await.map_err(get_failed)?;
     if !response.status().is_success() {
-        return Err(FetchError(format!("GET {url} answered {}", response.status())));
+        return Err(FetchError::Status {
+            url: url.to_owned(),
+            status: response.status().as_u16(),
+        });
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| FetchError(format!("reading {url}: {e}")))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(FetchError(format!("{url} is larger than {limit} bytes")));
+    while let Some(chunk) = response.chunk().await.map_err(get_failed)? {
+        if body.len().saturating_add(chunk.len()) > limit {
+            return Err(FetchError::TooLarge {
+                url: url.to_owned(),
+                limit,
+            });
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
+
+#[cfg(test)]
+mod tests;

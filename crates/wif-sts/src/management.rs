@@ -199,7 +199,7 @@ async fn commit(state: &StsState, management: &Management, candidate: DirectoryC
         persist(path, &candidate)
             .map_err(|e| graph_error(StatusCode::INTERNAL_SERVER_ERROR, "Service_InternalServerError", e))?;
     }
-    *state.directory.write().await = directory;
+    *state.directory.write().await = Arc::new(directory);
     Ok(())
 }
 

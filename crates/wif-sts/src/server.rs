@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio::sync::RwLock;
+use wif_core::error_text::error_chain;
 use wif_jose::{JwtError, SigningKey, jwks_of};
 
 use crate::directory::Directory;
@@ -65,8 +66,9 @@ impl StsMetrics {
 
 /// What the handlers share.
 pub struct StsState {
-    /// The directory (behind a lock so it can be changed while serving).
-    pub directory: RwLock<Directory>,
+    /// The directory. A request takes a snapshot (the lock is held only to clone the `Arc`),
+    /// so a management write never waits for a token request's issuer fetch, nor the reverse.
+    pub directory: RwLock<Arc<Directory>>,
     /// The key access tokens are signed with.
     pub signing_key: SigningKey,
     /// Issuer keys.
@@ -90,6 +92,11 @@ impl std::fmt::Debug for StsState {
 type Shared = Arc<StsState>;
 
 impl StsState {
+    /// The directory as it is now; later management changes do not touch this snapshot.
+    pub async fn directory(&self) -> Arc<Directory> {
+        Arc::clone(&*self.directory.read().await)
+    }
+
     /// The state for `directory`, registering metrics in `registry`. A CA file named by the
     /// directory that cannot be read is an error now, not at the first request.
     pub fn new(
@@ -127,7 +134,7 @@ impl StsState {
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         let issuers = IssuerKeys::new(directory.issuers.clone())?;
         Ok(Arc::new(StsState {
-            directory: RwLock::new(directory),
+            directory: RwLock::new(Arc::new(directory)),
             signing_key,
             issuers,
             metrics: StsMetrics::new(registry),
@@ -147,8 +154,42 @@ fn base_url(headers: &HeaderMap, uri: &Uri, fallback: &str) -> String {
     host.map_or_else(|| fallback.to_owned(), |h| format!("https://{h}"))
 }
 
-fn new_uuid() -> String {
-    wif_jose::kubernetes::random_uuid().unwrap_or_else(|_| "00000000-0000-0000-0000-000000000000".into())
+/// The ids a response carries: its trace id (also `x-ms-request-id`) and the correlation id
+/// used when the client sent none. Made first, so that a failing random number generator is
+/// answered with a 500, never with ids that are all zeros.
+struct RequestIds {
+    trace: String,
+    fallback_correlation: String,
+}
+
+impl RequestIds {
+    fn new() -> Result<Self, RandomFailed> {
+        let ids = wif_jose::kubernetes::random_uuid().and_then(|trace| {
+            wif_jose::kubernetes::random_uuid().map(|fallback_correlation| RequestIds {
+                trace,
+                fallback_correlation,
+            })
+        });
+        ids.map_err(|error| {
+            tracing::error!(%error, "the random number generator failed");
+            RandomFailed
+        })
+    }
+}
+
+/// The random number generator failed: the answer is a 500 with Entra's AADSTS50000.
+struct RandomFailed;
+
+impl RandomFailed {
+    fn response(self) -> Response {
+        let body = json!({
+            "error": "server_error",
+            "error_description": "AADSTS50000: There was an error issuing a token or an issue with our sign-in service.",
+            "error_codes": [50_000],
+            "wif_diagnosis": "the emulator's random number generator failed",
+        });
+        json_response(StatusCode::INTERNAL_SERVER_ERROR, &body, &[])
+    }
 }
 
 fn unix_now() -> i64 {
@@ -172,8 +213,8 @@ fn json_response(status: StatusCode, body: &Value, extra: &[(&'static str, Strin
     response
 }
 
-fn error_response(error: &EntraError, base: &str, correlation_id: &str) -> Response {
-    let trace_id = new_uuid();
+fn error_response(error: &EntraError, base: &str, correlation_id: &str, ids: &RequestIds) -> Response {
+    let trace_id = ids.trace.clone();
     let body = error.body(&trace_id, correlation_id, unix_now(), base);
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
     json_response(
@@ -187,7 +228,7 @@ fn error_response(error: &EntraError, base: &str, correlation_id: &str) -> Respo
     )
 }
 
-fn correlation_id(headers: &HeaderMap, uri: &Uri, form: Option<&Form>) -> String {
+fn correlation_id(headers: &HeaderMap, uri: &Uri, form: Option<&Form>, ids: &RequestIds) -> String {
     let header_value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let query = uri
         .query()
@@ -203,7 +244,7 @@ fn correlation_id(headers: &HeaderMap, uri: &Uri, form: Option<&Form>) -> String
         .or_else(|| form.and_then(|f| f.get("client-request-id")).map(str::to_owned))
         .or_else(|| header_value("x-ms-client-request-id"))
         .filter(|id| id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        .unwrap_or_else(new_uuid)
+        .unwrap_or_else(|| ids.fallback_correlation.clone())
 }
 
 /// The emulator's routes.
@@ -261,30 +302,45 @@ async fn token(
     body: Body,
 ) -> Response {
     let started = Instant::now();
+    let ids = match RequestIds::new() {
+        Ok(ids) => ids,
+        Err(failed) => return failed.response(),
+    };
     let base = base_url(&headers, &uri, &state.fallback_base);
     let endpoint_label = match endpoint {
         Endpoint::V1 => "v1",
         Endpoint::V2 => "v2",
     };
-    let (outcome, response) = match run_exchange(&state, &tenant, endpoint, &method, &headers, &uri, body, &base).await
-    {
+    let request = TokenRequest {
+        tenant: &tenant,
+        endpoint,
+        method: &method,
+        headers: &headers,
+        uri: &uri,
+        base: &base,
+        ids: &ids,
+    };
+    // Values from the request are logged with `?` (quoted, escaped): a tenant segment with a
+    // newline cannot forge a log line.
+    let (outcome, response) = match run_exchange(&state, &request, body).await {
         Ok((response, client)) => {
-            tracing::info!(tenant = %tenant, client_id = %client, endpoint = endpoint_label, "token issued");
+            tracing::info!(tenant = ?tenant, client_id = ?client, endpoint = endpoint_label, "token issued");
             ("issued".to_owned(), response)
         }
         Err((error, correlation)) => {
             tracing::warn!(
-                tenant = %tenant,
+                tenant = ?tenant,
                 code = error.code,
                 error = error.error,
-                diagnosis = error.diagnosis.as_deref().unwrap_or(""),
-                correlation_id = %correlation,
+                diagnosis = ?error.diagnosis.as_deref().unwrap_or(""),
+                detail = ?error.log_detail.as_deref().unwrap_or(""),
+                correlation_id = ?correlation,
                 "token request refused: AADSTS{}",
                 error.code
             );
             (
                 format!("AADSTS{}", error.code),
-                error_response(&error, &base, &correlation),
+                error_response(&error, &base, &correlation, &ids),
             )
         }
     };
@@ -300,31 +356,40 @@ async fn token(
     response
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a token request's handling needs from the HTTP layer.
+struct TokenRequest<'r> {
+    tenant: &'r str,
+    endpoint: Endpoint,
+    method: &'r Method,
+    headers: &'r HeaderMap,
+    uri: &'r Uri,
+    base: &'r str,
+    ids: &'r RequestIds,
+}
+
+/// The exchange: decode, [`exchange::prepare`] on a snapshot of the directory (no lock held
+/// from here on), the keys of the issuer it names, [`exchange::verify`] (once more after a
+/// re-fetch when the `kid` is unknown), [`exchange::finish`], sign.
 async fn run_exchange(
     state: &StsState,
-    tenant: &str,
-    endpoint: Endpoint,
-    method: &Method,
-    headers: &HeaderMap,
-    uri: &Uri,
+    request: &TokenRequest<'_>,
     body: Body,
-    base: &str,
 ) -> Result<(Response, String), (EntraError, String)> {
-    if method != Method::POST {
-        return Err((EntraError::post_only(), correlation_id(headers, uri, None)));
+    let (headers, uri, ids) = (request.headers, request.uri, request.ids);
+    if request.method != Method::POST {
+        return Err((EntraError::post_only(), correlation_id(headers, uri, None, ids)));
     }
     let bytes = match wif_server::body::read_limited(body, MAX_FORM_BYTES).await {
         Ok(bytes) => bytes,
         Err(_) => {
             return Err((
                 EntraError::body_too_large(MAX_FORM_BYTES),
-                correlation_id(headers, uri, None),
+                correlation_id(headers, uri, None, ids),
             ));
         }
     };
     let form = Form::parse(&bytes);
-    let correlation = correlation_id(headers, uri, form.as_ref());
+    let correlation = correlation_id(headers, uri, form.as_ref(), ids);
     let fail = |e: EntraError| (e, correlation.clone());
     let form = form.ok_or_else(|| {
         fail(
@@ -332,46 +397,50 @@ async fn run_exchange(
                 .with_diagnosis("the body is not application/x-www-form-urlencoded"),
         )
     })?;
-    let directory = state.directory.read().await;
-    let prepared = exchange::prepare(&directory, endpoint, tenant, &form, base).map_err(fail)?;
-    let issuer = prepared.issuer.clone();
+    let directory = state.directory().await;
+    let prepared =
+        exchange::prepare(&directory, request.endpoint, request.tenant, &form, request.base).map_err(fail)?;
     let keys = state
         .issuers
-        .keys(&issuer)
+        .keys(&prepared.key_issuer)
         .await
-        .map_err(|e| fail(EntraError::issuer_unreachable().with_diagnosis(e.0)))?;
-    let checked = match exchange::check_signature(&prepared, &keys) {
+        .map_err(|e| fail(exchange::keys_error(&prepared, &error_chain(&e))))?;
+    let refreshed;
+    let verified = match exchange::verify(&prepared, &keys) {
         Err(JwtError::UnknownKid { .. }) => {
             // The issuer may have rotated its key since we fetched: look once more.
-            let fresh = state
+            refreshed = state
                 .issuers
-                .refresh(&issuer)
+                .refresh(&prepared.key_issuer)
                 .await
-                .map_err(|e| fail(EntraError::issuer_unreachable().with_diagnosis(e.0)))?;
-            exchange::check_signature(&prepared, &fresh)
+                .map_err(|e| fail(exchange::keys_error(&prepared, &error_chain(&e))))?;
+            exchange::verify(&prepared, &refreshed)
         }
         other => other,
-    };
-    if let Err(e) = checked {
-        return Err(fail(exchange::signature_error(&prepared, &e)));
     }
-    let grant = exchange::finish(prepared, unix_now()).map_err(fail)?;
+    .map_err(|e| fail(exchange::signature_error(&prepared, &e)))?;
+    let grant = exchange::finish(verified, unix_now()).map_err(fail)?;
     let issued = tokens::mint(
         &grant,
         &state.signing_key,
-        base,
+        request.base,
         unix_now(),
         directory.token_lifetime_seconds,
     )
-    .map_err(|e| fail(EntraError::issuer_unreachable().with_diagnosis(format!("signing failed: {e}"))))?;
-    let body = tokens::success_body(&issued, endpoint);
+    .map_err(|e| {
+        fail(EntraError::internal(&format!(
+            "signing the access token failed: {}",
+            error_chain(&e)
+        )))
+    })?;
+    let body = tokens::success_body(&issued, request.endpoint);
     let response = json_response(
         StatusCode::OK,
         &body,
         &[
             ("cache-control", "no-store, no-cache".into()),
             ("pragma", "no-cache".into()),
-            ("x-ms-request-id", new_uuid()),
+            ("x-ms-request-id", ids.trace.clone()),
         ],
     );
     Ok((response, grant.principal.client_id))
@@ -384,13 +453,15 @@ async fn tenant_or_error(
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<String, Response> {
-    let directory = state.directory.read().await;
+    let ids = RequestIds::new().map_err(RandomFailed::response)?;
+    let directory = state.directory().await;
     match directory.tenant(tenant) {
         Some(t) => Ok(t.id.clone()),
         None => Err(error_response(
             &EntraError::unknown_tenant(tenant),
             base,
-            &correlation_id(headers, uri, None),
+            &correlation_id(headers, uri, None, &ids),
+            &ids,
         )),
     }
 }

@@ -136,3 +136,134 @@ fn time_now() -> i64 {
         .unwrap()
         .as_secs() as i64
 }
+
+/// An OIDC issuer on `address` (discovery and JWKS over HTTPS), serving until dropped.
+struct Issuer {
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn serve_issuer(address: std::net::SocketAddr, ca: &wif_server::pki::LocalCa, key: &SigningKey) -> Issuer {
+    use axum::routing::get;
+    let url = format!("https://{address}");
+    let jwks_uri = wif_jose::discovery::default_jwks_uri(&url);
+    let discovery = serde_json::to_string(&wif_jose::discovery::DiscoveryDocument::new(
+        &url,
+        &jwks_uri,
+        std::slice::from_ref(key.public_key()),
+    ))
+    .unwrap();
+    let jwks = jwks_of(std::slice::from_ref(key.public_key())).to_pretty_json();
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { discovery }),
+        )
+        .route("/openid/v1/jwks", get(move || async move { jwks }));
+    let cert = ca.issue(&["127.0.0.1"]).unwrap();
+    let here = std::path::Path::new("test");
+    let key =
+        wif_server::tls::certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), here, here).unwrap();
+    let options = wif_server::ServiceOptions::new(
+        address,
+        "127.0.0.1:0".parse().unwrap(),
+        wif_server::TlsSource::Given(key),
+        "1.3",
+    );
+    let bound = wif_server::bind(options, router, prometheus_client::registry::Registry::default())
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    Issuer { _stop: stop }
+}
+
+async fn exchange(http: &reqwest::Client, emulator_url: &str, assertion: &str) -> serde_json::Value {
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials"),
+        ("client_id", CLIENT),
+        ("scope", "https://vault.azure.net/.default"),
+        (
+            "client_assertion_type",
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ),
+        ("client_assertion", assertion),
+    ])
+    .unwrap();
+    http.post(format!("{emulator_url}/{TENANT}/oauth2/v2.0/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_issuer_down_at_the_first_exchange_works_again_within_seconds_without_a_restart() {
+    // The issuer's address is reserved and released: nothing listens there at first.
+    let address = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let issuer_url = format!("https://{address}");
+    let dir = std::env::temp_dir().join(format!("wif-sts-it-down-{}", random_uuid().unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = wif_server::pki::LocalCa::new("issuer CA").unwrap();
+    std::fs::write(dir.join("issuer-ca.pem"), ca.cert_pem()).unwrap();
+    let yaml = format!(
+        "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"{issuer_url}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\nissuers:\n  - {{ issuer: \"{issuer_url}\", caFile: issuer-ca.pem }}\n"
+    );
+    let emulator = wif_sts::LocalEmulator::start(&yaml, &dir).await.unwrap();
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let now = time_now();
+    let assertion = ProjectedToken {
+        issuer: issuer_url.clone(),
+        namespace: "demo".into(),
+        service_account: "app".into(),
+        service_account_uid: random_uuid().unwrap(),
+        audiences: vec!["api://AzureADTokenExchange".into()],
+        issued_at: now,
+        expiration_seconds: 3600,
+        pod: None,
+        jti: random_uuid().unwrap(),
+    }
+    .sign(&key)
+    .unwrap();
+
+    let down = exchange(&http, &emulator.url, &assertion).await;
+    assert_eq!(down["error_codes"], serde_json::json!([50166]), "{down}");
+    let diagnosis = down["wif_diagnosis"].as_str().unwrap_or_default();
+    assert!(diagnosis.contains("openid-configuration failed"), "{diagnosis}");
+
+    let _issuer = serve_issuer(address, &ca, &key).await;
+    let back = std::time::Instant::now();
+    // A client retrying as SDKs do: within the first backoff (1 s) the emulator answers from
+    // memory; then it fetches again and the exchange succeeds.
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let answer = exchange(&http, &emulator.url, &assertion).await;
+            if answer.get("access_token").is_some() {
+                return answer;
+            }
+            assert_eq!(answer["error_codes"], serde_json::json!([50166]), "{answer}");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("exchanges succeed again once the issuer is back");
+    let took = back.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the failure was remembered for {took:?}"
+    );
+    assert_eq!(answer["token_type"], "Bearer");
+    let _ = std::fs::remove_dir_all(&dir);
+}
