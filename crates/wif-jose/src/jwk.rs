@@ -145,8 +145,8 @@ pub fn public_keys_from_pem(pem: &[u8]) -> Result<Vec<PublicKey>, KeyError> {
     for block in parse_pem(pem)? {
         let key = match block.label.as_str() {
             "PUBLIC KEY" => PublicKey::from_spki(&block.der)?,
-            "RSA PUBLIC KEY" => PublicKey::from_spki(&der::rsa_spki_from_pkcs1(&block.der))?,
-            "CERTIFICATE" => PublicKey::from_spki(der::certificate_spki(&block.der).map_err(KeyError::Der)?)?,
+            "RSA PUBLIC KEY" => PublicKey::from_spki(&der::rsa_spki_from_pkcs1(&block.der).map_err(KeyError::Der)?)?,
+            "CERTIFICATE" => PublicKey::from_spki(&der::certificate_spki(&block.der).map_err(KeyError::Der)?)?,
             "PRIVATE KEY" | "RSA PRIVATE KEY" | "EC PRIVATE KEY" => {
                 SigningKey::from_der(&block.label, &block.der)?.public_key().clone()
             }

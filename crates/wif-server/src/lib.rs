@@ -10,10 +10,12 @@ pub mod limits;
 pub mod pki;
 pub mod serve;
 pub mod service;
+pub mod task;
 pub mod tls;
 
 pub use admin::{AdminState, admin_router};
 pub use limits::ConnectionLimits;
 pub use serve::{ConnectionMetrics, Serving, serve_https, shutdown_signal};
 pub use service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
+pub use task::supervise;
 pub use tls::{CertificateSource, TlsError, install_crypto_provider};

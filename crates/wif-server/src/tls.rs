@@ -57,6 +57,11 @@ pub fn install_crypto_provider() {
     });
 }
 
+/// The one crypto provider (aws-lc-rs), for verifiers built outside this crate.
+pub fn crypto_provider() -> Arc<CryptoProvider> {
+    provider()
+}
+
 fn provider() -> Arc<CryptoProvider> {
     install_crypto_provider();
     CryptoProvider::get_default()

@@ -8,9 +8,19 @@ use wif_core::ServiceAccountInfo;
 use wif_core::manifest::ServiceAccountIndex;
 
 /// A lookup that could not be answered (the API server is down, ...): the pod is denied.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct LookupError(pub String);
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LookupError {
+    /// The API server did not answer in time.
+    #[error("the API server did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    /// The API server answered with an error, or could not be reached.
+    #[error("the API server could not be asked")]
+    Api(#[source] kube::Error),
+    /// A ServiceAccounts file that cannot be read.
+    #[error("{0}")]
+    File(String),
+}
 
 /// Finds ServiceAccounts.
 #[async_trait::async_trait]
@@ -33,7 +43,7 @@ impl StaticServiceAccounts {
     /// From parsed YAML documents.
     pub fn from_documents(documents: &[Value], default_namespace: &str) -> Result<Self, LookupError> {
         let index = ServiceAccountIndex::from_documents(documents, default_namespace)
-            .map_err(|e| LookupError(e.to_string()))?;
+            .map_err(|e| LookupError::File(e.to_string()))?;
         Ok(StaticServiceAccounts { index })
     }
 

@@ -5,8 +5,15 @@
 //! [`crate::rotation`] talks to the API server.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose, SanType};
+use rustls::RootCertStore;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::ServerCertVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use wif_core::contract;
 
 /// Renew when less than this much validity remains (upstream's look-ahead).
@@ -63,29 +70,66 @@ pub fn dns_names(namespace: &str) -> Vec<String> {
     ]
 }
 
-/// Why the Secret's certificates must be (re)issued, or `None` when they are good.
+/// Why the Secret's certificates must be (re)issued, or `None` when they are good: `tls.crt`
+/// chains to `ca.crt` and names each of the Service's DNS names exactly, both are valid now
+/// and still [`RENEW_BEFORE_SECONDS`] from now, and `tls.key` is `tls.crt`'s key. The chain,
+/// dates and names are checked by rustls's own verifier (webpki, the aws-lc-rs provider), as
+/// kube-apiserver's TLS client will check them: whatever it would refuse is renewed here,
+/// never published as the caBundle.
 pub fn renewal_reason(data: &BTreeMap<String, Vec<u8>>, namespace: &str, now: i64) -> Option<String> {
     let Some(bundle) = CertBundle::from_data(data) else {
         return Some("the Secret lacks ca.crt, ca.key, tls.crt or tls.key".into());
     };
-    for (name, pem) in [("ca.crt", &bundle.ca_cert_pem), ("tls.crt", &bundle.cert_pem)] {
-        let der = match wif_jose::pem::parse_pem(pem.as_bytes()) {
-            Ok(blocks) if blocks.first().is_some_and(|b| b.label == "CERTIFICATE") => blocks[0].der.clone(),
-            _ => return Some(format!("{name} is not a PEM certificate")),
-        };
-        match wif_jose::der::certificate_validity(&der) {
-            Ok((_, not_after)) if not_after - now < RENEW_BEFORE_SECONDS => {
-                return Some(format!("{name} expires at {not_after}"));
-            }
-            Ok(_) => {}
-            Err(e) => return Some(format!("{name}: {e}")),
+    let Ok(ca) = CertificateDer::from_pem_slice(bundle.ca_cert_pem.as_bytes()) else {
+        return Some("ca.crt is not a PEM certificate".into());
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(bundle.cert_pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Some("tls.crt is not a PEM certificate".into());
+    };
+    // webpki takes a trust anchor's dates on trust; kube-apiserver's Go client does not.
+    match wif_jose::der::certificate_validity(&ca) {
+        Err(e) => return Some(format!("ca.crt: {e}")),
+        Ok((not_before, _)) if not_before > now => return Some(format!("ca.crt is not valid before {not_before}")),
+        Ok((_, not_after)) if not_after.saturating_sub(now) < RENEW_BEFORE_SECONDS => {
+            return Some(format!("ca.crt expires at {not_after}"));
         }
-        if name == "tls.crt"
-            && !dns_names(namespace)
-                .iter()
-                .all(|n| der.windows(n.len()).any(|w| w == n.as_bytes()))
-        {
-            return Some(format!("tls.crt is not for {}", dns_names(namespace)[0]));
+        Ok(_) => {}
+    }
+    let mut roots = RootCertStore::empty();
+    if let Err(e) = roots.add(ca) {
+        return Some(format!("ca.crt is not a usable CA certificate: {e}"));
+    }
+    let verifier = match WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        wif_server::tls::crypto_provider(),
+    )
+    .build()
+    {
+        Ok(verifier) => verifier,
+        Err(e) => return Some(format!("ca.crt cannot verify certificates: {e}")),
+    };
+    let at = |unix: i64| UnixTime::since_unix_epoch(Duration::from_secs(u64::try_from(unix).unwrap_or(0)));
+    for name in dns_names(namespace) {
+        let Ok(server_name) = ServerName::try_from(name.clone()) else {
+            return Some(format!("{name} is not a DNS name"));
+        };
+        if let Err(e) = verifier.verify_server_cert(leaf, intermediates, &server_name, &[], at(now)) {
+            return Some(format!("tls.crt is not good for {name} under ca.crt: {e}"));
+        }
+        if let Err(e) = verifier.verify_server_cert(
+            leaf,
+            intermediates,
+            &server_name,
+            &[],
+            at(now.saturating_add(RENEW_BEFORE_SECONDS)),
+        ) {
+            return Some(format!(
+                "tls.crt or ca.crt expires within {} days: {e}",
+                RENEW_BEFORE_SECONDS / 86_400
+            ));
         }
     }
     let generated = std::path::Path::new("(secret)");
@@ -158,15 +202,14 @@ mod tests {
         assert_eq!(CertBundle::from_data(&data), Some(bundle));
         assert_eq!(renewal_reason(&data, "azure-workload-identity-system", NOW), None);
         let late = NOW + VALIDITY_SECONDS - RENEW_BEFORE_SECONDS + 10;
-        assert!(
-            renewal_reason(&data, "azure-workload-identity-system", late)
-                .unwrap()
-                .contains("expires")
+        assert_eq!(
+            renewal_reason(&data, "azure-workload-identity-system", late),
+            Some(format!("ca.crt expires at {}", NOW + VALIDITY_SECONDS))
         );
         assert!(
             renewal_reason(&data, "other-namespace", NOW)
                 .unwrap()
-                .contains("is not for")
+                .starts_with("tls.crt is not good for azure-wi-webhook-webhook-service.other-namespace.svc")
         );
     }
 
@@ -187,5 +230,100 @@ mod tests {
                 .contains("does not serve")
         );
         assert!(renewal_reason(&BTreeMap::new(), "ns", NOW).is_some());
+    }
+
+    /// A bundle whose serving certificate names only `names` (signed by its own CA), or is
+    /// self-signed when `self_signed`.
+    fn bundle_for(names: &[&str], self_signed: bool) -> CertBundle {
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name.push(DnType::CommonName, "test CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        validity(&mut ca, NOW).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+        let mut params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
+        validity(&mut params, NOW).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let ca_key_pem = ca_key.serialize_pem();
+        let cert = if self_signed {
+            params.self_signed(&key).unwrap()
+        } else {
+            params.signed_by(&key, &rcgen::Issuer::new(ca, ca_key)).unwrap()
+        };
+        CertBundle {
+            ca_cert_pem: ca_cert.pem(),
+            ca_key_pem,
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    #[test]
+    fn the_serving_certificate_must_name_each_service_name_exactly() {
+        let names = dns_names("ns");
+        let both = bundle_for(&[names[0].as_str(), names[1].as_str()], false);
+        assert_eq!(
+            renewal_reason(&both.to_data(), "ns", NOW),
+            None,
+            "the helper makes good bundles"
+        );
+        // Only the long name: a substring search of the DER finds the short one inside it.
+        let long_only = bundle_for(&[names[1].as_str()], false);
+        let reason = renewal_reason(&long_only.to_data(), "ns", NOW).unwrap();
+        assert!(
+            reason.starts_with(&format!("tls.crt is not good for {} under ca.crt", names[0])),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_serving_certificate_from_another_ca_is_renewed() {
+        let good = issue("ns", NOW).unwrap();
+        let other = issue("ns", NOW).unwrap();
+        let mut data = good.to_data();
+        data.insert("tls.crt".into(), other.cert_pem.into_bytes());
+        data.insert("tls.key".into(), other.key_pem.into_bytes());
+        let reason = renewal_reason(&data, "ns", NOW).unwrap();
+        assert!(reason.contains("under ca.crt"), "{reason}");
+        let names = dns_names("ns");
+        let self_signed = bundle_for(&[names[0].as_str(), names[1].as_str()], true);
+        assert!(
+            renewal_reason(&self_signed.to_data(), "ns", NOW)
+                .unwrap()
+                .contains("under ca.crt")
+        );
+    }
+
+    #[test]
+    fn non_ascii_bytes_in_a_certificate_date_are_a_reason_not_a_panic() {
+        let good = issue("ns", NOW).unwrap();
+        let der = CertificateDer::from_pem_slice(good.cert_pem.as_bytes())
+            .unwrap()
+            .to_vec();
+        // The first UTCTime (tag 0x17, 13 bytes): two of its digits become "é".
+        let at = der.windows(2).position(|w| w == [0x17, 13]).unwrap() + 2;
+        let mut broken = der.clone();
+        broken[at] = 0xc3;
+        broken[at + 1] = 0xa9;
+        let pem = wif_jose::pem::encode_pem("CERTIFICATE", &broken);
+        let mut data = good.to_data();
+        data.insert("tls.crt".into(), pem.into_bytes());
+        let reason = renewal_reason(&data, "ns", NOW).unwrap();
+        assert!(reason.starts_with("tls.crt is not good for"), "{reason}");
+        // And in ca.crt, the trust anchor itself.
+        let ca_der = CertificateDer::from_pem_slice(good.ca_cert_pem.as_bytes())
+            .unwrap()
+            .to_vec();
+        let at = ca_der.windows(2).position(|w| w == [0x17, 13]).unwrap() + 2;
+        let mut broken_ca = ca_der.clone();
+        broken_ca[at] = 0xff;
+        let mut data = good.to_data();
+        data.insert(
+            "ca.crt".into(),
+            wif_jose::pem::encode_pem("CERTIFICATE", &broken_ca).into_bytes(),
+        );
+        let reason = renewal_reason(&data, "ns", NOW).unwrap();
+        assert!(reason.starts_with("ca.crt: malformed DER: certificate"), "{reason}");
     }
 }

@@ -77,45 +77,11 @@ impl KubeServiceAccounts {
     pub fn start(client: kube::Client) -> Self {
         let accounts: Arc<RwLock<Accounts>> = Arc::default();
         let ready = Arc::new(AtomicBool::new(false));
-        // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
-        let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(client.clone());
-        let stream = watcher(api, watcher::Config::default().page_size(500)).default_backoff();
-        let (map, flag) = (Arc::clone(&accounts), Arc::clone(&ready));
-        tokio::spawn(async move {
-            let mut stream = std::pin::pin!(stream);
-            let mut relisting: Option<Accounts> = None;
-            while let Some(event) = stream.next().await {
-                let write = || map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                match event {
-                    Ok(Event::Init) => relisting = Some(Accounts::new()),
-                    Ok(Event::InitApply(meta)) => {
-                        if let (Some(fresh), Some((k, v))) = (relisting.as_mut(), ours(&meta)) {
-                            fresh.insert(k, v);
-                        }
-                    }
-                    Ok(Event::InitDone) => {
-                        if let Some(mut fresh) = relisting.take() {
-                            fresh.shrink_to_fit();
-                            let count = fresh.len();
-                            *write() = fresh;
-                            if !flag.swap(true, Ordering::SeqCst) {
-                                tracing::info!(accounts = count, "ServiceAccount cache synced");
-                            }
-                        }
-                    }
-                    Ok(Event::Apply(meta)) => {
-                        if let Some((k, v)) = ours(&meta) {
-                            write().insert(k, v);
-                        }
-                    }
-                    Ok(Event::Delete(meta)) => {
-                        if let Some((k, _)) = ours(&meta) {
-                            write().remove(&k);
-                        }
-                    }
-                    Err(error) => tracing::warn!(%error, "ServiceAccount watch error; retrying with backoff"),
-                }
-            }
+        let (map, flag, watch_client) = (Arc::clone(&accounts), Arc::clone(&ready), client.clone());
+        // Supervised: a watch that ends or panics is logged and started again (with a fresh
+        // list), never left dead with a cache that silently stops changing.
+        wif_server::supervise("ServiceAccount watch", move || {
+            watch_accounts(watch_client.clone(), Arc::clone(&map), Arc::clone(&flag))
         });
         KubeServiceAccounts {
             client,
@@ -137,6 +103,48 @@ impl KubeServiceAccounts {
     }
 }
 
+/// Lists and watches every namespace's ServiceAccounts (metadata only, 500 a page) into
+/// `map`, setting `ready` once the first list is in.
+async fn watch_accounts(client: kube::Client, map: Arc<RwLock<Accounts>>, ready: Arc<AtomicBool>) {
+    // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
+    let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(client);
+    let stream = watcher(api, watcher::Config::default().page_size(500)).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    let mut relisting: Option<Accounts> = None;
+    while let Some(event) = stream.next().await {
+        let write = || map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match event {
+            Ok(Event::Init) => relisting = Some(Accounts::new()),
+            Ok(Event::InitApply(meta)) => {
+                if let (Some(fresh), Some((k, v))) = (relisting.as_mut(), ours(&meta)) {
+                    fresh.insert(k, v);
+                }
+            }
+            Ok(Event::InitDone) => {
+                if let Some(mut fresh) = relisting.take() {
+                    fresh.shrink_to_fit();
+                    let count = fresh.len();
+                    *write() = fresh;
+                    if !ready.swap(true, Ordering::SeqCst) {
+                        tracing::info!(accounts = count, "ServiceAccount cache synced");
+                    }
+                }
+            }
+            Ok(Event::Apply(meta)) => {
+                if let Some((k, v)) = ours(&meta) {
+                    write().insert(k, v);
+                }
+            }
+            Ok(Event::Delete(meta)) => {
+                if let Some((k, _)) = ours(&meta) {
+                    write().remove(&k);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "ServiceAccount watch error; retrying with backoff"),
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl ServiceAccountSource for KubeServiceAccounts {
     async fn get(&self, namespace: &str, name: &str) -> Result<Option<ServiceAccountInfo>, LookupError> {
@@ -150,19 +158,14 @@ impl ServiceAccountSource for KubeServiceAccounts {
         }
         let api: Api<PartialObjectMeta<ServiceAccount>> = Api::namespaced(self.client.clone(), namespace);
         let lookup = tokio::time::timeout(self.lookup_timeout, api.get_opt(name));
-        match lookup.await.map_err(|_| {
-            LookupError(format!(
-                "the API server did not answer within {:?}",
-                self.lookup_timeout
-            ))
-        })? {
+        match lookup.await.map_err(|_| LookupError::Timeout(self.lookup_timeout))? {
             Ok(Some(meta)) => {
                 tracing::debug!(%namespace, %name, "ServiceAccount found by direct GET after a cache miss");
                 let (_, annotations) = ours(&meta).unwrap_or_else(|| (Box::from(""), Arc::from(Vec::new())));
                 Ok(Some(info(namespace, name, &annotations)))
             }
             Ok(None) => Ok(None),
-            Err(error) => Err(LookupError(error.to_string())),
+            Err(error) => Err(LookupError::Api(error)),
         }
     }
 

@@ -15,12 +15,38 @@ use crate::certs::{CertBundle, issue, renewal_reason};
 
 /// How often the rotation loop looks again (upstream: 12 h).
 pub const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+/// After a failed round, the first retry comes this soon; it doubles with each failure in a
+/// row up to [`MAX_RETRY_DELAY`], then the loop is back to [`CHECK_INTERVAL`] once a round
+/// succeeds.
+pub const FIRST_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
+/// The longest wait between two failed rounds.
+pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(300);
 const ATTEMPTS: usize = 5;
 
 /// Rotation could not complete; the webhook keeps serving what it has.
 #[derive(Debug, thiserror::Error)]
-#[error("certificate rotation: {0}")]
-pub struct RotationError(String);
+#[non_exhaustive]
+pub enum RotationError {
+    /// The API server refused or could not be reached.
+    #[error("certificate rotation: the API server call failed")]
+    Api(#[source] kube::Error),
+    /// Certificates could not be made.
+    #[error("certificate rotation: cannot issue certificates")]
+    Issue(#[source] rcgen::Error),
+    /// Other writers kept winning the compare-and-swap.
+    #[error("certificate rotation: the {what} kept changing under {ATTEMPTS} attempts")]
+    Contended {
+        /// The Secret or the MutatingWebhookConfiguration.
+        what: &'static str,
+    },
+}
+
+/// How long to wait after the `failures`-th failed round in a row.
+pub fn retry_delay(failures: u32) -> std::time::Duration {
+    FIRST_RETRY_DELAY
+        .saturating_mul(1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX))
+        .min(MAX_RETRY_DELAY)
+}
 
 fn conflict(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 409)
@@ -49,12 +75,12 @@ fn with_data(mut secret: Secret, bundle: &CertBundle) -> Secret {
 /// Makes sure the Secret holds good certificates and returns them.
 pub async fn ensure_secret(client: &kube::Client, namespace: &str) -> Result<CertBundle, RotationError> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
-    let fail = |e: kube::Error| RotationError(e.to_string());
+    let fail = RotationError::Api;
     for _ in 0..ATTEMPTS {
         let now = unix_now();
         match api.get_opt(contract::WEBHOOK_SECRET_NAME).await.map_err(fail)? {
             None => {
-                let bundle = issue(namespace, now).map_err(|e| RotationError(e.to_string()))?;
+                let bundle = issue(namespace, now).map_err(RotationError::Issue)?;
                 let secret = Secret {
                     metadata: ObjectMeta {
                         name: Some(contract::WEBHOOK_SECRET_NAME.into()),
@@ -75,11 +101,14 @@ pub async fn ensure_secret(client: &kube::Client, namespace: &str) -> Result<Cer
             Some(secret) => {
                 let data = data_of(&secret);
                 let Some(reason) = renewal_reason(&data, namespace, now) else {
-                    return CertBundle::from_data(&data)
-                        .ok_or_else(|| RotationError("the Secret changed while read".into()));
+                    match CertBundle::from_data(&data) {
+                        Some(bundle) => return Ok(bundle),
+                        // renewal_reason found all four files: unreachable, but a retry is safe.
+                        None => continue,
+                    }
                 };
                 tracing::info!(%namespace, %reason, "issuing new webhook certificates");
-                let bundle = issue(namespace, now).map_err(|e| RotationError(e.to_string()))?;
+                let bundle = issue(namespace, now).map_err(RotationError::Issue)?;
                 // `replace` carries the resourceVersion we read: a concurrent writer makes it 409.
                 match api
                     .replace(
@@ -96,16 +125,14 @@ pub async fn ensure_secret(client: &kube::Client, namespace: &str) -> Result<Cer
             }
         }
     }
-    Err(RotationError(format!(
-        "the Secret kept changing under {ATTEMPTS} attempts"
-    )))
+    Err(RotationError::Contended { what: "Secret" })
 }
 
 /// Sets every webhook's caBundle to `ca_pem`; `Ok(false)` when it already was, or when the
 /// configuration is not installed yet.
 pub async fn sync_ca_bundle(client: &kube::Client, ca_pem: &str) -> Result<bool, RotationError> {
     let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
-    let fail = |e: kube::Error| RotationError(e.to_string());
+    let fail = RotationError::Api;
     for _ in 0..ATTEMPTS {
         let Some(mut configuration) = api.get_opt(contract::WEBHOOK_CONFIGURATION_NAME).await.map_err(fail)? else {
             return Ok(false);
@@ -137,9 +164,9 @@ pub async fn sync_ca_bundle(client: &kube::Client, ca_pem: &str) -> Result<bool,
             Err(e) => return Err(fail(e)),
         }
     }
-    Err(RotationError(format!(
-        "the MutatingWebhookConfiguration kept changing under {ATTEMPTS} attempts"
-    )))
+    Err(RotationError::Contended {
+        what: "MutatingWebhookConfiguration",
+    })
 }
 
 /// One round: the Secret, then the caBundle.
@@ -149,12 +176,42 @@ pub async fn rotate_once(client: &kube::Client, namespace: &str) -> Result<CertB
     Ok(bundle)
 }
 
-/// Rounds every [`CHECK_INTERVAL`], forever; failures are logged and retried next round.
+/// Rounds every [`CHECK_INTERVAL`], forever; a failed round is logged and retried after
+/// [`retry_delay`] (seconds to minutes), not at the next 12-hour check. Run it under
+/// `wif_server::supervise`, so that even a panic is logged and the loop started again.
 pub async fn run(client: kube::Client, namespace: String) {
+    let mut failures = 0u32;
     loop {
-        tokio::time::sleep(CHECK_INTERVAL).await;
-        if let Err(error) = rotate_once(&client, &namespace).await {
-            tracing::warn!(%error, "certificate rotation failed; retrying at the next check");
+        let wait = if failures == 0 {
+            CHECK_INTERVAL
+        } else {
+            retry_delay(failures)
+        };
+        tokio::time::sleep(wait).await;
+        match rotate_once(&client, &namespace).await {
+            Ok(_) => failures = 0,
+            Err(error) => {
+                failures = failures.saturating_add(1);
+                tracing::warn!(
+                    error = %wif_core::error_text::error_chain(&error),
+                    retry_in_seconds = retry_delay(failures).as_secs(),
+                    "certificate rotation failed"
+                );
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_round_is_retried_within_minutes() {
+        let seconds: Vec<u64> = [1, 2, 3, 4, 5, 6, 50]
+            .iter()
+            .map(|n| retry_delay(*n).as_secs())
+            .collect();
+        assert_eq!(seconds, [10, 20, 40, 80, 160, 300, 300]);
     }
 }

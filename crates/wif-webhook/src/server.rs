@@ -108,8 +108,9 @@ pub async fn admit(state: &WebhookState, admission: &Admission<'_>) -> Result<wi
         }
         Err(e) => {
             return Err(Denial::bad_request(format!(
-                "failed to get service account {}/{name}: {e}",
-                admission.namespace
+                "failed to get service account {}/{name}: {}",
+                admission.namespace,
+                wif_core::error_text::error_chain(&e)
             )));
         }
     };

@@ -66,7 +66,7 @@ async fn prepare_certificates(client: &kube::Client, cert_dir: &std::path::Path)
         match wif_webhook::rotation::rotate_once(client, &namespace).await {
             Ok(_) => break,
             Err(error) => {
-                tracing::warn!(%error, "certificates not ready; retrying in 10 s");
+                tracing::warn!(error = %wif_core::error_text::error_chain(&error), "certificates not ready; retrying in 10 s");
                 tokio::time::sleep(std::time::Duration::from_secs(10)).await;
             }
         }
@@ -80,7 +80,10 @@ async fn prepare_certificates(client: &kube::Client, cert_dir: &std::path::Path)
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         waited += 2;
     }
-    tokio::spawn(wif_webhook::rotation::run(client.clone(), namespace));
+    let client = client.clone();
+    wif_server::supervise("certificate rotation", move || {
+        wif_webhook::rotation::run(client.clone(), namespace.clone())
+    });
 }
 
 /// Go's `host:port` with an empty host meaning every address.

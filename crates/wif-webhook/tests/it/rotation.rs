@@ -159,3 +159,38 @@ async fn the_ca_bundle_follows_the_ca() {
         "already current"
     );
 }
+
+#[tokio::test]
+async fn a_secret_whose_certificate_is_for_other_names_is_replaced_not_published() {
+    let store = Arc::new(Store::default());
+    // A complete, well-formed Secret, but for the Service in another namespace: its tls.crt
+    // names `...other.svc`, which a substring search for `...{NS}.svc` never confused, and its
+    // CA must not become the caBundle.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let foreign = wif_webhook::certs::issue("other", now).unwrap();
+    let data = |b: &wif_webhook::certs::CertBundle| b.to_data();
+    let reason = wif_webhook::certs::renewal_reason(&data(&foreign), NS, now).unwrap();
+    assert!(
+        reason.starts_with("tls.crt is not good for"),
+        "renewed for its names: {reason}"
+    );
+    let b64 = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+    *store.secret.lock().await = Some(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": contract::WEBHOOK_SECRET_NAME, "namespace": NS, "resourceVersion": "4" },
+        "data": { "ca.crt": b64(&foreign.ca_cert_pem), "ca.key": b64(&foreign.ca_key_pem),
+                  "tls.crt": b64(&foreign.cert_pem), "tls.key": b64(&foreign.key_pem) }
+    }));
+    let client = start(store.clone()).await;
+    let bundle = wif_webhook::rotation::rotate_once(&client, NS).await.unwrap();
+    assert_ne!(bundle.ca_cert_pem, foreign.ca_cert_pem, "the foreign CA was kept");
+    let stored = store.secret.lock().await.clone().unwrap();
+    assert_eq!(
+        stored["metadata"]["resourceVersion"], "5",
+        "replaced with compare-and-swap"
+    );
+    assert_eq!(wif_webhook::certs::renewal_reason(&data(&bundle), NS, now), None);
+}
