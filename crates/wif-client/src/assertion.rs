@@ -57,10 +57,10 @@ impl TokenFile {
         &self.path
     }
 
-    fn failure(&self, reason: impl std::fmt::Display) -> ClientError {
+    fn failure(&self, source: std::io::Error) -> ClientError {
         ClientError::TokenFile {
             path: self.path.display().to_string(),
-            reason: reason.to_string(),
+            source: std::sync::Arc::new(source),
         }
     }
 }
@@ -69,10 +69,11 @@ impl AssertionSource for TokenFile {
     fn assertion(&self) -> Result<String, ClientError> {
         let metadata = std::fs::metadata(&self.path).map_err(|e| self.failure(e))?;
         if metadata.len() > MAX_TOKEN_FILE_BYTES {
-            return Err(self.failure(format!(
-                "it is {} bytes, more than a token ({MAX_TOKEN_FILE_BYTES})",
-                metadata.len()
-            )));
+            return Err(ClientError::TokenFileTooLarge {
+                path: self.path.display().to_string(),
+                size: metadata.len(),
+                limit: MAX_TOKEN_FILE_BYTES,
+            });
         }
         let fingerprint = Fingerprint::of(&metadata);
         let mut cached = self.cached.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

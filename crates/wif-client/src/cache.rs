@@ -1,14 +1,20 @@
 //! The token cache, keyed by (authority, tenant, client, scope). A hit is a couple of map
-//! lookups; a miss or a due refresh takes the key's lock, so however many callers wait, one
-//! request is in flight per key. Tokens are refreshed ahead of expiry (at `refresh_in` when
-//! the endpoint gives it, at half-life for long tokens, else five minutes before expiry);
-//! after a failure the key backs off exponentially, and a still-valid token keeps being
-//! served meanwhile. An expired token is never served.
+//! lookups. Tokens are refreshed ahead of expiry (at `refresh_in` when the endpoint gives it,
+//! at half-life for long tokens, else five minutes before expiry): once a refresh is due and
+//! the cached token is still valid, callers get the cached token at once while one refresh
+//! runs in the background. Only a caller with no valid token waits, and however many wait,
+//! one request is in flight per key (every waiter joins it; one that gives up cancels
+//! nothing). No lock is held while the request runs. After a failure the key backs off
+//! exponentially, and a still-valid token keeps being served meanwhile. An expired token is
+//! never served.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, Shared};
 
 use crate::error::ClientError;
 use crate::exchange::FreshToken;
@@ -59,6 +65,8 @@ pub const EXPIRY_MARGIN_MS: i64 = 30_000;
 pub const REFRESH_AHEAD_MS: i64 = 300_000;
 /// Longest wait between attempts after failures.
 pub const MAX_BACKOFF_MS: i64 = 30_000;
+/// The longest token lifetime believed (Entra's longest is a day, with CAE).
+pub const MAX_LIFETIME_S: i64 = 86_400;
 
 /// An access token and when it stops being served.
 #[derive(Clone, PartialEq, Eq)]
@@ -87,15 +95,17 @@ impl AccessToken {
     }
 
     fn from_fresh(fresh: FreshToken, now_ms: i64) -> Self {
-        let lifetime_ms = fresh.expires_in * 1000;
-        let expires_ms = now_ms + lifetime_ms;
+        // The endpoint's numbers are checked by `decode` (positive) but not bounded: a
+        // lifetime past a day is taken as a day, and every sum saturates.
+        let lifetime_ms = fresh.expires_in.clamp(1, MAX_LIFETIME_S).saturating_mul(1000);
+        let expires_ms = now_ms.saturating_add(lifetime_ms);
         let refresh_ms = match fresh.refresh_in {
-            Some(r) => now_ms + r * 1000,
-            None if lifetime_ms >= 7_200_000 => now_ms + lifetime_ms / 2,
-            None if lifetime_ms > 2 * REFRESH_AHEAD_MS => expires_ms - REFRESH_AHEAD_MS,
-            None => now_ms + lifetime_ms / 2,
+            Some(r) => now_ms.saturating_add(r.clamp(1, MAX_LIFETIME_S).saturating_mul(1000)),
+            None if lifetime_ms >= 7_200_000 => now_ms.saturating_add(lifetime_ms / 2),
+            None if lifetime_ms > 2 * REFRESH_AHEAD_MS => expires_ms.saturating_sub(REFRESH_AHEAD_MS),
+            None => now_ms.saturating_add(lifetime_ms / 2),
         };
-        let usable_until_ms = expires_ms - EXPIRY_MARGIN_MS.min(lifetime_ms / 4);
+        let usable_until_ms = expires_ms.saturating_sub(EXPIRY_MARGIN_MS.min(lifetime_ms / 4));
         AccessToken {
             token: Arc::from(fresh.access_token),
             expires_on: expires_ms / 1000,
@@ -116,10 +126,36 @@ struct Backoff {
     last_error: Option<ClientError>,
 }
 
-#[derive(Debug, Default)]
+type Refresh = Shared<BoxFuture<'static, Result<AccessToken, ClientError>>>;
+
+#[derive(Default)]
+struct SlotState {
+    backoff: Backoff,
+    /// The refresh running, and whether it runs on its own task.
+    in_flight: Option<(Refresh, bool)>,
+}
+
+#[derive(Default)]
 struct Slot {
     current: RwLock<Option<AccessToken>>,
-    fetching: tokio::sync::Mutex<Backoff>,
+    /// Held only to read or change the state, never across the request.
+    state: Mutex<SlotState>,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot").finish_non_exhaustive()
+    }
+}
+
+impl Slot {
+    fn current(&self) -> Option<AccessToken> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// The cached scopes of one identity.
@@ -187,60 +223,98 @@ impl TokenCache {
         &self.clock
     }
 
-    /// The cached token for `scope` if no refresh is due; else one `fetch` per key, whatever
-    /// the number of callers, with backoff after failures and a valid token kept meanwhile.
+    /// The cached token for `scope` while it is valid (starting one background refresh once
+    /// one is due); else the answer of the one `fetch` in flight for this key. After failures
+    /// the key backs off, and a valid token is served meanwhile.
     pub async fn get<F, Fut>(&self, slots: &IdentitySlots, scope: &str, fetch: F) -> Result<AccessToken, ClientError>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<FreshToken, ClientError>>,
+        Fut: Future<Output = Result<FreshToken, ClientError>> + Send + 'static,
     {
         let slot = slots.slot(scope);
-        let current = || {
-            slot.current
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone()
-        };
-        if let Some(token) = current()
-            && self.clock.now_ms() < token.refresh_on_ms
-        {
-            return Ok(token);
-        }
-        let mut backoff = slot.fetching.lock().await;
         let now = self.clock.now_ms();
-        let cached = current();
+        let cached = slot.current();
         if let Some(token) = &cached
             && now < token.refresh_on_ms
         {
-            return Ok(token.clone()); // another caller refreshed it while we waited
+            return Ok(token.clone());
         }
-        if now < backoff.retry_at_ms {
-            return match (cached, &backoff.last_error) {
-                (Some(token), _) if token.usable_at(now) => Ok(token),
-                (_, Some(error)) => Err(error.clone()),
-                _ => Err(ClientError::Config("backing off after a failure".into())),
-            };
-        }
-        match fetch().await {
-            Ok(fresh) => {
-                let token = AccessToken::from_fresh(fresh, self.clock.now_ms());
-                *slot.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(token.clone());
-                *backoff = Backoff::default();
-                Ok(token)
-            }
-            Err(error) => {
-                backoff.failures = backoff.failures.saturating_add(1);
-                let wait = (1000i64 << backoff.failures.min(15).saturating_sub(1)).min(MAX_BACKOFF_MS);
-                backoff.retry_at_ms = now + wait;
-                backoff.last_error = Some(error.clone());
-                match cached {
-                    Some(token) if token.usable_at(now) => {
-                        tracing::warn!(%error, retry_in_ms = wait, "token refresh failed; serving the cached token until it expires");
-                        Ok(token)
-                    }
-                    _ => Err(error),
+        let valid = cached.filter(|token| token.usable_at(now));
+        let (refresh, detached) = {
+            let mut state = slot.state();
+            match &state.in_flight {
+                Some((refresh, detached)) => (refresh.clone(), *detached),
+                None if now < state.backoff.retry_at_ms => {
+                    return match (valid, &state.backoff.last_error) {
+                        (Some(token), _) => Ok(token),
+                        (None, Some(error)) => Err(error.clone()),
+                        (None, None) => Err(ClientError::Config("backing off after a failure".into())),
+                    };
+                }
+                None => {
+                    let (refresh, detached) = self.start_refresh(&slot, fetch());
+                    state.in_flight = Some((refresh.clone(), detached));
+                    (refresh, detached)
                 }
             }
+        };
+        match valid {
+            // The refresh runs on its own task: serve the valid token without waiting.
+            Some(token) if detached => Ok(token),
+            _ => refresh.await,
+        }
+    }
+
+    /// The refresh as a shared future, run on its own task when there is a runtime (then it
+    /// finishes whoever waits for it: `true`), else driven by its waiters.
+    fn start_refresh<Fut>(&self, slot: &Arc<Slot>, fetch: Fut) -> (Refresh, bool)
+    where
+        Fut: Future<Output = Result<FreshToken, ClientError>> + Send + 'static,
+    {
+        let (slot, clock) = (Arc::clone(slot), Arc::clone(&self.clock));
+        let run = async move {
+            let result = fetch.await;
+            record(&slot, clock.now_ms(), result)
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let task = runtime.spawn(run);
+                let joined = async move {
+                    task.await
+                        .unwrap_or_else(|e| Err(ClientError::Config(format!("the token refresh stopped: {e}"))))
+                };
+                (joined.boxed().shared(), true)
+            }
+            Err(_) => (run.boxed().shared(), false),
+        }
+    }
+}
+
+/// Records a refresh's outcome in its slot: the new token, or a failure and its backoff.
+fn record(slot: &Slot, now: i64, result: Result<FreshToken, ClientError>) -> Result<AccessToken, ClientError> {
+    let mut state = slot.state();
+    state.in_flight = None;
+    match result {
+        Ok(fresh) => {
+            let token = AccessToken::from_fresh(fresh, now);
+            *slot.current.write().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
+            state.backoff = Backoff::default();
+            Ok(token)
+        }
+        Err(error) => {
+            let backoff = &mut state.backoff;
+            backoff.failures = backoff.failures.saturating_add(1);
+            let wait = (1000i64 << backoff.failures.min(15).saturating_sub(1)).min(MAX_BACKOFF_MS);
+            backoff.retry_at_ms = now.saturating_add(wait);
+            backoff.last_error = Some(error.clone());
+            if slot.current().is_some_and(|token| token.usable_at(now)) {
+                tracing::warn!(
+                    error = %wif_core::error_text::error_chain(&error),
+                    retry_in_ms = wait,
+                    "token refresh failed; serving the cached token until it expires"
+                );
+            }
+            Err(error)
         }
     }
 }
@@ -263,39 +337,144 @@ mod tests {
         }
     }
 
+    type Fetch = futures_util::future::BoxFuture<'static, Result<FreshToken, ClientError>>;
+
+    /// A fetch that counts its runs, waits for `gate` when given, and answers `answer`.
+    fn fetch(
+        calls: &Arc<AtomicUsize>,
+        gate: Option<Arc<tokio::sync::Notify>>,
+        answer: Result<FreshToken, ClientError>,
+    ) -> impl FnOnce() -> Fetch + use<> {
+        let calls = Arc::clone(calls);
+        move || {
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                if let Some(gate) = gate {
+                    gate.notified().await;
+                }
+                answer
+            }
+            .boxed()
+        }
+    }
+
+    impl TokenCache {
+        fn refreshing(&self, slots: &IdentitySlots, scope: &str) -> bool {
+            slots.slot(scope).state().in_flight.is_some()
+        }
+    }
+
+    /// Yields until `done` holds: the background refresh is a task on this runtime.
+    async fn until(mut done: impl FnMut() -> bool) {
+        tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            while !done() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the background refresh finished");
+    }
+
     #[tokio::test]
-    async fn refresh_ahead_backoff_and_stale_serving() {
+    async fn a_due_refresh_runs_in_the_background_while_the_valid_token_is_served() {
         let clock = Arc::new(ManualClock::new(1_000_000_000_000));
         let cache = TokenCache::with_clock(clock.clone());
         let slots = cache.identity(&identity());
-        let calls = AtomicUsize::new(0);
-        let ok = || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Ok(fresh(3600))
-        };
-        let first = cache.get(&slots, "s", ok).await.unwrap();
-        assert_eq!(cache.get(&slots, "s", ok).await.unwrap(), first, "a hit");
+        let calls = Arc::new(AtomicUsize::new(0));
+        let first = cache
+            .get(&slots, "s", fetch(&calls, None, Ok(fresh(3600))))
+            .await
+            .unwrap();
+        assert_eq!(
+            cache.get(&slots, "s", fetch(&calls, None, Ok(fresh(1)))).await.unwrap(),
+            first,
+            "a hit"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+
         clock.advance_secs(3600 - 300); // refresh is due five minutes before expiry
-        cache.get(&slots, "s", ok).await.unwrap();
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let renewed = FreshToken {
+            access_token: "renewed".into(),
+            ..fresh(3600)
+        };
+        // The endpoint is slow (the gate is shut): callers are served the valid token anyway.
+        let served = cache
+            .get(&slots, "s", fetch(&calls, Some(Arc::clone(&gate)), Ok(renewed)))
+            .await
+            .unwrap();
+        assert_eq!(served, first);
+        assert!(cache.refreshing(&slots, "s"));
+        let again = cache.get(&slots, "s", fetch(&calls, None, Ok(fresh(1)))).await.unwrap();
+        assert_eq!(again, first, "no second refresh while one runs");
+        until(|| calls.load(Ordering::SeqCst) == 2).await;
+        gate.notify_one();
+        until(|| !cache.refreshing(&slots, "s")).await;
+        let now = cache.get(&slots, "s", fetch(&calls, None, Ok(fresh(1)))).await.unwrap();
+        assert_eq!(&*now.token, "renewed");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
 
-        let fail = || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(ClientError::Config("down".into()))
-        };
+        // A failed background refresh: the valid token is still served, and the key backs off.
         clock.advance_secs(3600 - 300);
-        let stale = cache.get(&slots, "s", fail).await.unwrap();
-        assert_eq!(calls.load(Ordering::SeqCst), 3, "one attempt");
-        assert!(stale.usable_at(clock.now_ms()));
-        cache.get(&slots, "s", fail).await.unwrap();
+        let down = || Err(ClientError::Config("down".into()));
+        let stale = cache.get(&slots, "s", fetch(&calls, None, down())).await.unwrap();
+        assert_eq!(&*stale.token, "renewed");
+        until(|| !cache.refreshing(&slots, "s")).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        let backing_off = cache.get(&slots, "s", fetch(&calls, None, down())).await.unwrap();
+        assert_eq!(&*backing_off.token, "renewed");
         assert_eq!(
             calls.load(Ordering::SeqCst),
             3,
             "backing off: no new attempt within a second"
         );
-        clock.advance_secs(290); // past expiry (minus the margin): never served
-        assert!(cache.get(&slots, "s", fail).await.is_err());
+        clock.advance_secs(290); // past expiry (minus the margin): never served, the caller waits
+        let refused = cache.get(&slots, "s", fetch(&calls, None, down())).await.unwrap_err();
+        assert!(
+            matches!(refused, ClientError::Config(ref m) if m == "down"),
+            "{refused}"
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn callers_without_a_token_share_one_request_and_one_that_gives_up_cancels_nothing() {
+        let cache = Arc::new(TokenCache::with_clock(Arc::new(ManualClock::new(1_000_000_000_000))));
+        let slots = cache.identity(&identity());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let mut waiters = tokio::task::JoinSet::new();
+        for _ in 0..5 {
+            let (cache, slots, fetch) = (
+                Arc::clone(&cache),
+                Arc::clone(&slots),
+                fetch(&calls, Some(Arc::clone(&gate)), Ok(fresh(3600))),
+            );
+            waiters.spawn(async move { cache.get(&slots, "s", fetch).await.map(|t| t.token) });
+        }
+        until(|| calls.load(Ordering::SeqCst) == 1).await;
+        let (quitter_cache, quitter_slots) = (Arc::clone(&cache), Arc::clone(&slots));
+        let quitter_fetch = fetch(&calls, None, Ok(fresh(1)));
+        tokio::spawn(async move { quitter_cache.get(&quitter_slots, "s", quitter_fetch).await }).abort();
+        gate.notify_one();
+        while let Some(token) = waiters.join_next().await {
+            assert_eq!(&*token.unwrap().unwrap(), "token-3600");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one request for every waiter");
+    }
+
+    #[test]
+    fn lifetimes_from_the_endpoint_cannot_overflow() {
+        let huge = AccessToken::from_fresh(
+            FreshToken {
+                refresh_in: Some(i64::MAX),
+                ..fresh(i64::MAX)
+            },
+            i64::MAX - 10,
+        );
+        assert_eq!(huge.usable_until_ms, i64::MAX - EXPIRY_MARGIN_MS);
+        let day = AccessToken::from_fresh(fresh(i64::MAX), 0);
+        assert_eq!(day.expires_on, MAX_LIFETIME_S, "a lifetime past a day is a day");
     }
 
     #[test]

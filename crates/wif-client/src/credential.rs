@@ -47,10 +47,12 @@ impl FederatedCredential {
 
     /// A token for `scope` (one resource, `RESOURCE/.default`).
     pub async fn get_token(&self, scope: &str) -> Result<AccessToken, ClientError> {
+        let (assertion, client, identity) = (Arc::clone(&self.assertion), self.client.clone(), self.identity.clone());
+        let owned_scope = scope.to_owned();
         self.cache
-            .get(&self.slots, scope, || async {
-                let assertion = self.assertion.assertion()?;
-                self.client.exchange(&self.identity, scope, &assertion).await
+            .get(&self.slots, scope, move || async move {
+                let assertion = assertion.assertion()?;
+                client.exchange(&identity, &owned_scope, &assertion).await
             })
             .await
     }

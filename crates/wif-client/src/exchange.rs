@@ -73,9 +73,9 @@ impl TokenClient {
             ("client_assertion", assertion),
         ];
         let body = serde_urlencoded::to_string(form).map_err(|e| ClientError::Config(e.to_string()))?;
-        let transport = |reason: String| ClientError::Transport {
+        let transport = |source: reqwest::Error| ClientError::Transport {
             endpoint: endpoint.clone(),
-            reason,
+            source: std::sync::Arc::new(source),
         };
         let mut response = self
             .http
@@ -84,14 +84,10 @@ impl TokenClient {
             .body(body)
             .send()
             .await
-            .map_err(|e| transport(wif_core::error_text::error_chain(&e)))?;
+            .map_err(transport)?;
         let status = response.status().as_u16();
         let mut bytes = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| transport(wif_core::error_text::error_chain(&e)))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
             if bytes.len() + chunk.len() > MAX_RESPONSE_BYTES {
                 return Err(ClientError::Protocol {
                     endpoint,

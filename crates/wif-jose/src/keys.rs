@@ -41,6 +41,10 @@ pub enum KeyError {
     /// The random source or the key operation failed.
     #[error("key operation failed")]
     Crypto,
+    /// An extra header field would replace one the key decides (`alg`, `kid`): a header
+    /// naming another algorithm than the signature's is how alg-confusion tokens are made.
+    #[error("the extra header may not set {0:?}: the signing key decides it")]
+    ReservedHeader(String),
 }
 
 enum Pair {

@@ -581,8 +581,12 @@ pub fn verify(token: &str, keys: &JwkSet, validation: &Validation, now: i64) -> 
 }
 
 /// Signs `claims` with `key`. The header is `{"alg", "kid"}` plus `extra_header` fields
-/// (Kubernetes sets no `typ`; Entra's access tokens carry `typ` and `x5t`).
+/// (Kubernetes sets no `typ`; Entra's access tokens carry `typ` and `x5t`); an extra field
+/// named `alg` or `kid` is refused ([`KeyError::ReservedHeader`]).
 pub fn sign(key: &SigningKey, extra_header: &Map<String, Value>, claims: &Value) -> Result<String, KeyError> {
+    if let Some(reserved) = ["alg", "kid"].into_iter().find(|k| extra_header.contains_key(*k)) {
+        return Err(KeyError::ReservedHeader(reserved.to_owned()));
+    }
     let mut header = Map::new();
     header.insert("alg".into(), Value::String(key.algorithm().name().into()));
     header.insert("kid".into(), Value::String(key.kid()));

@@ -364,3 +364,22 @@ fn token_without_kid_tries_fitting_keys() {
         Err(JwtError::UnknownKid { kid: None, .. })
     ));
 }
+
+#[test]
+fn an_extra_header_cannot_replace_alg_or_kid() {
+    let k = key(Algorithm::ES256);
+    for (name, value) in [("alg", json!("none")), ("alg", json!("HS256")), ("kid", json!("other"))] {
+        let mut header = Map::new();
+        header.insert(name.into(), value);
+        assert_eq!(
+            sign(&k, &header, &claims()).unwrap_err(),
+            KeyError::ReservedHeader(name.into())
+        );
+    }
+    let mut typ = Map::new();
+    typ.insert("typ".into(), json!("JWT"));
+    let token = sign(&k, &typ, &claims()).unwrap();
+    let decoded = decode_unverified(&token).unwrap();
+    assert_eq!(decoded.header["alg"], "ES256");
+    assert_eq!(decoded.header["typ"], "JWT");
+}
