@@ -1,5 +1,6 @@
 //! wif-core: the pure logic of wif. It owns the compatibility contract with
-//! Azure/azure-workload-identity, webhook settings, mutation planning and manifest walking.
+//! Azure/azure-workload-identity, webhook settings, mutation planning, manifest walking and
+//! the YAML streams manifests come in.
 //! It does no I/O and has no async runtime: values in, values out, tested in microseconds.
 //! Servers and the CLI are thin shells around it.
 
@@ -10,6 +11,7 @@ pub mod fic;
 pub mod manifest;
 pub mod mutation;
 pub mod settings;
+pub mod yaml;
 
 pub use mutation::{Denial, MutationPlan, MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
 pub use settings::{TokenLayout, WebhookSettings};

@@ -162,13 +162,28 @@ struct Failure {
     in_a_row: u32,
 }
 
+/// Whether the discovery document must name the issuer it was fetched for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IssuerCheck {
+    /// As Entra: the document's `issuer` equals the issuer, trailing slash included. The
+    /// keys that grant tokens are fetched this way.
+    Exact,
+    /// Any `issuer` in the document: the keys published at a configured issuer's URL, used
+    /// only to decide whether a refused caller holds that issuer's key (a token whose `iss`
+    /// differs from a credential's by a trailing slash), so the refusal may say how.
+    KeysOnly,
+}
+
 /// How to fetch one issuer: cheap to clone into its task.
 #[derive(Clone)]
 struct Source {
     issuer: String,
+    check: IssuerCheck,
     jwks_file: Option<PathBuf>,
     client: reqwest::Client,
 }
+
+type SlotKey = (String, IssuerCheck);
 
 /// Fetches and caches issuers' JWKS.
 pub struct IssuerKeys {
@@ -177,7 +192,7 @@ pub struct IssuerKeys {
     default_client: reqwest::Client,
     timing: Timing,
     /// Held only to read or update a slot, never across a fetch.
-    slots: Arc<Mutex<HashMap<String, Slot>>>,
+    slots: Arc<Mutex<HashMap<SlotKey, Slot>>>,
 }
 
 impl std::fmt::Debug for IssuerKeys {
@@ -273,45 +288,55 @@ impl IssuerKeys {
     /// The keys to verify with: fresh ones from the cache, else fetched. When a fetch fails
     /// and keys fetched earlier exist, those are used (an issuer that blips keeps working).
     pub async fn keys(&self, issuer: &str) -> Result<Arc<JwkSet>, FetchError> {
-        self.keys_inner(issuer, false).await
+        self.keys_checked(issuer, IssuerCheck::Exact).await
+    }
+
+    /// As [`IssuerKeys::keys`], with the discovery document checked as `check` says.
+    pub async fn keys_checked(&self, issuer: &str, check: IssuerCheck) -> Result<Arc<JwkSet>, FetchError> {
+        self.keys_inner((issuer.to_owned(), check), false).await
     }
 
     /// Fetches again because a token named an unknown `kid`; within the rate limit the
     /// cached keys are returned instead. A failure keeps the cached keys for other tokens.
     pub async fn refresh(&self, issuer: &str) -> Result<Arc<JwkSet>, FetchError> {
-        self.keys_inner(issuer, true).await
+        self.refresh_checked(issuer, IssuerCheck::Exact).await
     }
 
-    async fn keys_inner(&self, issuer: &str, force: bool) -> Result<Arc<JwkSet>, FetchError> {
-        let fetch = match self.decide(issuer, force) {
+    /// As [`IssuerKeys::refresh`], with the discovery document checked as `check` says.
+    pub async fn refresh_checked(&self, issuer: &str, check: IssuerCheck) -> Result<Arc<JwkSet>, FetchError> {
+        self.keys_inner((issuer.to_owned(), check), true).await
+    }
+
+    async fn keys_inner(&self, key: SlotKey, force: bool) -> Result<Arc<JwkSet>, FetchError> {
+        let fetch = match self.decide(&key, force) {
             Decision::Answer(answer) => return answer,
             Decision::Wait(fetch) => fetch,
         };
         match fetch.await {
             Ok(keys) => Ok(keys),
-            Err(error) if !force => self.good_keys(issuer).ok_or(error),
+            Err(error) if !force => self.good_keys(&key).ok_or(error),
             Err(error) => Err(error),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SlotKey, Slot>> {
         // A panic elsewhere cannot leave a slot half-written: each update is one assignment.
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn good_keys(&self, issuer: &str) -> Option<Arc<JwkSet>> {
+    fn good_keys(&self, key: &SlotKey) -> Option<Arc<JwkSet>> {
         self.lock()
-            .get(issuer)
+            .get(key)
             .and_then(|s| s.good.as_ref())
             .map(|(k, _)| Arc::clone(k))
     }
 
     /// Under the slots lock, without waiting: answer from the cache, join a fetch in flight,
     /// or start one.
-    fn decide(&self, issuer: &str, force: bool) -> Decision {
+    fn decide(&self, key: &SlotKey, force: bool) -> Decision {
         let now = Instant::now();
         let mut slots = self.lock();
-        let slot = slots.entry(issuer.to_owned()).or_default();
+        let slot = slots.entry(key.clone()).or_default();
         if let Some(fetch) = &slot.in_flight {
             return Decision::Wait(fetch.clone());
         }
@@ -341,7 +366,7 @@ impl IssuerKeys {
         {
             return Decision::Answer(Ok(keys));
         }
-        let fetch = self.start_fetch(issuer);
+        let fetch = self.start_fetch(key);
         slot.last_attempt = Some(now);
         slot.in_flight = Some(fetch.clone());
         Decision::Wait(fetch)
@@ -349,9 +374,11 @@ impl IssuerKeys {
 
     /// The fetch runs on its own task, so a request that gives up does not cancel it for the
     /// others; the task records its result in the slot before anyone sees it.
-    fn start_fetch(&self, issuer: &str) -> Fetch {
+    fn start_fetch(&self, key: &SlotKey) -> Fetch {
+        let (issuer, check) = (key.0.as_str(), key.1);
         let source = Source {
             issuer: issuer.to_owned(),
+            check,
             jwks_file: self
                 .configs
                 .iter()
@@ -363,7 +390,7 @@ impl IssuerKeys {
         let timing = self.timing;
         let task = tokio::spawn(async move {
             let result = fetch(&source).await;
-            record(&slots, &source.issuer, &result, &timing);
+            record(&slots, &(source.issuer.clone(), source.check), &result, &timing);
             result
         });
         async move { task.await.unwrap_or(Err(FetchError::Stopped)) }
@@ -378,14 +405,15 @@ enum Decision {
 }
 
 fn record(
-    slots: &Mutex<HashMap<String, Slot>>,
-    issuer: &str,
+    slots: &Mutex<HashMap<SlotKey, Slot>>,
+    key: &SlotKey,
     result: &Result<Arc<JwkSet>, FetchError>,
     timing: &Timing,
 ) {
     let now = Instant::now();
     let mut slots = slots.lock().unwrap_or_else(PoisonError::into_inner);
-    let slot = slots.entry(issuer.to_owned()).or_default();
+    let issuer = key.0.as_str();
+    let slot = slots.entry(key.clone()).or_default();
     slot.in_flight = None;
     match result {
         Ok(keys) => {
@@ -429,7 +457,7 @@ async fn fetch(source: &Source) -> Result<Arc<JwkSet>, FetchError> {
         source: Arc::new(e),
     })?;
     let advertised = document.get("issuer").and_then(|v| v.as_str()).unwrap_or_default();
-    if advertised != issuer {
+    if advertised != issuer && source.check == IssuerCheck::Exact {
         return Err(FetchError::IssuerMismatch {
             url: discovery_url,
             advertised: advertised.to_owned(),

@@ -24,7 +24,7 @@ use wif_jose::{JwtError, SigningKey, jwks_of};
 use crate::directory::Directory;
 use crate::errors::EntraError;
 use crate::exchange::{self, Endpoint, Form};
-use crate::issuers::IssuerKeys;
+use crate::issuers::{IssuerCheck, IssuerKeys};
 use crate::tokens;
 
 /// Largest token request body read (a projected token is about 1 KiB; 16 KiB is our cap).
@@ -400,9 +400,16 @@ async fn run_exchange(
     let directory = state.directory().await;
     let prepared =
         exchange::prepare(&directory, request.endpoint, request.tenant, &form, request.base).map_err(fail)?;
+    // Keys that grant are checked as Entra checks them; the closest trusted issuer's keys,
+    // fetched for an untrusted one, only decide how much the refusal may say.
+    let check = if prepared.issuer_is_trusted() {
+        IssuerCheck::Exact
+    } else {
+        IssuerCheck::KeysOnly
+    };
     let keys = state
         .issuers
-        .keys(&prepared.key_issuer)
+        .keys_checked(&prepared.key_issuer, check)
         .await
         .map_err(|e| fail(exchange::keys_error(&prepared, &error_chain(&e))))?;
     let refreshed;
@@ -411,7 +418,7 @@ async fn run_exchange(
             // The issuer may have rotated its key since we fetched: look once more.
             refreshed = state
                 .issuers
-                .refresh(&prepared.key_issuer)
+                .refresh_checked(&prepared.key_issuer, check)
                 .await
                 .map_err(|e| fail(exchange::keys_error(&prepared, &error_chain(&e))))?;
             exchange::verify(&prepared, &refreshed)

@@ -1,6 +1,5 @@
-//! Reading and writing multi-document YAML streams of Kubernetes objects, with the YAML
-//! rules kubectl applies (go-yaml v2: `0644` is octal, `yes`/`on` are booleans), limits on
-//! input size, and errors that name the source, the document and the line.
+//! Reading manifest files and streams for the CLI: size limits, UTF-8, and errors that name
+//! the source, the document and the line. The YAML rules themselves are `wif_core::yaml`'s.
 
 use std::io::Read;
 
@@ -37,107 +36,22 @@ pub fn display_name(path: &str) -> &str {
     if path == "-" { "standard input" } else { path }
 }
 
-fn options() -> serde_saphyr::options::Options {
-    let mut options = serde_saphyr::options::Options::default();
-    options.legacy_octal_numbers = true;
-    // The default budget (1,024 documents, 250k nodes) is too small for a rendered platform
-    // or a ServiceAccounts file of a large cluster; these limits match MAX_INPUT_BYTES. The
-    // alias and anchor limits (billion-laughs protection) stay as they are.
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_documents = 200_000;
-    budget.max_nodes = 20_000_000;
-    budget.max_events = 40_000_000;
-    options.budget = Some(budget);
-    options
-}
-
-/// Parses a stream into its documents; empty documents are dropped.
+/// Parses a stream into its documents; empty documents are dropped. Errors name `source`.
 pub fn parse_stream(text: &str, source: &str) -> Result<Vec<Value>> {
-    serde_saphyr::from_str_multiple_with_options::<Value, Vec<Value>>(text, options()).map_err(|e| {
-        let document = e
-            .location()
-            .map(|l| document_number_at_line(text, l.line()))
-            .map(|n| format!(", document {n}"))
-            .unwrap_or_default();
-        anyhow::anyhow!("{source}{document}: invalid YAML: {e}")
+    wif_core::yaml::parse_stream(text).map_err(|e| {
+        let document = e.document.map(|n| format!(", document {n}")).unwrap_or_default();
+        anyhow::anyhow!("{source}{document}: invalid YAML: {}", e.source)
     })
-}
-
-/// The 1-based number of the document that contains `line` (1-based), counting `---`
-/// markers at the start of a line; a marker on the first content line opens document 1.
-fn document_number_at_line(text: &str, line: u64) -> usize {
-    let mut document = 1;
-    let mut seen_content = false;
-    for (i, l) in text.lines().enumerate() {
-        if (i as u64) + 1 >= line {
-            break;
-        }
-        if l == "---" || l.starts_with("--- ") {
-            if seen_content {
-                document += 1;
-            }
-            seen_content = true;
-        } else if !l.trim().is_empty() && !l.trim_start().starts_with('#') {
-            seen_content = true;
-        }
-    }
-    document
 }
 
 /// Writes documents as one stream, `---` between them.
 pub fn write_stream(documents: &[Value]) -> Result<String> {
-    let mut out = String::new();
-    for (i, doc) in documents.iter().enumerate() {
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        let text = serde_saphyr::to_string(doc).context("cannot write YAML")?;
-        out.push_str(&text);
-        if !text.ends_with('\n') {
-            out.push('\n');
-        }
-    }
-    Ok(out)
+    wif_core::yaml::write_stream(documents).context("cannot write YAML")
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    #[test]
-    fn kubectl_yaml_rules() {
-        let docs = parse_stream("a: 0644\nb: \"0644\"\nc: yes\n---\n---\nd: 1\n", "t").unwrap();
-        assert_eq!(
-            docs,
-            vec![json!({ "a": 420, "b": "0644", "c": true }), json!({ "d": 1 })]
-        );
-    }
-
-    #[test]
-    fn round_trip_keeps_ambiguous_strings_strings() {
-        let docs = vec![
-            json!({ "use": "true", "port": "8080", "mode": "0644", "on": "on", "empty": "", "multi": "a\nb\n" }),
-            json!({ "x": 1 }),
-        ];
-        let text = write_stream(&docs).unwrap();
-        assert_eq!(parse_stream(&text, "t").unwrap(), docs);
-    }
-
-    #[test]
-    fn large_streams_parse() {
-        let text: String = (0..5000)
-            .map(|i| format!("---\nkind: ServiceAccount\nmetadata: {{name: sa-{i}}}\n"))
-            .collect();
-        assert_eq!(parse_stream(&text, "t").unwrap().len(), 5000);
-    }
-
-    #[test]
-    fn alias_bombs_are_refused() {
-        let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n";
-        assert!(parse_stream(bomb, "t").is_err());
-    }
 
     #[test]
     fn errors_name_source_and_document() {

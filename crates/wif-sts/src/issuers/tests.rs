@@ -274,6 +274,9 @@ async fn misbehaving_issuers_are_refused_with_the_reason() {
         matches!(&mismatch, FetchError::IssuerMismatch { advertised, .. } if *advertised == format!("{url}/")),
         "{mismatch}"
     );
+    // The same document serves the keys when only a diagnosis depends on them.
+    let diagnosis_keys = cache.keys_checked(&url, IssuerCheck::KeysOnly).await.unwrap();
+    assert_eq!(kids(&diagnosis_keys), [kid_of(&key)]);
     set(Some(format!(
         r#"{{"issuer":"{url}","jwks_uri":"{}/keys"}}"#,
         url.replace("https://", "http://")

@@ -1,0 +1,152 @@
+//! What each fuzz target does with its input, as plain functions: the targets in
+//! fuzz_targets/ call them under libFuzzer (nightly), and crates/wif/tests/it/fuzz_replay.rs
+//! includes this file to replay every corpus on stable. Each must answer any bytes, never
+//! panic; results are dropped, since the property fuzzed is "no panic, no hang".
+
+use std::sync::LazyLock;
+
+use wif_jose::{Algorithm, JwkSet, SigningKey, Validation, jwks_of};
+
+static KEYS: LazyLock<JwkSet> = LazyLock::new(|| {
+    let keys: Vec<_> = [Algorithm::RS256, Algorithm::ES256]
+        .into_iter()
+        .filter_map(|a| SigningKey::generate(a).ok())
+        .map(|k| k.public_key().clone())
+        .collect();
+    jwks_of(&keys)
+});
+
+/// The JWT/JWS parser and verifier, the JWKS parser and the PEM key reader.
+pub fn jwt(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = wif_jose::decode_unverified(text);
+        let _ = wif_jose::verify(text, &KEYS, &Validation::default(), 1_900_000_000);
+    }
+    if let Ok(set) = JwkSet::from_json(data) {
+        let _ = wif_jose::verify("e30.e30.", &set, &Validation::default(), 0);
+    }
+    let _ = wif_jose::public_keys_from_pem(data);
+}
+
+/// DER, PEM and X.509: raw DER as a certificate, an SPKI and a PKCS#1 key; the bytes as PEM;
+/// and as the webhook's certificate Secret (tls.crt), whose check once panicked on a date.
+pub fn x509(data: &[u8]) {
+    let _ = wif_jose::der::certificate_spki(data);
+    let _ = wif_jose::der::certificate_validity(data);
+    let _ = wif_jose::der::parse_spki(data);
+    let _ = wif_jose::der::rsa_spki_from_pkcs1(data);
+    if let Ok(blocks) = wif_jose::pem::parse_pem(data) {
+        for block in blocks.iter().take(4) {
+            let _ = wif_jose::der::certificate_validity(&block.der);
+            let _ = wif_jose::der::parse_spki(&block.der);
+        }
+    }
+    let _ = wif_jose::public_keys_from_pem(data);
+    let _ = SigningKey::from_pem(data);
+    static SECRET: LazyLock<std::collections::BTreeMap<String, Vec<u8>>> = LazyLock::new(|| {
+        wif_webhook::certs::issue("ns", 1_900_000_000)
+            .map(|b| b.to_data())
+            .unwrap_or_default()
+    });
+    let mut secret = SECRET.clone();
+    secret.insert("tls.crt".into(), data.to_vec());
+    let _ = wif_webhook::certs::renewal_reason(&secret, "ns", 1_900_000_000);
+    let mut pem_secret = SECRET.clone();
+    pem_secret.insert(
+        "ca.crt".into(),
+        wif_jose::pem::encode_pem("CERTIFICATE", data).into_bytes(),
+    );
+    let _ = wif_webhook::certs::renewal_reason(&pem_secret, "ns", 1_900_000_000);
+}
+
+/// An AdmissionReview body: decoded, planned against an annotated ServiceAccount, answered.
+pub fn admission(data: &[u8]) {
+    static SETTINGS: LazyLock<wif_core::WebhookSettings> =
+        LazyLock::new(|| wif_core::WebhookSettings::new("33333333-0000-4000-8000-000000000003"));
+    let Ok(review) = wif_webhook::review::decode(data) else {
+        return;
+    };
+    let account = wif_webhook::accounts::account(
+        &review.namespace,
+        "app",
+        &[(
+            "azure.workload.identity/client-id",
+            "11111111-0000-4000-8000-000000000001",
+        )],
+    );
+    let outcome = match &review.pod {
+        Ok(pod) => {
+            let request = wif_core::MutationRequest {
+                pod,
+                namespace: &review.namespace,
+                service_account: &account,
+                pod_name_hint: None,
+            };
+            wif_core::plan_mutation(&request, &SETTINGS)
+        }
+        Err(denial) => Err(denial.clone()),
+    };
+    let _ = wif_webhook::review::respond(&review, &outcome);
+}
+
+static DIRECTORY: LazyLock<Option<wif_sts::Directory>> = LazyLock::new(|| {
+    let yaml = "tenants:\n  - tenantId: aaaaaaaa-0000-4000-8000-00000000000a\n    domain: contoso.onmicrosoft.com\n    applications:\n      - displayName: reader\n        appId: 11111111-0000-4000-8000-000000000001\n        federatedIdentityCredentials:\n          - { name: k8s, issuer: \"https://oidc.example/\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }\n";
+    wif_sts::Directory::from_yaml(yaml, std::path::Path::new(".")).ok()
+});
+
+/// A token request's form, through every step before the issuer's keys are needed, on both
+/// endpoints (duplicated, odd and oversized fields included).
+pub fn token_form(data: &[u8]) {
+    let Some(directory) = DIRECTORY.as_ref() else {
+        return;
+    };
+    let Some(form) = wif_sts::exchange::Form::parse(data) else {
+        return;
+    };
+    for endpoint in [wif_sts::exchange::Endpoint::V2, wif_sts::exchange::Endpoint::V1] {
+        for tenant in [
+            "aaaaaaaa-0000-4000-8000-00000000000a",
+            "contoso.onmicrosoft.com",
+            "common",
+        ] {
+            if let Ok(prepared) =
+                wif_sts::exchange::prepare(directory, endpoint, tenant, &form, "https://127.0.0.1:8444")
+            {
+                let refused = wif_sts::exchange::verify(&prepared, &KEYS).err();
+                if let Some(error) = refused {
+                    let _ = wif_sts::exchange::signature_error(&prepared, &error);
+                }
+            }
+        }
+    }
+}
+
+/// The emulator's directory file.
+pub fn directory(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = wif_sts::Directory::from_yaml(text, std::path::Path::new("/nonexistent"));
+    }
+}
+
+/// A manifest stream, rendered as `wif render` renders it and written back.
+pub fn manifest(data: &[u8]) {
+    static SETTINGS: LazyLock<wif_core::WebhookSettings> =
+        LazyLock::new(|| wif_core::WebhookSettings::new("33333333-0000-4000-8000-000000000003"));
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(documents) = wif_core::yaml::parse_stream(text) else {
+        return;
+    };
+    let Ok(accounts) = wif_core::manifest::ServiceAccountIndex::from_documents(&documents, "default") else {
+        return;
+    };
+    let options = wif_core::manifest::RenderOptions {
+        default_namespace: "default".into(),
+        allow_missing_service_accounts: true,
+    };
+    if let Ok(outcome) = wif_core::manifest::render_documents(&documents, &accounts, &SETTINGS, &options) {
+        let rendered: Vec<_> = outcome.documents.into_iter().flatten().collect();
+        let _ = wif_core::yaml::write_stream(&rendered);
+    }
+}
