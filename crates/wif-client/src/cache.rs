@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use futures_util::FutureExt;
@@ -20,44 +19,7 @@ use crate::error::ClientError;
 use crate::exchange::FreshToken;
 use crate::identity::Identity;
 
-/// Unix milliseconds, from a clock tests can move.
-pub trait Clock: Send + Sync + std::fmt::Debug {
-    /// Now, in Unix milliseconds.
-    fn now_ms(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
-    }
-}
-
-/// A clock that moves only when told (tests and benchmarks).
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    /// Starting at `ms`.
-    pub fn new(ms: i64) -> Self {
-        ManualClock(AtomicI64::new(ms))
-    }
-    /// Moves it forward.
-    pub fn advance_secs(&self, secs: i64) {
-        self.0.fetch_add(secs * 1000, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
+pub use wif_core::clock::{Clock, ManualClock, SystemClock};
 
 /// Tokens are not served in their last 30 seconds, so they do not expire in flight.
 pub const EXPIRY_MARGIN_MS: i64 = 30_000;
@@ -321,7 +283,7 @@ fn record(slot: &Slot, now: i64, result: Result<FreshToken, ClientError>) -> Res
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
 

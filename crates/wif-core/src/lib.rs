@@ -4,6 +4,7 @@
 //! It does no I/O and has no async runtime: values in, values out, tested in microseconds.
 //! Servers and the CLI are thin shells around it.
 
+pub mod clock;
 pub mod cloud;
 pub mod contract;
 pub mod error_text;

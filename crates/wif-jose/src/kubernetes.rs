@@ -75,21 +75,13 @@ impl ProjectedToken {
     }
 }
 
-/// A random (version 4) UUID, for `jti` and uids.
+/// A random (version 4) UUID, for `jti`, uids and request ids. The bytes come from
+/// aws-lc-rs's system random source, so that its failure is an error here (the `uuid` crate's
+/// own generator would panic); `uuid` sets the version bits and writes it.
 pub fn random_uuid() -> Result<String, KeyError> {
-    let mut b = [0u8; 16];
-    SystemRandom::new().fill(&mut b).map_err(|_| KeyError::Crypto)?;
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    ))
+    let mut bytes = [0u8; 16];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| KeyError::Crypto)?;
+    Ok(uuid::Builder::from_random_bytes(bytes).into_uuid().to_string())
 }
 
 #[cfg(test)]

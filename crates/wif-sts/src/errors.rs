@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::clock;
+use wif_core::clock;
 
 /// One Entra error, before the request's ids and time are attached.
 #[derive(Debug, Clone, PartialEq, Eq)]

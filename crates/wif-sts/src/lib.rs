@@ -7,7 +7,6 @@
 //! The decisions are pure ([`exchange`], [`directory`], [`tokens`], [`errors`]); [`issuers`]
 //! fetches issuer keys and [`server`] is the HTTP shell.
 
-pub mod clock;
 pub mod directory;
 pub mod errors;
 pub mod exchange;

@@ -14,13 +14,13 @@ use wif_server::{ServiceOptions, TlsSource};
 use crate::directory::Directory;
 use crate::server::{StsState, router};
 
-/// Why the emulator did not start.
+/// Why the emulator did not start; the cause is kept.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start the local emulator: {0}")]
-pub struct StartError(String);
+#[error("cannot start the local emulator")]
+pub struct StartError(#[source] Box<dyn std::error::Error + Send + Sync>);
 
-fn fail(e: impl std::fmt::Display) -> StartError {
-    StartError(e.to_string())
+fn fail(e: impl std::error::Error + Send + Sync + 'static) -> StartError {
+    StartError(Box::new(e))
 }
 
 /// An emulator serving on 127.0.0.1 until dropped.

@@ -73,7 +73,7 @@ struct GraphError {
 
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message, "innerError": { "date": crate::clock::error_timestamp(unix_now()) } } });
+        let body = json!({ "error": { "code": self.code, "message": self.message, "innerError": { "date": wif_core::clock::error_timestamp(wif_core::clock::unix_now()) } } });
         (
             self.status,
             [(header::CONTENT_TYPE, "application/json")],
@@ -89,12 +89,6 @@ fn graph_error(status: StatusCode, code: &'static str, message: impl Into<String
         code,
         message: message.into(),
     }
-}
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn authorized(management: &Management, headers: &HeaderMap) -> bool {

@@ -18,6 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio::sync::RwLock;
+use wif_core::clock::{Clock, SystemClock};
 use wif_core::error_text::error_chain;
 use wif_jose::{JwtError, SigningKey, jwks_of};
 
@@ -79,6 +80,8 @@ pub struct StsState {
     pub fallback_base: String,
     /// The management API, when enabled.
     pub management: Option<Arc<crate::management::Management>>,
+    /// What "now" is: assertions' time windows, issued tokens, error timestamps.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for StsState {
@@ -105,7 +108,14 @@ impl StsState {
         fallback_base: String,
         registry: &mut Registry,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
-        Self::build(directory, signing_key, fallback_base, registry, None)
+        Self::assemble(
+            directory,
+            signing_key,
+            fallback_base,
+            registry,
+            None,
+            Arc::new(SystemClock),
+        )
     }
 
     /// As [`StsState::new`], with the management API.
@@ -116,21 +126,25 @@ impl StsState {
         registry: &mut Registry,
         management: crate::management::Management,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
-        Self::build(
+        Self::assemble(
             directory,
             signing_key,
             fallback_base,
             registry,
             Some(Arc::new(management)),
+            Arc::new(SystemClock),
         )
     }
 
-    fn build(
+    /// The state from every part, `clock` included (tests move time with a
+    /// [`wif_core::clock::ManualClock`]).
+    pub fn assemble(
         directory: Directory,
         signing_key: SigningKey,
         fallback_base: String,
         registry: &mut Registry,
         management: Option<Arc<crate::management::Management>>,
+        clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         let issuers = IssuerKeys::new(directory.issuers.clone())?;
         Ok(Arc::new(StsState {
@@ -140,6 +154,7 @@ impl StsState {
             metrics: StsMetrics::new(registry),
             fallback_base,
             management,
+            clock,
         }))
     }
 }
@@ -192,12 +207,6 @@ impl RandomFailed {
     }
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn json_response(status: StatusCode, body: &Value, extra: &[(&'static str, String)]) -> Response {
     let mut response = (status, body.to_string()).into_response();
     let headers = response.headers_mut();
@@ -213,9 +222,9 @@ fn json_response(status: StatusCode, body: &Value, extra: &[(&'static str, Strin
     response
 }
 
-fn error_response(error: &EntraError, base: &str, correlation_id: &str, ids: &RequestIds) -> Response {
+fn error_response(error: &EntraError, base: &str, correlation_id: &str, ids: &RequestIds, now: i64) -> Response {
     let trace_id = ids.trace.clone();
-    let body = error.body(&trace_id, correlation_id, unix_now(), base);
+    let body = error.body(&trace_id, correlation_id, now, base);
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
     json_response(
         status,
@@ -340,7 +349,7 @@ async fn token(
             );
             (
                 format!("AADSTS{}", error.code),
-                error_response(&error, &base, &correlation, &ids),
+                error_response(&error, &base, &correlation, &ids, state.clock.now_s()),
             )
         }
     };
@@ -426,12 +435,12 @@ async fn run_exchange(
         other => other,
     }
     .map_err(|e| fail(exchange::signature_error(&prepared, &e)))?;
-    let grant = exchange::finish(verified, unix_now()).map_err(fail)?;
+    let grant = exchange::finish(verified, state.clock.now_s()).map_err(fail)?;
     let issued = tokens::mint(
         &grant,
         &state.signing_key,
         request.base,
-        unix_now(),
+        state.clock.now_s(),
         directory.token_lifetime_seconds,
     )
     .map_err(|e| {
@@ -469,6 +478,7 @@ async fn tenant_or_error(
             base,
             &correlation_id(headers, uri, None, &ids),
             &ids,
+            state.clock.now_s(),
         )),
     }
 }

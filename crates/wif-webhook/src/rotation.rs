@@ -52,12 +52,6 @@ fn conflict(error: &kube::Error) -> bool {
     matches!(error, kube::Error::Api(status) if status.code == 409)
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 fn data_of(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
     secret
         .data
@@ -77,7 +71,7 @@ pub async fn ensure_secret(client: &kube::Client, namespace: &str) -> Result<Cer
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let fail = RotationError::Api;
     for _ in 0..ATTEMPTS {
-        let now = unix_now();
+        let now = wif_core::clock::unix_now();
         match api.get_opt(contract::WEBHOOK_SECRET_NAME).await.map_err(fail)? {
             None => {
                 let bundle = issue(namespace, now).map_err(RotationError::Issue)?;

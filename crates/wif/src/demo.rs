@@ -300,7 +300,7 @@ fn issuer_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
         subject: Some(contract::service_account_subject("demo", "app")),
         ..wif_jose::Validation::default()
     };
-    let verified = wif_jose::verify(&token, &jwks, &validation, crate::issuer::unix_now())?;
+    let verified = wif_jose::verify(&token, &jwks, &validation, wif_core::clock::unix_now())?;
     out.say(&format!(
         "  verified with the fetched JWKS ({}): iss, sub and aud are what a federated identity credential must name",
         verified.algorithm

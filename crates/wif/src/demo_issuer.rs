@@ -121,7 +121,7 @@ impl RunningIssuer {
             service_account: service_account.into(),
             service_account_uid: random_uuid()?,
             audiences: vec![wif_core::contract::DEFAULT_AUDIENCE.into()],
-            issued_at: crate::issuer::unix_now(),
+            issued_at: wif_core::clock::unix_now(),
             expiration_seconds: 3600,
             pod: match pod {
                 Some(name) => Some(BoundPod {

@@ -115,13 +115,6 @@ pub struct VerifyArgs {
     pub leeway: u64,
 }
 
-/// Unix seconds now.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Runs a `wif issuer` subcommand.
 pub fn run(command: &IssuerCommand) -> Result<()> {
     match command {
@@ -186,7 +179,7 @@ fn mint(args: &MintArgs) -> Result<()> {
         service_account: args.service_account.clone(),
         service_account_uid: random_uuid()?,
         audiences: args.audience.clone(),
-        issued_at: args.issued_at.unwrap_or_else(unix_now),
+        issued_at: args.issued_at.unwrap_or_else(wif_core::clock::unix_now),
         expiration_seconds: args.expiration,
         pod: match &args.pod {
             Some(name) => Some(BoundPod {
@@ -218,7 +211,8 @@ fn verify(args: &VerifyArgs) -> Result<()> {
         leeway_seconds: args.leeway,
         require_exp: true,
     };
-    let verified = wif_jose::verify(token.trim(), &jwks, &validation, unix_now()).context("token refused")?;
+    let verified =
+        wif_jose::verify(token.trim(), &jwks, &validation, wif_core::clock::unix_now()).context("token refused")?;
     println!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({ "header": verified.header, "claims": verified.claims }))?

@@ -157,7 +157,7 @@ pub fn inspect(args: &InspectArgs, env: &impl EnvSource) -> Result<String> {
     if issuer.is_empty() || subject.is_empty() {
         bail!("{path}: the token has no iss or sub claim");
     }
-    let now = crate::issuer::unix_now();
+    let now = wif_core::clock::unix_now();
     let number = |k: &str| token.claims.get(k).and_then(Value::as_i64);
     let k8s = token.claims.get("kubernetes.io");
     let pod = k8s
