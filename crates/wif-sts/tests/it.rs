@@ -57,26 +57,26 @@ async fn start() -> Emulator {
     }
 }
 
-fn token_file(emulator: &Emulator, name: &str, namespace: &str) -> PathBuf {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
-    let token = ProjectedToken {
-        issuer: ISSUER.into(),
+/// A projected token for `demo`'s or another namespace's `app`, from `issuer`, signed by `key`.
+fn projected_token(issuer: &str, namespace: &str, key: &SigningKey) -> String {
+    ProjectedToken {
+        issuer: issuer.into(),
         namespace: namespace.into(),
         service_account: "app".into(),
         service_account_uid: random_uuid().unwrap(),
         audiences: vec!["api://AzureADTokenExchange".into()],
-        issued_at: now,
+        issued_at: time_now(),
         expiration_seconds: 3600,
         pod: None,
         jti: random_uuid().unwrap(),
     }
-    .sign(&emulator.issuer_key)
-    .unwrap();
+    .sign(key)
+    .unwrap()
+}
+
+fn token_file(emulator: &Emulator, name: &str, namespace: &str) -> PathBuf {
     let path = emulator.dir.join(name);
-    std::fs::write(&path, token).unwrap();
+    std::fs::write(&path, projected_token(ISSUER, namespace, &emulator.issuer_key)).unwrap();
     path
 }
 
@@ -223,20 +223,7 @@ async fn an_issuer_down_at_the_first_exchange_works_again_within_seconds_without
         .build()
         .unwrap();
     let key = SigningKey::generate(Algorithm::ES256).unwrap();
-    let now = time_now();
-    let assertion = ProjectedToken {
-        issuer: issuer_url.clone(),
-        namespace: "demo".into(),
-        service_account: "app".into(),
-        service_account_uid: random_uuid().unwrap(),
-        audiences: vec!["api://AzureADTokenExchange".into()],
-        issued_at: now,
-        expiration_seconds: 3600,
-        pod: None,
-        jti: random_uuid().unwrap(),
-    }
-    .sign(&key)
-    .unwrap();
+    let assertion = projected_token(&issuer_url, "demo", &key);
 
     let down = exchange(&http, &emulator.url, &assertion).await;
     assert_eq!(down["error_codes"], serde_json::json!([50166]), "{down}");
