@@ -48,13 +48,40 @@ pub struct Jwk {
 pub struct JwkSet {
     /// The keys, in document order.
     pub keys: Vec<Jwk>,
+    /// Keys of the document that were left out, and why (a member of the wrong type, a key
+    /// for encryption): kept so that a refusal can say so.
+    #[serde(skip)]
+    pub skipped: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct RawJwkSet {
+    keys: Vec<serde_json::Value>,
 }
 
 impl JwkSet {
-    /// Parses a JWKS document. Keys of unknown shapes are kept (and refused when used), so
-    /// one odd key does not hide the others.
+    /// Parses a JWKS document. A key that does not read as a JWK (`"kid": 5`) or that is
+    /// marked `"use": "enc"` is left out and named in [`JwkSet::skipped`], as Microsoft's
+    /// validation skips it, so one odd key does not hide the others; keys of unknown types
+    /// are kept (and refused when used). Only a document that is not `{"keys": [...]}` is
+    /// an error.
     pub fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(bytes)
+        let raw: RawJwkSet = serde_json::from_slice(bytes)?;
+        let mut set = JwkSet::default();
+        for (index, value) in raw.keys.into_iter().enumerate() {
+            let kid = match value.get("kid") {
+                Some(serde_json::Value::String(kid)) => format!("key {index} (kid {kid:?})"),
+                _ => format!("key {index}"),
+            };
+            match serde_json::from_value::<Jwk>(value) {
+                Ok(jwk) if jwk.use_.as_deref() == Some("enc") => set.skipped.push(format!(
+                    "{kid} is marked \"use\": \"enc\" (for encryption, not signatures)"
+                )),
+                Ok(jwk) => set.keys.push(jwk),
+                Err(e) => set.skipped.push(format!("{kid} is not a valid JWK: {e}")),
+            }
+        }
+        Ok(set)
     }
 
     /// Pretty JSON with two-space indent and no trailing newline, as `azwi jwks` writes.

@@ -71,6 +71,15 @@ impl EntraError {
             "The endpoint only accepts POST requests. Received a GET request.",
         )
     }
+    /// 9000411: a form parameter given twice.
+    pub fn duplicated_parameter(name: &str) -> Self {
+        Self::new(
+            400,
+            "invalid_request",
+            9_000_411,
+            format!("The request is not properly formatted. The parameter '{name}' is duplicated."),
+        )
+    }
     /// 900144: a required form field is missing.
     pub fn missing_parameter(name: &str) -> Self {
         Self::new(

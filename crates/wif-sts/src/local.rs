@@ -62,6 +62,7 @@ impl LocalEmulator {
             .await
             .map_err(fail)?;
         let url = format!("https://{}", bound.address);
+        state.set_public_url(&url);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(bound.serve(async move {
             let _ = stopped.await;

@@ -1,6 +1,6 @@
 //! The emulator's HTTP surface: a thin shell that decodes requests, runs [`crate::exchange`],
-//! and encodes Entra's responses. Every advertised URL is built from the host and port the
-//! client used, so MSAL's same-origin checks pass on any loopback address.
+//! and encodes Entra's responses. Every advertised URL is built from the emulator's public
+//! URL (default: its listen address), never from the request's `Host`, as Entra's are.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -76,8 +76,10 @@ pub struct StsState {
     pub issuers: IssuerKeys,
     /// Metrics.
     pub metrics: StsMetrics,
-    /// Base URL when a request names no host.
-    pub fallback_base: String,
+    /// The emulator's own URL (`https://host:port`): every advertised URL and every issued
+    /// token's `iss` is built from it, whatever `Host` a client sends, and an assertion from
+    /// this origin is refused as Entra refuses its own tokens. Set once the port is known.
+    public_url: std::sync::RwLock<String>,
     /// The management API, when enabled.
     pub management: Option<Arc<crate::management::Management>>,
     /// What "now" is: assertions' time windows, issued tokens, error timestamps.
@@ -87,7 +89,7 @@ pub struct StsState {
 impl std::fmt::Debug for StsState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StsState")
-            .field("fallback_base", &self.fallback_base)
+            .field("public_url", &self.public_url())
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +97,23 @@ impl std::fmt::Debug for StsState {
 type Shared = Arc<StsState>;
 
 impl StsState {
+    /// The emulator's own URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
+    /// Sets the emulator's own URL (once the listener's port is known).
+    pub fn set_public_url(&self, url: impl Into<String>) {
+        *self
+            .public_url
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = url.into();
+    }
+
     /// The directory as it is now; later management changes do not touch this snapshot.
     pub async fn directory(&self) -> Arc<Directory> {
         Arc::clone(&*self.directory.read().await)
@@ -105,13 +124,13 @@ impl StsState {
     pub fn new(
         directory: Directory,
         signing_key: SigningKey,
-        fallback_base: String,
+        public_url: String,
         registry: &mut Registry,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         Self::assemble(
             directory,
             signing_key,
-            fallback_base,
+            public_url,
             registry,
             None,
             Arc::new(SystemClock),
@@ -122,14 +141,14 @@ impl StsState {
     pub fn with_management(
         directory: Directory,
         signing_key: SigningKey,
-        fallback_base: String,
+        public_url: String,
         registry: &mut Registry,
         management: crate::management::Management,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         Self::assemble(
             directory,
             signing_key,
-            fallback_base,
+            public_url,
             registry,
             Some(Arc::new(management)),
             Arc::new(SystemClock),
@@ -141,7 +160,7 @@ impl StsState {
     pub fn assemble(
         directory: Directory,
         signing_key: SigningKey,
-        fallback_base: String,
+        public_url: String,
         registry: &mut Registry,
         management: Option<Arc<crate::management::Management>>,
         clock: Arc<dyn Clock>,
@@ -152,21 +171,11 @@ impl StsState {
             signing_key,
             issuers,
             metrics: StsMetrics::new(registry),
-            fallback_base,
+            public_url: std::sync::RwLock::new(public_url),
             management,
             clock,
         }))
     }
-}
-
-fn base_url(headers: &HeaderMap, uri: &Uri, fallback: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)));
-    host.map_or_else(|| fallback.to_owned(), |h| format!("https://{h}"))
 }
 
 /// The ids a response carries: its trace id (also `x-ms-request-id`) and the correlation id
@@ -315,7 +324,7 @@ async fn token(
         Ok(ids) => ids,
         Err(failed) => return failed.response(),
     };
-    let base = base_url(&headers, &uri, &state.fallback_base);
+    let base = state.public_url();
     let endpoint_label = match endpoint {
         Endpoint::V1 => "v1",
         Endpoint::V2 => "v2",
@@ -489,7 +498,7 @@ async fn metadata_v2(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let base = base_url(&headers, &uri, &state.fallback_base);
+    let base = state.public_url();
     let tid = match tenant_or_error(&state, &tenant, &base, &headers, &uri).await {
         Ok(tid) => tid,
         Err(response) => return response,
@@ -537,7 +546,7 @@ async fn metadata_v1(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    let base = base_url(&headers, &uri, &state.fallback_base);
+    let base = state.public_url();
     let tid = match tenant_or_error(&state, &tenant, &base, &headers, &uri).await {
         Ok(tid) => tid,
         Err(response) => return response,
@@ -579,13 +588,8 @@ async fn keys(State(state): State<Shared>) -> Response {
     )
 }
 
-async fn instance_discovery(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    uri: Uri,
-    Query(query): Query<Vec<(String, String)>>,
-) -> Response {
-    let base = base_url(&headers, &uri, &state.fallback_base);
+async fn instance_discovery(State(state): State<Shared>, Query(query): Query<Vec<(String, String)>>) -> Response {
+    let base = state.public_url();
     let host = base.trim_start_matches("https://").to_owned();
     let tenant = query
         .iter()

@@ -148,12 +148,14 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
                 .outcomes
                 .get_or_create(&OutcomeLabels { outcome: "error" })
                 .inc();
-            tracing::warn!(error = %e, "malformed admission request");
+            tracing::warn!(error = ?e.0, "malformed admission request");
             return json_response(StatusCode::BAD_REQUEST, &json!({ "error": e.0 }));
         }
     };
     let outcome = admit(&state, &admission).await;
     // Called inside the log macros, so the name is formatted only when a line is written.
+    // Values from the review are logged with `?` (quoted, escaped): a pod name or annotation
+    // with a newline cannot forge a log line.
     let pod = || {
         admission
             .pod
@@ -171,12 +173,12 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
         Ok(plan) => {
             state.metrics.warnings.inc_by(plan.warnings.len() as u64);
             for warning in &plan.warnings {
-                tracing::info!(namespace = %admission.namespace, pod = %pod(), warning = %warning, "admission warning");
+                tracing::info!(namespace = ?admission.namespace, pod = ?pod(), warning = ?warning, "admission warning");
             }
-            tracing::debug!(namespace = %admission.namespace, pod = %pod(), operations = plan.operations.len(), "pod admitted");
+            tracing::debug!(namespace = ?admission.namespace, pod = ?pod(), operations = plan.operations.len(), "pod admitted");
         }
         Err(denial) => {
-            tracing::warn!(namespace = %admission.namespace, pod = %pod(), code = denial.code, message = %denial.message, "pod denied")
+            tracing::warn!(namespace = ?admission.namespace, pod = ?pod(), code = denial.code, message = ?denial.message, "pod denied")
         }
     }
     state

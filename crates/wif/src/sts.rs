@@ -37,6 +37,11 @@ pub struct StsArgs {
     /// the bearer token in this file.
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
+    /// The emulator's URL as clients reach it (behind a port-forward or a proxy): every
+    /// advertised URL and token `iss` uses it, whatever Host a request names. Default: the
+    /// listen address (127.0.0.1 for an unspecified one).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
     /// Where the management API keeps the directory; read at start when it exists, so a
     /// restart keeps every acknowledged change (default: the config file itself is not touched).
     #[arg(long, value_name = "FILE", requires = "admin_token_file")]
@@ -89,18 +94,27 @@ pub fn run(args: &StsArgs) -> Result<()> {
     runtime.block_on(async move {
         let mut registry = Registry::default();
         let tenants = directory.tenants.len();
-        let fallback = format!("https://{}", args.addr);
+        let configured = args.public_url.clone().unwrap_or_default();
         let state = match management {
-            Some(m) => StsState::with_management(directory, signing_key, fallback, &mut registry, m),
-            None => StsState::new(directory, signing_key, fallback, &mut registry),
+            Some(m) => StsState::with_management(directory, signing_key, configured, &mut registry, m),
+            None => StsState::new(directory, signing_key, configured, &mut registry),
         }
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("{}", wif_core::error_text::error_chain(&e)))?;
         let mut options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
         options.limits = args.limits.limits();
-        let bound = wif_server::bind(options, wif_sts::router(state), registry).await?;
+        let bound = wif_server::bind(options, wif_sts::router(std::sync::Arc::clone(&state)), registry).await?;
+        if args.public_url.is_none() {
+            let mut reached = bound.address;
+            if reached.ip().is_unspecified() {
+                reached.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            state.set_public_url(format!("https://{reached}"));
+        }
         println!(
-            "Entra ID emulator listening on https://{} with {tenants} tenant(s) (health on http://{})",
-            bound.address, bound.health_address
+            "Entra ID emulator listening on https://{} with {tenants} tenant(s) as {} (health on http://{})",
+            bound.address,
+            state.public_url(),
+            bound.health_address
         );
         tracing::info!(address = %bound.address, tenants, "sts serving");
         bound.serve(shutdown_signal()).await;

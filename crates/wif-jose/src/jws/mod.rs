@@ -146,8 +146,9 @@ pub enum JwtError {
     },
     /// No key in the JWKS has the token's `kid` (or, without a kid, none fits).
     #[error(
-        "no key with kid {} in the issuer's JWKS (it has {available}: {known:?})",
-        show_kid(kid)
+        "no key with kid {} in the issuer's JWKS (it has {available}: {known:?}){}",
+        show_kid(kid),
+        if skipped.is_empty() { String::new() } else { format!("; left out: {}", skipped.join("; ")) }
     )]
     UnknownKid {
         /// The token's kid.
@@ -156,6 +157,8 @@ pub enum JwtError {
         available: usize,
         /// Their kids.
         known: Vec<String>,
+        /// Keys of the document that were left out, and why ([`JwkSet::skipped`]).
+        skipped: Vec<String>,
     },
     /// The key with that kid cannot verify anything (`oct`, unknown `kty`, broken fields).
     #[error("key {} is not usable: {reason}", show_kid(kid))]
@@ -389,16 +392,36 @@ enum KeyMaterial {
     Ec { curve: Curve, point: Vec<u8> },
 }
 
+/// The smallest RSA modulus accepted, as aws-lc-rs's verifiers and Entra require.
+pub const MIN_RSA_BITS: usize = 2048;
+
+fn modulus_bits(n: &[u8]) -> usize {
+    let significant = n.iter().position(|b| *b != 0).map_or(&[][..], |i| &n[i..]);
+    match significant.first() {
+        Some(first) => significant.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
+    }
+}
+
 fn key_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
     let field = |name: &str, value: &Option<String>| -> Result<Vec<u8>, String> {
         let text = value.as_deref().ok_or_else(|| format!("missing {name}"))?;
         LENIENT_B64.decode(text).map_err(|_| format!("{name} is not base64url"))
     };
     match jwk.kty.as_str() {
-        "RSA" => Ok(KeyMaterial::Rsa {
-            n: field("n", &jwk.n)?,
-            e: field("e", &jwk.e)?,
-        }),
+        "RSA" => {
+            let n = field("n", &jwk.n)?;
+            let bits = modulus_bits(&n);
+            if bits < MIN_RSA_BITS {
+                return Err(format!(
+                    "the RSA key is {bits} bits; at least {MIN_RSA_BITS} are required (Entra refuses smaller keys too)"
+                ));
+            }
+            Ok(KeyMaterial::Rsa {
+                n,
+                e: field("e", &jwk.e)?,
+            })
+        }
         "EC" => {
             let curve = jwk
                 .crv
@@ -464,6 +487,7 @@ pub fn verify_signature_with(token: &UnverifiedToken, keys: &JwkSet) -> Result<A
         kid: kid.map(str::to_owned),
         available: keys.keys.len(),
         known: keys.keys.iter().filter_map(|k| k.kid.clone()).collect(),
+        skipped: keys.skipped.clone(),
     };
     let message = token.signing_input.as_bytes();
     match kid {
@@ -512,14 +536,33 @@ pub fn verify_signature_with(token: &UnverifiedToken, keys: &JwkSet) -> Result<A
     }
 }
 
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z. A later one (1e20, 2^63) is not a
+/// date any issuer means; saturating it would make a token that never expires.
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
 fn numeric_claim(token: &UnverifiedToken, name: &str) -> Result<Option<i64>, JwtError> {
+    let invalid = || {
+        malformed(format!(
+            "{name} is not a NumericDate (whole seconds since 1970, at most {MAX_NUMERIC_DATE})"
+        ))
+    };
     match token.claims.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))
-            .map(Some)
-            .ok_or_else(|| malformed(format!("{name} is not a NumericDate"))),
+        Some(Value::Number(n)) => {
+            let seconds = match n.as_i64() {
+                Some(whole) => whole,
+                // 1.7e9 written as a float is still whole seconds; 1.5 or 1e20 are not.
+                None => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() <= MAX_NUMERIC_DATE as f64 => f as i64,
+                    _ => return Err(invalid()),
+                },
+            };
+            if (0..=MAX_NUMERIC_DATE).contains(&seconds) {
+                Ok(Some(seconds))
+            } else {
+                Err(invalid())
+            }
+        }
         Some(_) => Err(malformed(format!("{name} must be a number"))),
     }
 }

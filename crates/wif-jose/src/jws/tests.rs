@@ -135,6 +135,7 @@ fn oct_keys_are_never_usable() {
             kid: Some("sym".into()),
             ..Jwk::default()
         }],
+        ..JwkSet::default()
     };
     match check(&t, &set).unwrap_err() {
         JwtError::UnusableKey { reason, .. } => assert!(reason.contains("oct"), "{reason}"),
@@ -178,7 +179,9 @@ fn unknown_kid_is_refused_and_names_the_known_ones() {
     let signer = key(Algorithm::RS256);
     let other = key(Algorithm::RS256);
     match check(&token(&signer, &claims()), &jwks(&[&other])).unwrap_err() {
-        JwtError::UnknownKid { kid, available, known } => {
+        JwtError::UnknownKid {
+            kid, available, known, ..
+        } => {
             assert_eq!(kid, Some(signer.kid()));
             assert_eq!(available, 1);
             assert_eq!(known, vec![other.kid()]);
@@ -382,4 +385,95 @@ fn an_extra_header_cannot_replace_alg_or_kid() {
     let decoded = decode_unverified(&token).unwrap();
     assert_eq!(decoded.header["alg"], "ES256");
     assert_eq!(decoded.header["typ"], "JWT");
+}
+
+#[test]
+fn one_odd_key_does_not_hide_the_others() {
+    let k = key(Algorithm::ES256);
+    let mut document: Value = serde_json::from_str(&jwks(&[&k]).to_pretty_json()).unwrap();
+    let keys = document["keys"].as_array_mut().unwrap();
+    keys.insert(0, json!({ "kty": "RSA", "kid": 5, "n": "AQAB", "e": "AQAB" }));
+    keys.push(json!({ "kty": "EC", "kid": "enc-key", "use": "enc", "crv": "P-256", "x": "AA", "y": "AA" }));
+    let set = JwkSet::from_json(document.to_string().as_bytes()).unwrap();
+    assert_eq!(set.keys.len(), 1, "the good key is kept");
+    assert_eq!(set.skipped.len(), 2);
+    assert!(
+        set.skipped[0].starts_with("key 0 is not a valid JWK: invalid type: integer `5`"),
+        "{:?}",
+        set.skipped
+    );
+    assert_eq!(
+        set.skipped[1],
+        "key 2 (kid \"enc-key\") is marked \"use\": \"enc\" (for encryption, not signatures)"
+    );
+    let token = sign(&k, &Map::new(), &claims()).unwrap();
+    assert!(check(&token, &set).is_ok(), "verified with the good key");
+    // A token signed for the encryption key's kid: not found, and the refusal says why.
+    let header = json!({ "alg": "ES256", "kid": "enc-key" });
+    let t = raw(&header, &claims(), &[0; 64]);
+    match check(&t, &set).unwrap_err() {
+        JwtError::UnknownKid { skipped, .. } => assert_eq!(skipped, set.skipped),
+        other => panic!("{other}"),
+    }
+    assert!(JwkSet::from_json(b"{\"keys\": 5}").is_err(), "not a JWKS at all");
+}
+
+#[test]
+fn rsa_keys_under_2048_bits_are_refused_as_too_small() {
+    let mut n = vec![0x80u8];
+    n.extend(std::iter::repeat_n(0x5a, 127));
+    let set = JwkSet {
+        keys: vec![Jwk {
+            kty: "RSA".into(),
+            kid: Some("small".into()),
+            n: Some(URL_SAFE_NO_PAD.encode(&n)),
+            e: Some("AQAB".into()),
+            ..Jwk::default()
+        }],
+        ..JwkSet::default()
+    };
+    let t = raw(&json!({ "alg": "RS256", "kid": "small" }), &claims(), &[0; 128]);
+    assert_eq!(
+        check(&t, &set).unwrap_err(),
+        JwtError::UnusableKey {
+            kid: Some("small".into()),
+            reason: "the RSA key is 1024 bits; at least 2048 are required (Entra refuses smaller keys too)".into()
+        }
+    );
+}
+
+#[test]
+fn numeric_dates_must_be_whole_seconds_within_the_calendar() {
+    let k = key(Algorithm::ES256);
+    let keys = jwks(&[&k]);
+    let with_exp = |exp: Value| {
+        let mut c = claims();
+        c["exp"] = exp;
+        sign(&k, &Map::new(), &c).unwrap()
+    };
+    for exp in [
+        json!(1e20),
+        json!(1e308),
+        json!(9_223_372_036_854_775_808u64),
+        json!(i64::MAX),
+        json!(1.5e9 + 0.5),
+        json!(-1),
+    ] {
+        let refused = check(&with_exp(exp.clone()), &keys).unwrap_err();
+        assert!(
+            matches!(&refused, JwtError::Malformed { reason } if reason.starts_with("exp is not a NumericDate")),
+            "{exp}: {refused}"
+        );
+    }
+    assert!(
+        check(&with_exp(json!(4_000_000_000.0)), &keys).is_ok(),
+        "a whole float is a date"
+    );
+    let mut c = claims();
+    c["nbf"] = json!(1e300);
+    let refused = check(&sign(&k, &Map::new(), &c).unwrap(), &keys).unwrap_err();
+    assert!(
+        matches!(&refused, JwtError::Malformed { reason } if reason.starts_with("nbf is not")),
+        "{refused}"
+    );
 }

@@ -22,6 +22,15 @@ impl Form {
         self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
+    /// The first of `names` that appears more than once (Entra refuses a duplicated
+    /// parameter, AADSTS9000411, rather than pick one).
+    pub fn duplicated<'n>(&self, names: &[&'n str]) -> Option<&'n str> {
+        names
+            .iter()
+            .copied()
+            .find(|name| self.fields.iter().filter(|(k, _)| k == name).nth(1).is_some())
+    }
+
     pub(super) fn required(&self, name: &str) -> Result<&str, EntraError> {
         self.get(name)
             .filter(|v| !v.is_empty())

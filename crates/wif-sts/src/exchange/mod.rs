@@ -30,6 +30,17 @@ use wif_jose::{JwtError, UnverifiedToken, Validation, decode_unverified};
 use crate::directory::{Directory, Principal, Tenant, is_tenant_identifier};
 use crate::errors::EntraError;
 
+/// The parameters a token request may carry once only.
+pub const SINGLE_VALUED: [&str; 7] = [
+    "grant_type",
+    "client_id",
+    "scope",
+    "resource",
+    "client_assertion_type",
+    "client_assertion",
+    "client_secret",
+];
+
 /// The assertion type every federated client sends.
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Clock skew tolerated on the assertion's `exp` and `nbf`.
@@ -103,19 +114,27 @@ pub struct Grant {
     pub credential: String,
 }
 
+/// Whether `issuer` is an Entra token service: one of Entra's hosts, or this emulator. Origins
+/// (scheme, host, port) are compared whole, so an issuer on port 18443 is not the emulator on
+/// port 1844, and `https://127.0.0.1` is not `https://127.0.0.1:8443`.
 fn is_entra_issuer(issuer: &str, own_base: &str) -> bool {
+    let Ok(url) = url::Url::parse(issuer) else {
+        return false;
+    };
+    let origin = url.origin();
     [
-        "https://sts.windows.net/",
-        "https://login.microsoftonline.com/",
-        "https://login.windows.net/",
+        "https://sts.windows.net",
+        "https://login.microsoftonline.com",
+        "https://login.windows.net",
+        own_base,
     ]
     .iter()
-    .any(|p| issuer.starts_with(p))
-        || issuer.starts_with(own_base.trim_end_matches('/'))
+    .filter_map(|base| url::Url::parse(base).ok())
+    .any(|entra| entra.origin() == origin)
 }
 
-/// Steps up to the choice of keys. `own_base` is this emulator's URL (its tokens are refused
-/// as assertions, as Entra refuses its own).
+/// Steps up to the choice of keys. `own_base` is this emulator's public URL (its tokens are
+/// refused as assertions, as Entra refuses its own).
 pub fn prepare<'d>(
     directory: &'d Directory,
     endpoint: Endpoint,
@@ -134,6 +153,11 @@ pub fn prepare<'d>(
             .with_diagnosis("the emulator's directory has no such tenant (its log lists the tenants it has)")
             .with_log_detail(format!("the directory has tenants {known:?}"))
     })?;
+    if let Some(name) = form.duplicated(&SINGLE_VALUED) {
+        return Err(EntraError::duplicated_parameter(name).with_diagnosis(format!(
+            "the form carries {name} more than once; Entra refuses it rather than pick one"
+        )));
+    }
     if form.required("grant_type")? != "client_credentials" {
         return Err(EntraError::unsupported_grant_type()
             .with_diagnosis("workload identity federation uses grant_type=client_credentials"));
@@ -305,6 +329,10 @@ pub fn finish(verified: Verified<'_, '_>, now: i64) -> Result<Grant, EntraError>
         ..Validation::default()
     };
     if let Err(e) = wif_jose::jws::check_claims(&prepared.assertion, &validation, now) {
+        if let JwtError::Malformed { .. } = e {
+            // exp = 1e20 is no date: malformed, as Entra says, not "expired" or "valid".
+            return Err(EntraError::malformed_assertion().with_diagnosis(e.to_string()));
+        }
         let number = |name| prepared.assertion.claims.get(name).and_then(serde_json::Value::as_i64);
         let hint = match &e {
             JwtError::Expired { .. } => {

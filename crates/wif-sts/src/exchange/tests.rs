@@ -244,3 +244,165 @@ fn claims_over_entras_limit_are_refused_before_any_matching() {
             .starts_with("the token's iss is 4008 characters long")
     );
 }
+
+#[test]
+fn a_duplicated_parameter_is_refused_as_entra_refuses_it() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = jwks_of(&[key.public_key().clone()]);
+    let token = assertion(&key, ISSUER, "system:serviceaccount:demo:app");
+    for name in [
+        "client_id",
+        "client_assertion",
+        "grant_type",
+        "scope",
+        "client_assertion_type",
+    ] {
+        let mut fields = good(&token);
+        let value = fields.iter().find(|(k, _)| *k == name).unwrap().1.clone();
+        fields.push((name, value));
+        let err = run(&fields, TENANT, &keys, NOW).unwrap_err();
+        assert_eq!(
+            (err.code, err.status, err.error),
+            (9_000_411, 400, "invalid_request"),
+            "{name}"
+        );
+        assert_eq!(
+            err.message,
+            format!("The request is not properly formatted. The parameter '{name}' is duplicated.")
+        );
+    }
+    // Unknown fields may repeat (MSAL's telemetry does no harm).
+    let mut telemetry = good(&token);
+    telemetry.push(("x-client-SKU", "a".into()));
+    telemetry.push(("x-client-SKU", "b".into()));
+    assert!(run(&telemetry, TENANT, &keys, NOW).is_ok());
+}
+
+#[test]
+fn a_date_no_issuer_means_is_a_malformed_assertion() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = jwks_of(&[key.public_key().clone()]);
+    for exp in [json!(1e20), json!(1e308), json!(9_223_372_036_854_775_807i64)] {
+        let claims = json!({ "iss": ISSUER, "sub": "system:serviceaccount:demo:app", "aud": ["api://AzureADTokenExchange"], "iat": NOW, "nbf": NOW, "exp": exp });
+        let token = sign(&key, &Map::new(), &claims).unwrap();
+        let err = run(&good(&token), TENANT, &keys, NOW).unwrap_err();
+        assert_eq!(err.code, 50_027, "{exp}");
+        assert!(
+            err.diagnosis
+                .unwrap_or_default()
+                .starts_with("malformed token: exp is not a NumericDate")
+        );
+    }
+}
+
+#[test]
+fn only_the_emulators_own_origin_is_entra() {
+    assert!(is_entra_issuer(
+        "https://127.0.0.1:1844/aaaa/v2.0",
+        "https://127.0.0.1:1844"
+    ));
+    assert!(is_entra_issuer("https://sts.windows.net/t/", "https://127.0.0.1:1844"));
+    assert!(is_entra_issuer(
+        "https://login.microsoftonline.com:443/t/v2.0",
+        "https://127.0.0.1:1844"
+    ));
+    // A neighbouring port, a port-less base, and a host that merely starts alike.
+    assert!(!is_entra_issuer(
+        "https://127.0.0.1:18443/cluster",
+        "https://127.0.0.1:1844"
+    ));
+    assert!(!is_entra_issuer("https://127.0.0.1:8443/", "https://127.0.0.1"));
+    assert!(!is_entra_issuer(
+        "https://sts.windows.net.example/t/",
+        "https://127.0.0.1:1844"
+    ));
+    assert!(!is_entra_issuer("not a url", "https://127.0.0.1:1844"));
+
+    // Through the pipeline: the emulator on 1844 and a cluster issuer on 18443.
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let keys = jwks_of(&[key.public_key().clone()]);
+    let dir = Directory::from_yaml(
+        &format!(
+            "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"https://127.0.0.1:18443/cluster\", subject: \"s\", audiences: [api://AzureADTokenExchange] }}\n"
+        ),
+        Path::new("."),
+    )
+    .unwrap();
+    let token = assertion(&key, "https://127.0.0.1:18443/cluster", "s");
+    let fields = good(&token);
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let prepared = prepare(&dir, Endpoint::V2, TENANT, &form(&pairs), "https://127.0.0.1:1844").unwrap();
+    let grant = finish(verify(&prepared, &keys).unwrap(), NOW).unwrap();
+    assert_eq!(grant.credential, "k8s");
+}
+
+#[test]
+fn odd_and_encryption_keys_are_left_out_and_small_keys_named_as_such() {
+    let key = SigningKey::generate(Algorithm::ES256).unwrap();
+    let good_keys = jwks_of(&[key.public_key().clone()]);
+    let mut document: serde_json::Value = serde_json::from_str(&good_keys.to_pretty_json()).unwrap();
+    let kid = good_keys.keys[0].kid.clone().unwrap();
+    let list = document["keys"].as_array_mut().unwrap();
+    list.insert(0, json!({ "kty": "RSA", "kid": 5, "n": "AQAB", "e": "AQAB" }));
+    // The same key again under another kid, marked for encryption.
+    let mut enc = list[1].clone();
+    enc["kid"] = json!("enc-kid");
+    enc["use"] = json!("enc");
+    list.push(enc);
+    let keys = JwkSet::from_json(document.to_string().as_bytes()).unwrap();
+    let token = assertion(&key, ISSUER, "system:serviceaccount:demo:app");
+    assert!(
+        run(&good(&token), TENANT, &keys, NOW).is_ok(),
+        "one odd key does not hide the good one"
+    );
+
+    let mut header = Map::new();
+    header.insert("typ".into(), json!("JWT"));
+    let claims = json!({ "iss": ISSUER, "sub": "system:serviceaccount:demo:app", "aud": ["api://AzureADTokenExchange"], "iat": NOW, "nbf": NOW, "exp": NOW + 3600 });
+    let signed = sign(&key, &header, &claims).unwrap();
+    let for_enc = signed.replacen(&b64_header(&kid), &b64_header("enc-kid"), 1);
+    let err = run(&good(&for_enc), TENANT, &keys, NOW).unwrap_err();
+    assert_eq!(err.code, 7_000_272);
+    let diagnosis = err.diagnosis.unwrap_or_default();
+    assert!(
+        diagnosis.contains(r#"key 2 (kid "enc-kid") is marked "use": "enc""#),
+        "{diagnosis}"
+    );
+
+    let mut n = vec![0x80u8];
+    n.extend(std::iter::repeat_n(0x11, 127));
+    let small = JwkSet::from_json(
+        json!({ "keys": [{ "kty": "RSA", "kid": "small", "n": base64_url(&n), "e": "AQAB" }] })
+            .to_string()
+            .as_bytes(),
+    )
+    .unwrap();
+    let rs = format!(
+        "{}.{}.{}",
+        base64_url(br#"{"alg":"RS256","kid":"small"}"#),
+        base64_url(claims.to_string().as_bytes()),
+        base64_url(&[0; 128])
+    );
+    let err = run(&good(&rs), TENANT, &small, NOW).unwrap_err();
+    assert_eq!(err.code, 5_002_730);
+    let diagnosis = err.diagnosis.unwrap_or_default();
+    assert!(
+        diagnosis.contains("the RSA key is 1024 bits; at least 2048 are required"),
+        "{diagnosis}"
+    );
+    assert!(!diagnosis.contains("altered"), "not called tampering: {diagnosis}");
+}
+
+fn base64_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The header segment `sign` writes for ES256 with `kid` and `typ: JWT`.
+fn b64_header(kid: &str) -> String {
+    base64_url(
+        json!({ "alg": "ES256", "kid": kid, "typ": "JWT" })
+            .to_string()
+            .as_bytes(),
+    )
+}

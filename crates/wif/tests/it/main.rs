@@ -9,6 +9,7 @@ mod fuzz_replay;
 mod hostile;
 mod issuer;
 mod render;
+mod sts;
 mod webhook;
 
 use std::io::Write;
