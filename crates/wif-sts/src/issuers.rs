@@ -372,6 +372,17 @@ impl IssuerKeys {
         Decision::Wait(fetch)
     }
 
+    /// The configuration of `issuer`: its own, else that of the issuer differing only by a
+    /// trailing slash (both have the same discovery URL, so the same CA and JWKS serve them;
+    /// a credential without the slash must be diagnosable against the configured issuer).
+    fn config_of(&self, issuer: &str) -> Option<&IssuerConfig> {
+        self.configs.iter().find(|c| c.issuer == issuer).or_else(|| {
+            self.configs
+                .iter()
+                .find(|c| c.issuer.trim_end_matches('/') == issuer.trim_end_matches('/'))
+        })
+    }
+
     /// The fetch runs on its own task, so a request that gives up does not cancel it for the
     /// others; the task records its result in the slot before anyone sees it.
     fn start_fetch(&self, key: &SlotKey) -> Fetch {
@@ -379,12 +390,12 @@ impl IssuerKeys {
         let source = Source {
             issuer: issuer.to_owned(),
             check,
-            jwks_file: self
-                .configs
-                .iter()
-                .find(|c| c.issuer == issuer)
-                .and_then(|c| c.jwks_file.clone()),
-            client: self.clients.get(issuer).unwrap_or(&self.default_client).clone(),
+            jwks_file: self.config_of(issuer).and_then(|c| c.jwks_file.clone()),
+            client: self
+                .config_of(issuer)
+                .and_then(|c| self.clients.get(&c.issuer))
+                .unwrap_or(&self.default_client)
+                .clone(),
         };
         let slots = Arc::clone(&self.slots);
         let timing = self.timing;

@@ -277,6 +277,12 @@ async fn misbehaving_issuers_are_refused_with_the_reason() {
     // The same document serves the keys when only a diagnosis depends on them.
     let diagnosis_keys = cache.keys_checked(&url, IssuerCheck::KeysOnly).await.unwrap();
     assert_eq!(kids(&diagnosis_keys), [kid_of(&key)]);
+    // And for the credential that lacks (or adds) the slash: same discovery URL, same CA.
+    let slashed = cache
+        .keys_checked(&format!("{url}/"), IssuerCheck::KeysOnly)
+        .await
+        .unwrap();
+    assert_eq!(kids(&slashed), [kid_of(&key)]);
     set(Some(format!(
         r#"{{"issuer":"{url}","jwks_uri":"{}/keys"}}"#,
         url.replace("https://", "http://")
