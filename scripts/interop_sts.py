@@ -206,7 +206,7 @@ try:
         message = wi_error(**kwargs)
         check(f"azure-identity surfaces {name} as AADSTS{code} with a diagnosis", f"AADSTS{code}:" in message and words in message, message)
     refused = wif_token("get", "--scope", "https://vault.azure.net/.default", "--ca-file", path("sts-ca.pem"), token_file_override=path("prod.jwt"))
-    check("wif token get fails with the AADSTS code and the diagnosis", refused.returncode != 0 and "AADSTS700213" in refused.stderr
+    check("wif token get fails with the AADSTS code and the diagnosis", refused.returncode != 0 and "AADSTS700213:" in refused.stderr
           and "namespace is 'demo' in the credential but 'production'" in refused.stderr, refused.stderr)
     for name, token_name, code in [("subject", "prod.jwt", 700213), ("expired", "old.jwt", 700024), ("unknown kid", "rogue.jwt", 7000272)]:
         result = msal_error(path(token_name))
@@ -269,7 +269,7 @@ try:
     fics_url = lambda base: f"{base}/v1.0/applications/{READER}/federatedIdentityCredentials"
     staging_token = mint("staging.jwt", ns="staging")
     check("management API refuses a request without its token", requests.get(fics_url(STS)).status_code == 401)
-    check("before: the staging service account is refused", "AADSTS700213" in wi_error(token=staging_token))
+    check("before: the staging service account is refused", "AADSTS700213:" in wi_error(token=staging_token))
     created = requests.post(fics_url(STS), headers=admin, json={"name": "k8s-staging-app", "issuer": ISSUER, "subject": "system:serviceaccount:staging:app",
                                                             "audiences": ["api://AzureADTokenExchange"], "description": "added at run time"})
     check("POST federatedIdentityCredentials creates one (201, Graph shape)", created.status_code == 201 and created.json()["name"] == "k8s-staging-app"
@@ -280,14 +280,14 @@ try:
     listed = requests.get(fics_url(STS), headers=admin).json()["value"]
     check("GET lists both credentials", sorted(f["name"] for f in listed) == ["k8s-demo-app", "k8s-staging-app"], listed)
     patched = requests.patch(f"{fics_url(STS)}/k8s-staging-app", headers=admin, json={"subject": "system:serviceaccount:staging:web"})
-    check("PATCH changes the subject (204), and the old subject is refused again", patched.status_code == 204 and "AADSTS700213" in wi_error(token=staging_token))
+    check("PATCH changes the subject (204), and the old subject is refused again", patched.status_code == 204 and "AADSTS700213:" in wi_error(token=staging_token))
     requests.patch(f"{fics_url(STS)}/k8s-staging-app", headers=admin, json={"subject": "system:serviceaccount:staging:app"})
     sts_proc.terminate(); sts_proc.wait(timeout=20)
     sts_proc, STS = start(sts_args, "Entra ID emulator listening on")
     procs.append(sts_proc)
     check("a restart keeps acknowledged changes (state file)", wi_error(token=staging_token) == "no error")
     gone = requests.delete(f"{fics_url(STS)}/k8s-staging-app", headers=admin)
-    check("DELETE removes it (204) and the exchange is refused again", gone.status_code == 204 and "AADSTS700213" in wi_error(token=staging_token))
+    check("DELETE removes it (204) and the exchange is refused again", gone.status_code == 204 and "AADSTS700213:" in wi_error(token=staging_token))
     check("GET of a removed credential is 404", requests.get(f"{fics_url(STS)}/k8s-staging-app", headers=admin).status_code == 404)
 
     metadata = requests.get(f"{STS}/{TENANT}/v2.0/.well-known/openid-configuration").json()

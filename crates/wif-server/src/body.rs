@@ -46,7 +46,41 @@ pub async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, BodyErr
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
+
+    /// A body of `chunks` chunks of `size` bytes that counts the bytes the reader took.
+    fn counted(chunks: usize, size: usize) -> (Body, Arc<AtomicUsize>) {
+        let taken = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&taken);
+        let stream = futures_util::stream::iter((0..chunks).map(move |_| {
+            counter.fetch_add(size, Ordering::SeqCst);
+            Ok::<_, std::io::Error>(Bytes::from(vec![7u8; size]))
+        }));
+        (Body::from_stream(stream), taken)
+    }
+
+    #[tokio::test]
+    async fn an_oversized_body_is_drained_up_to_the_bound_and_no_further() {
+        // 10 bytes allowed, 64 KiB sent: all of it is read (so the client sees the 413).
+        let (body, taken) = counted(64, 1024);
+        let refused = read_limited(body, 10).await.unwrap_err();
+        assert!(matches!(refused, BodyError::TooLarge { limit: 10 }), "{refused}");
+        assert_eq!(taken.load(Ordering::SeqCst), 64 * 1024, "drained to the end");
+        // 3 MiB past the limit: reading stops once the drain bound is passed.
+        let (body, taken) = counted(3 * 1024, 1024);
+        assert!(matches!(
+            read_limited(body, 10).await,
+            Err(BodyError::TooLarge { limit: 10 })
+        ));
+        let read = taken.load(Ordering::SeqCst);
+        assert!(
+            read > DRAIN_BYTES && read <= 10 + DRAIN_BYTES + 1024,
+            "read {read} bytes, the bound is {DRAIN_BYTES} past the limit"
+        );
+    }
 
     #[tokio::test]
     async fn within_the_limit_is_read_and_beyond_it_is_refused() {

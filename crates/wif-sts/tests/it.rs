@@ -127,7 +127,7 @@ async fn azure_identity_for_rust_sees_the_aadsts_code() {
         .await
         .unwrap_err();
     let text = format!("{error:?} {error}");
-    assert!(text.contains("700213"), "{text}");
+    assert!(text.contains("AADSTS700213:"), "{text}");
 }
 
 fn time_now() -> i64 {
@@ -253,4 +253,25 @@ async fn an_issuer_down_at_the_first_exchange_works_again_within_seconds_without
     );
     assert_eq!(answer["token_type"], "Bearer");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_oversized_form_is_answered_413_with_its_aadsts_code() {
+    let emulator = start().await;
+    let http = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    // 100 kB, as a client that pastes a whole file into client_assertion would send.
+    let form = format!("grant_type=client_credentials&client_assertion={}", "a".repeat(100_000));
+    let answer = http
+        .post(format!("{}/{TENANT}/oauth2/v2.0/token", emulator.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 413);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error_codes"], serde_json::json!([90100]), "{body}");
 }

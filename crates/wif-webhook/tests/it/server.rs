@@ -242,6 +242,19 @@ async fn bad_bodies_get_a_clear_http_error() {
         .await
         .unwrap();
     assert_eq!(oversized.status(), 413);
+    // Past the limit and the drain (3 MiB + 1 MiB): the server stops reading. The client
+    // gets the 413 or, if it was still sending, a broken connection; never a hang, and the
+    // server goes on serving.
+    let flood = tokio::time::timeout(
+        Duration::from_secs(30),
+        http.post(&webhook.url).body(vec![b' '; 8 * 1024 * 1024]).send(),
+    )
+    .await
+    .expect("an answer or a closed connection, not a hang");
+    match flood {
+        Ok(answer) => assert_eq!(answer.status(), 413),
+        Err(error) => assert!(error.is_request() || error.is_body(), "{}", chain(&error)),
+    }
     let wrong_version = http
         .post(&webhook.url)
         .json(&json!({ "apiVersion": "admission.k8s.io/v2", "kind": "AdmissionReview" }))
@@ -259,15 +272,33 @@ async fn bad_bodies_get_a_clear_http_error() {
     assert_eq!(ok["response"]["allowed"], true);
 }
 
+/// Waits (bounded far above what the step needs) until `done` holds.
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} never happened"));
+}
+
+/// The whole cause chain of a client error, as one line.
+fn chain(error: &reqwest::Error) -> String {
+    wif_core::error_text::error_chain(error)
+}
+
 #[tokio::test]
 async fn certificate_rotation_mid_traffic_fails_no_request() {
     let mut webhook = start(accounts()).await;
     let new_ca = LocalCa::new("rotated CA").unwrap();
     let both = client(&[&webhook.ca, &new_ca]);
     let only_new = client(&[&new_ca]);
+    let refused = only_new.post(&webhook.url).json(&json!({})).send().await.unwrap_err();
     assert!(
-        only_new.post(&webhook.url).json(&json!({})).send().await.is_err(),
-        "the new CA is not in use yet"
+        chain(&refused).contains("invalid peer certificate: UnknownIssuer"),
+        "the old certificate is served, so a client trusting only the new CA refuses it: {}",
+        chain(&refused)
     );
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -294,33 +325,24 @@ async fn certificate_rotation_mid_traffic_fails_no_request() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The load is running (each task has answers) before the certificate changes ...
+    until("load before the rotation", async || sent.load(Ordering::SeqCst) >= 8).await;
     write_cert(&webhook.dir, &new_ca);
-    let mut rotated = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if only_new
-            .post(&webhook.url)
-            .json(&review("admission.k8s.io/v1", "probe", pod(json!({}), json!({}))))
-            .send()
-            .await
-            .is_ok()
-        {
-            rotated = true;
-            break;
-        }
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let probe = review("admission.k8s.io/v1", "probe", pod(json!({}), json!({})));
+    until("the new certificate served", async || {
+        only_new.post(&webhook.url).json(&probe).send().await.is_ok()
+    })
+    .await;
+    // ... and goes on after it, on connections opened before and after.
+    let at_rotation = sent.load(Ordering::SeqCst);
+    until("load after the rotation", async || {
+        sent.load(Ordering::SeqCst) >= at_rotation + 8
+    })
+    .await;
     stop.store(true, Ordering::SeqCst);
     for load in loads {
         load.await.unwrap();
     }
-    assert!(rotated, "the new certificate was never served");
-    assert!(
-        sent.load(Ordering::SeqCst) > 20,
-        "the load ran: {}",
-        sent.load(Ordering::SeqCst)
-    );
     assert_eq!(
         failed.load(Ordering::SeqCst),
         0,
@@ -329,28 +351,42 @@ async fn certificate_rotation_mid_traffic_fails_no_request() {
     let _ = webhook.stop.take().map(|s| s.send(()));
 }
 
-/// A ServiceAccount source that answers slowly, so requests are in flight at shutdown.
+/// A ServiceAccount source whose lookups wait for `release`, counting those that wait, so
+/// requests are provably in flight at shutdown.
 #[derive(Debug)]
-struct Slow(StaticServiceAccounts);
+struct Held {
+    accounts: StaticServiceAccounts,
+    waiting: AtomicUsize,
+    release: tokio::sync::Semaphore,
+}
 
 #[async_trait::async_trait]
-impl ServiceAccountSource for Slow {
+impl ServiceAccountSource for Held {
     async fn get(&self, namespace: &str, name: &str) -> Result<Option<ServiceAccountInfo>, LookupError> {
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        self.0.get(namespace, name).await
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        // Each lookup takes one permit and keeps it: released lookups stay released.
+        if let Ok(permit) = self.release.acquire().await {
+            permit.forget();
+        }
+        self.accounts.get(namespace, name).await
     }
 }
 
 #[tokio::test]
 async fn graceful_shutdown_finishes_requests_in_flight() {
-    let slow = Arc::new(Slow(StaticServiceAccounts::from_accounts([account(
-        "demo",
-        "app",
-        &[(contract::ANNOTATION_CLIENT_ID, CLIENT)],
-    )])));
-    let mut webhook = start(slow).await;
+    const IN_FLIGHT: usize = 30;
+    let held = Arc::new(Held {
+        accounts: StaticServiceAccounts::from_accounts([account(
+            "demo",
+            "app",
+            &[(contract::ANNOTATION_CLIENT_ID, CLIENT)],
+        )]),
+        waiting: AtomicUsize::new(0),
+        release: tokio::sync::Semaphore::new(0),
+    });
+    let mut webhook = start(held.clone()).await;
     let http = client(&[&webhook.ca]);
-    let in_flight: Vec<_> = (0..30)
+    let in_flight: Vec<_> = (0..IN_FLIGHT)
         .map(|i| {
             let (http, url) = (http.clone(), webhook.url.clone());
             tokio::spawn(async move {
@@ -363,8 +399,18 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    until("every request in the handler", async || {
+        held.waiting.load(Ordering::SeqCst) == IN_FLIGHT
+    })
+    .await;
     webhook.stop.take().unwrap().send(()).unwrap();
+    // Draining: not ready, so kube-proxy takes the replica out while it finishes.
+    let readyz = format!("{}/readyz", webhook.health);
+    until("readyz reporting the drain", async || {
+        reqwest::get(&readyz).await.is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+    held.release.add_permits(IN_FLIGHT);
     for request in in_flight {
         assert_eq!(request.await.unwrap().unwrap(), 200, "an in-flight request was cut");
     }
@@ -372,8 +418,6 @@ async fn graceful_shutdown_finishes_requests_in_flight() {
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        http.post(&webhook.url).json(&json!({})).send().await.is_err(),
-        "stopped accepting"
-    );
+    let after = http.post(&webhook.url).json(&json!({})).send().await.unwrap_err();
+    assert!(after.is_connect(), "stopped accepting: {}", chain(&after));
 }
