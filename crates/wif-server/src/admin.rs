@@ -79,13 +79,11 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
-    if state.is_ready() {
-        (StatusCode::OK, "ok".to_owned())
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            state.reason.read().map(|r| r.clone()).unwrap_or_default(),
-        )
+    // The reason is the one that holds now: the server's own (starting, draining) or the
+    // gate's (a cache not synced yet).
+    match state.not_ready_reason() {
+        None => (StatusCode::OK, "ok".to_owned()),
+        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason),
     }
 }
 

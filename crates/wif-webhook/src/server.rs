@@ -202,6 +202,12 @@ async fn mutate(State(state): State<Arc<WebhookState>>, body: Body) -> Response 
         .into_response()
 }
 
+/// Ready only once the ServiceAccount source can answer (the cache has synced): before that,
+/// `/readyz` says so and kube-proxy sends the replica no admissions it would have to deny.
+pub fn readiness_gate(accounts: Arc<dyn ServiceAccountSource>) -> wif_server::admin::ReadinessGate {
+    Arc::new(move || (!accounts.is_ready()).then(|| "ServiceAccount cache not synced yet".to_owned()))
+}
+
 /// The webhook's routes.
 pub fn router(state: Arc<WebhookState>) -> Router {
     Router::new()

@@ -148,7 +148,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
         let mut options = ServiceOptions::new(SocketAddr::new(args.bind_address, args.port), args.health_addr, tls, &args.tls_min_version);
         options.metrics_addr = Some(args.metrics_addr);
         options.limits = args.limits.limits();
-        options.readiness_gate = Some(Arc::new(move || (!gate_accounts.is_ready()).then(|| "ServiceAccount cache not synced yet".to_owned())));
+        options.readiness_gate = Some(wif_webhook::server::readiness_gate(gate_accounts));
         let bound = wif_server::bind(options, wif_webhook::router(state), registry).await.context("starting the webhook")?;
         println!(
             "webhook listening on https://{}{} with {source} (health on http://{}, metrics on http://{})",

@@ -1,7 +1,8 @@
 //! The kube-rs ServiceAccount source against an in-test API double (no API server can be
 //! installed here): a plain-HTTP server on 127.0.0.1 answering the metadata-only list, a watch
 //! that stays open, and the namespaced GET, as kube-apiserver does. Cache hit, miss then GET,
-//! not found, API down; readiness after the first list.
+//! not found, API down; readiness after the first list; watch events (added, modified,
+//! deleted) and a relist after the watch expires.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -23,6 +24,13 @@ struct Fake {
     direct_gets: AtomicUsize,
     lists: AtomicUsize,
     down: AtomicBool,
+    /// What a list returns (the one `cached` account unless a test changes it).
+    items: std::sync::Mutex<Option<Vec<Value>>>,
+    /// While set, lists wait for `release` (an API server slow to answer the first list).
+    hold_lists: AtomicBool,
+    release: tokio::sync::Notify,
+    /// Watch events for the first watch, one JSON line each; later watches stay quiet.
+    events: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>,
 }
 
 fn meta(namespace: &str, name: &str, client_id: &str) -> Value {
@@ -48,13 +56,32 @@ async fn list_or_watch(
         "metadata-only requests, got Accept {accept}"
     );
     if query.iter().any(|(k, v)| k == "watch" && v == "true") {
-        // No changes: keep the watch open, as a quiet cluster does.
-        return Body::from_stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>()).into_response();
+        let events = fake.events.lock().unwrap().take();
+        return match events {
+            Some(events) => Body::from_stream(futures_util::stream::unfold(events, |mut events| async move {
+                let line = events.recv().await?;
+                Some((Ok::<_, std::io::Error>(format!("{line}\n").into_bytes()), events))
+            }))
+            .into_response(),
+            // No changes: keep the watch open, as a quiet cluster does.
+            None => {
+                Body::from_stream(futures_util::stream::pending::<Result<Vec<u8>, std::io::Error>>()).into_response()
+            }
+        };
+    }
+    if fake.hold_lists.load(Ordering::SeqCst) {
+        fake.release.notified().await;
     }
     fake.lists.fetch_add(1, Ordering::SeqCst);
+    let items = fake
+        .items
+        .lock()
+        .unwrap()
+        .clone()
+        .unwrap_or_else(|| vec![meta("demo", "cached", "11111111-0000-4000-8000-000000000001")]);
     let list = json!({
         "apiVersion": "meta.k8s.io/v1", "kind": "PartialObjectMetadataList", "metadata": { "resourceVersion": "10" },
-        "items": [meta("demo", "cached", "11111111-0000-4000-8000-000000000001")]
+        "items": items
     });
     ([(header::CONTENT_TYPE, "application/json")], list.to_string()).into_response()
 }
@@ -179,4 +206,126 @@ async fn the_webhook_denies_with_upstreams_words_through_the_kube_source() {
         "{}",
         denial.message
     );
+}
+
+fn event(kind: &str, object: Value) -> String {
+    json!({ "type": kind, "object": object }).to_string()
+}
+
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} never happened"));
+}
+
+#[tokio::test]
+async fn watch_events_reach_the_cache_and_a_relist_replaces_it() {
+    let (url, fake) = start_fake().await;
+    let (send, events) = tokio::sync::mpsc::unbounded_channel();
+    *fake.events.lock().unwrap() = Some(events);
+    let accounts = source(&url).await;
+    let client_id = async |name: &str| {
+        accounts.get("demo", name).await.unwrap().map(|a| {
+            a.annotations
+                .get(contract::ANNOTATION_CLIENT_ID)
+                .cloned()
+                .unwrap_or_default()
+        })
+    };
+
+    let mut added = meta("demo", "added", "33333333-0000-4000-8000-000000000003");
+    added["metadata"]["resourceVersion"] = json!("11");
+    send.send(event("ADDED", added)).unwrap();
+    until("the added account in the cache", async || accounts.cached() == 2).await;
+    assert_eq!(
+        client_id("added").await.as_deref(),
+        Some("33333333-0000-4000-8000-000000000003")
+    );
+
+    // A new client id reaches the next admission, from the cache.
+    let mut modified = meta("demo", "added", "44444444-0000-4000-8000-000000000004");
+    modified["metadata"]["resourceVersion"] = json!("12");
+    send.send(event("MODIFIED", modified.clone())).unwrap();
+    until("the modified account in the cache", async || {
+        client_id("added").await.as_deref() == Some("44444444-0000-4000-8000-000000000004")
+    })
+    .await;
+    assert_eq!(fake.direct_gets.load(Ordering::SeqCst), 0, "all from the cache");
+
+    modified["metadata"]["resourceVersion"] = json!("13");
+    send.send(event("DELETED", modified)).unwrap();
+    until("the deleted account gone", async || accounts.cached() == 1).await;
+    assert_eq!(
+        client_id("added").await,
+        None,
+        "asked the API server, which has no such account"
+    );
+    assert_eq!(fake.direct_gets.load(Ordering::SeqCst), 1);
+
+    // The watch expires (410 Gone): the watcher lists again, and the list replaces the cache.
+    *fake.items.lock().unwrap() = Some(vec![meta("demo", "relisted", "55555555-0000-4000-8000-000000000005")]);
+    let gone = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                       "message": "too old resource version", "reason": "Expired", "code": 410 });
+    send.send(event("ERROR", gone)).unwrap();
+    until("the relist", async || fake.lists.load(Ordering::SeqCst) == 2).await;
+    until("the relisted account in the cache", async || {
+        client_id("relisted").await.as_deref() == Some("55555555-0000-4000-8000-000000000005")
+    })
+    .await;
+    assert_eq!(accounts.cached(), 1, "the relist replaced the cache: 'cached' is gone");
+    assert_eq!(fake.direct_gets.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn readyz_waits_for_the_first_list() {
+    let (url, fake) = start_fake().await;
+    fake.hold_lists.store(true, Ordering::SeqCst);
+    let client = kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap();
+    let accounts: Arc<dyn ServiceAccountSource> = Arc::new(KubeServiceAccounts::start(client));
+    let mut registry = prometheus_client::registry::Registry::default();
+    let state = Arc::new(WebhookState {
+        settings: WebhookSettings::new("t"),
+        accounts: Arc::clone(&accounts),
+        metrics: WebhookMetrics::new(&mut registry),
+    });
+    let ca = wif_server::pki::LocalCa::new("readyz test CA").unwrap();
+    let cert = ca.issue(&["127.0.0.1"]).unwrap();
+    let here = std::path::Path::new("test");
+    let key =
+        wif_server::tls::certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), here, here).unwrap();
+    let loopback = "127.0.0.1:0".parse().unwrap();
+    let mut options = wif_server::ServiceOptions::new(loopback, loopback, wif_server::TlsSource::Given(key), "1.3");
+    options.readiness_gate = Some(wif_webhook::server::readiness_gate(accounts));
+    let bound = wif_server::bind(options, wif_webhook::router(state), registry)
+        .await
+        .unwrap();
+    let readyz = format!("http://{}/readyz", bound.health_address);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bound.serve(async move {
+        let _ = stopped.await;
+    }));
+    // Serving (no longer "starting"), and still not ready: the list has not come back.
+    until("readyz naming the cache", async || {
+        let Ok(answer) = reqwest::get(&readyz).await else {
+            return false;
+        };
+        answer.status() == 503
+            && answer
+                .text()
+                .await
+                .is_ok_and(|t| t.contains("ServiceAccount cache not synced yet"))
+    })
+    .await;
+    assert_eq!(fake.lists.load(Ordering::SeqCst), 0, "the first list is still held");
+    fake.hold_lists.store(false, Ordering::SeqCst);
+    fake.release.notify_waiters();
+    until("readyz after the first list", async || {
+        reqwest::get(&readyz).await.is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let _ = stop.send(());
 }
