@@ -1,7 +1,8 @@
 //! Certificate rotation against an API double with kube-apiserver's write semantics: create
 //! answers 409 when the object exists, replace answers 409 when the resourceVersion is stale.
-//! Two replicas racing on an empty Secret end with one Secret and the same certificates; a
-//! broken Secret is renewed; the caBundle follows the CA.
+//! Two replicas held together at the read (so they really race) end with one Secret and the
+//! same certificates, whether the Secret was missing or broken; a writer that never stops
+//! exhausts the attempts; a broken Secret is renewed; the caBundle follows the CA.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,6 +23,20 @@ struct Store {
     secret: Mutex<Option<Value>>,
     mwc: Mutex<Option<Value>>,
     writes: AtomicUsize,
+    conflicts: AtomicUsize,
+    /// When set, the first two reads of the Secret wait for each other: two replicas that
+    /// start together both see the same state before either writes.
+    together: Option<tokio::sync::Barrier>,
+    reads: AtomicUsize,
+}
+
+async fn read_secret(store: &Store) -> Response {
+    if let Some(together) = &store.together
+        && store.reads.fetch_add(1, Ordering::SeqCst) < 2
+    {
+        together.wait().await;
+    }
+    get_obj(&store.secret).await
 }
 
 fn status(code: u16, reason: &str) -> Response {
@@ -51,6 +66,7 @@ async fn put_obj(store: &Store, slot: &Mutex<Option<Value>>, mut body: Value) ->
         return status(404, "NotFound");
     };
     if body["metadata"]["resourceVersion"] != existing["metadata"]["resourceVersion"] {
+        store.conflicts.fetch_add(1, Ordering::SeqCst);
         return status(409, "Conflict");
     }
     let next = existing["metadata"]["resourceVersion"]
@@ -70,7 +86,7 @@ async fn start(store: Arc<Store>) -> kube::Client {
     let app = Router::new()
         .route(
             secret_path,
-            get(|State(s): State<Arc<Store>>| async move { get_obj(&s.secret).await })
+            get(|State(s): State<Arc<Store>>| async move { read_secret(&s).await })
                 .put(|State(s): State<Arc<Store>>, Path((_, _)): Path<(String, String)>, body: axum::Json<Value>| async move { put_obj(&s, &s.secret, body.0).await }),
         )
         .route(
@@ -78,6 +94,7 @@ async fn start(store: Arc<Store>) -> kube::Client {
             axum::routing::post(|State(s): State<Arc<Store>>, body: axum::Json<Value>| async move {
                 let mut current = s.secret.lock().await;
                 if current.is_some() {
+                    s.conflicts.fetch_add(1, Ordering::SeqCst);
                     return status(409, "AlreadyExists");
                 }
                 let mut created = body.0;
@@ -101,14 +118,26 @@ async fn start(store: Arc<Store>) -> kube::Client {
 
 const NS: &str = "azure-workload-identity-system";
 
+fn together() -> Store {
+    Store {
+        together: Some(tokio::sync::Barrier::new(2)),
+        ..Store::default()
+    }
+}
+
 #[tokio::test]
 async fn racing_replicas_converge_on_one_secret() {
-    let store = Arc::new(Store::default());
+    let store = Arc::new(together());
     let (a, b) = (start(store.clone()).await, start(store.clone()).await);
     let (first, second) = tokio::join!(ensure_secret(&a, NS), ensure_secret(&b, NS));
     let (first, second) = (first.unwrap(), second.unwrap());
     assert_eq!(first, second, "both replicas serve the same certificates");
     assert_eq!(store.writes.load(Ordering::SeqCst), 1, "one write won");
+    assert_eq!(
+        store.conflicts.load(Ordering::SeqCst),
+        1,
+        "the other create was refused, and it read the winner's"
+    );
     // Good certificates are left alone.
     assert_eq!(ensure_secret(&a, NS).await.unwrap(), first);
     assert_eq!(store.writes.load(Ordering::SeqCst), 1);
@@ -193,4 +222,78 @@ async fn a_secret_whose_certificate_is_for_other_names_is_replaced_not_published
         "replaced with compare-and-swap"
     );
     assert_eq!(wif_webhook::certs::renewal_reason(&data(&bundle), NS, now), None);
+}
+
+#[tokio::test]
+async fn racing_replicas_replacing_a_broken_secret_write_once() {
+    let store = Arc::new(together());
+    *store.secret.lock().await = Some(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": contract::WEBHOOK_SECRET_NAME, "namespace": NS, "resourceVersion": "7" },
+        "data": { "tls.crt": base64::engine::general_purpose::STANDARD.encode("junk") }
+    }));
+    let (a, b) = (start(store.clone()).await, start(store.clone()).await);
+    // Both read resourceVersion 7, both issue, both replace with it: one is stale.
+    let (first, second) = tokio::join!(ensure_secret(&a, NS), ensure_secret(&b, NS));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first, second, "the loser reads the winner's certificates");
+    assert_eq!(store.writes.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        store.conflicts.load(Ordering::SeqCst),
+        1,
+        "the stale replace was refused"
+    );
+    let stored = store.secret.lock().await.clone().unwrap();
+    assert_eq!(stored["metadata"]["resourceVersion"], "8");
+}
+
+#[tokio::test]
+async fn a_secret_that_keeps_changing_runs_out_of_attempts() {
+    // Every replace is stale: another writer always got there first.
+    let store = Arc::new(Store::default());
+    *store.secret.lock().await = Some(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": { "name": contract::WEBHOOK_SECRET_NAME, "namespace": NS, "resourceVersion": "7" },
+        "data": {}
+    }));
+    let client = start_with_churn(store.clone()).await;
+    let error = ensure_secret(&client, NS).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            wif_webhook::rotation::RotationError::Contended { what: "Secret" }
+        ),
+        "{error}"
+    );
+    assert_eq!(store.conflicts.load(Ordering::SeqCst), 5, "five attempts, each refused");
+}
+
+/// An API double whose Secret's resourceVersion moves on at every read, as under a writer
+/// that never stops.
+async fn start_with_churn(store: Arc<Store>) -> kube::Client {
+    let app = Router::new()
+        .route(
+            "/api/v1/namespaces/{ns}/secrets/{name}",
+            get(|State(s): State<Arc<Store>>| async move {
+                let answer = get_obj(&s.secret).await;
+                if let Some(secret) = s.secret.lock().await.as_mut() {
+                    let next = secret["metadata"]["resourceVersion"]
+                        .as_str()
+                        .unwrap()
+                        .parse::<u64>()
+                        .unwrap()
+                        + 1;
+                    secret["metadata"]["resourceVersion"] = json!(next.to_string());
+                }
+                answer
+            })
+            .put(|State(s): State<Arc<Store>>, body: axum::Json<Value>| async move {
+                put_obj(&s, &s.secret, body.0).await
+            }),
+        )
+        .with_state(store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap()
 }
