@@ -195,8 +195,14 @@ mod tests {
 
     #[test]
     fn ids_are_checked() {
-        assert!(Identity::new("https://h/", "t/../x", "c").is_err());
-        assert!(Identity::new("https://h/", "t", "c id").is_err());
+        assert_eq!(
+            Identity::new("https://h/", "t/../x", "c").unwrap_err().to_string(),
+            "tenant id \"t/../x\" must be a GUID or a domain (letters, digits, '-' and '.')"
+        );
+        assert_eq!(
+            Identity::new("https://h/", "t", "c id").unwrap_err().to_string(),
+            "client id \"c id\" is not a valid client id"
+        );
         assert!(
             Identity::new(
                 "https://h/",

@@ -110,7 +110,5 @@ mod tests {
         assert_eq!(clock.now_s(), 1);
         clock.advance_secs(2);
         assert_eq!((clock.now_ms(), clock.now_s()), (3_500, 3));
-        clock.advance_secs(i64::MAX);
-        assert!(clock.now_ms() < 0 || clock.now_ms() > 0, "wraps, never panics");
     }
 }

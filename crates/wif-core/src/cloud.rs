@@ -163,15 +163,20 @@ mod tests {
             normalize_authority_host("https://login.example//").as_deref(),
             Ok("https://login.example/")
         );
-        for bad in [
-            "http://x/",
-            "login.microsoftonline.com",
-            "https:///",
-            "https://a/?x",
-            "https://u@h/",
-            "https://a b/",
+        let https = "it must start with https:// (Entra clients refuse plain http)";
+        let query = "it must not carry a query, a fragment or white space";
+        for (bad, why) in [
+            ("http://x/", https),
+            ("login.microsoftonline.com", https),
+            ("https:///", "it has no host"),
+            ("https://a/?x", query),
+            ("https://u@h/", "it must not carry user information"),
+            ("https://a b/", query),
         ] {
-            assert!(normalize_authority_host(bad).is_err(), "{bad}");
+            assert_eq!(
+                normalize_authority_host(bad).unwrap_err().to_string(),
+                format!("invalid authority host {bad:?}: {why}")
+            );
         }
     }
 }

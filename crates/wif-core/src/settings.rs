@@ -543,8 +543,20 @@ mod tests {
                 ..base.clone()
             },
         ];
-        for case in cases {
-            assert!(settings_from(&case, &env(&[])).is_err(), "{case:?}");
+        let expected = [
+            "failed to get AAD endpoint: unknown AZURE_ENVIRONMENT \"InvalidCloud\" (expected one of AzurePublicCloud, AzureUSGovernmentCloud, AzureChinaCloud, AzureGermanCloud; use --authority-host for any other authority)",
+            "invalid authority host \"http://x\": it must start with https:// (Entra clients refuse plain http)",
+            "invalid token layout \"v2\": expected v1.6 or legacy",
+            "invalid --log-level set: \"loud\" (expected one of \"\", info, debug, trace, all)",
+            "the token audience must not be empty",
+        ];
+        assert_eq!(cases.len(), expected.len());
+        for (case, words) in cases.iter().zip(expected) {
+            assert_eq!(
+                settings_from(case, &env(&[])).unwrap_err().to_string(),
+                words,
+                "{case:?}"
+            );
         }
     }
 

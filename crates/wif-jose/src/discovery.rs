@@ -122,15 +122,20 @@ mod tests {
     fn issuer_rules() {
         assert!(check_issuer("https://127.0.0.1:8443/").is_ok());
         assert!(check_issuer("https://oidc.example/cluster-1").is_ok());
-        for bad in [
-            "http://x/",
-            "https://",
-            "https:///x",
-            "https://x/?a",
-            "https://x/#f",
-            "x",
+        let https = "it must be an https URL";
+        let query = "it must not carry a query, a fragment or white space";
+        for (bad, why) in [
+            ("http://x/", https),
+            ("https://", "it has no host"),
+            ("https:///x", "it has no host"),
+            ("https://x/?a", query),
+            ("https://x/#f", query),
+            ("x", https),
         ] {
-            assert!(check_issuer(bad).is_err(), "{bad}");
+            assert_eq!(
+                check_issuer(bad).unwrap_err().to_string(),
+                format!("invalid issuer {bad:?}: {why}")
+            );
         }
         assert_eq!(
             discovery_url("https://x/"),

@@ -221,7 +221,10 @@ mod tests {
         assert!(renewal_reason(&missing_ca, "ns", NOW).unwrap().contains("lacks"));
         let mut garbage = good.clone();
         garbage.insert("tls.crt".into(), b"not a certificate".to_vec());
-        assert!(renewal_reason(&garbage, "ns", NOW).is_some());
+        assert_eq!(
+            renewal_reason(&garbage, "ns", NOW).as_deref(),
+            Some("tls.crt is not a PEM certificate")
+        );
         let mut mismatched = good.clone();
         mismatched.insert("tls.key".into(), issue("ns", NOW).unwrap().key_pem.into_bytes());
         assert!(
@@ -229,7 +232,10 @@ mod tests {
                 .unwrap()
                 .contains("does not serve")
         );
-        assert!(renewal_reason(&BTreeMap::new(), "ns", NOW).is_some());
+        assert_eq!(
+            renewal_reason(&BTreeMap::new(), "ns", NOW).as_deref(),
+            Some("the Secret lacks ca.crt, ca.key, tls.crt or tls.key")
+        );
     }
 
     /// A bundle whose serving certificate names only `names` (signed by its own CA), or is

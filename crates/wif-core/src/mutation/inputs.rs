@@ -193,14 +193,20 @@ mod tests {
                 .message
                 .contains(r#"parsing "3600s": invalid syntax"#)
         );
-        assert!(token_expiration(&none, &ann(&[(EXP, "3600s")])).is_err());
+        assert_eq!(
+            token_expiration(&none, &ann(&[(EXP, "3600s")])).unwrap_err().message,
+            r#"strconv.ParseInt: parsing "3600s": invalid syntax"#
+        );
         let low = token_expiration(&ann(&[(EXP, "3599")]), &none).unwrap_err();
         assert_eq!(
             low.message,
             "token expiration 3599 not valid. Expected value to be between 3600 and 86400"
         );
         assert_eq!(low.code, 400);
-        assert!(token_expiration(&ann(&[(EXP, "86401")]), &none).is_err());
+        assert_eq!(
+            token_expiration(&ann(&[(EXP, "86401")]), &none).unwrap_err().message,
+            "token expiration 86401 not valid. Expected value to be between 3600 and 86400"
+        );
         assert_eq!(token_expiration(&none, &ann(&[(EXP, "4800")])), Ok(4800));
         assert_eq!(
             token_expiration(&ann(&[(EXP, "4000")]), &ann(&[(EXP, "4800")])),
@@ -209,7 +215,10 @@ mod tests {
         assert_eq!(token_expiration(&none, &none), Ok(3600));
         assert_eq!(token_expiration(&ann(&[(EXP, "")]), &ann(&[(EXP, "7200")])), Ok(7200));
         assert_eq!(token_expiration(&ann(&[(EXP, "86400")]), &none), Ok(86400));
-        assert!(token_expiration(&none, &ann(&[(EXP, "100")])).is_err());
+        assert_eq!(
+            token_expiration(&none, &ann(&[(EXP, "100")])).unwrap_err().message,
+            "token expiration 100 not valid. Expected value to be between 3600 and 86400"
+        );
     }
 
     // Upstream scenarios 7-10, plus `tenant-id: ""` (missing from upstream).
