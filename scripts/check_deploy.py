@@ -94,8 +94,13 @@ for overlay, produce, cert_manager in outputs:
     # clap stops at the first flag it does not know, before a trailing --help.
     parsed = subprocess.run([WIF, *container["args"], "--help"], capture_output=True, text=True)
     check(f"{overlay}: `wif` accepts every flag the Deployment passes", parsed.returncode == 0, parsed.stderr)
-    role = one(docs, "ClusterRole", "azure-wi-webhook-manager-role")
-    check(f"{overlay}: RBAC as small as upstream's", role["rules"][0] == {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]}
+    # Upstream's RBAC (spec/upstream-azwi.md 2.8), every rule of both roles, nothing more.
+    cluster_role = one(docs, "ClusterRole", "azure-wi-webhook-manager-role")
+    role = one(docs, "Role", "azure-wi-webhook-manager-role")
+    check(f"{overlay}: RBAC as small as upstream's", cluster_role["rules"] == [
+              {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]},
+              {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"], "verbs": ["get", "list", "watch", "update"]}]
+          and role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}]
           and all(d["metadata"].get("namespace") == "azure-workload-identity-system" for d in docs if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration")))
 
     if cert_manager:

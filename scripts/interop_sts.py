@@ -8,6 +8,7 @@ A real issuer (`wif issuer serve`) and the emulator run on 127.0.0.1 with their 
 federation failure must reach the client with the right AADSTS code; attacks are refused; bad
 input gets Entra's error, never a crash. Issued tokens are verified with PyJWT against the
 emulator's published keys. Prints one line per check; exits non-zero if any failed."""
+import select, socket
 import base64, hashlib, hmac, json, logging, os, shutil, subprocess, sys, tempfile, time
 
 import jwt
@@ -41,12 +42,23 @@ def wif(*args):
     return res.stdout
 
 
-def start(args, banner):
+def start(args, banner, within=30):
+    """Starts `wif ARGS` and waits (at most `within` seconds) for its banner line."""
     proc = subprocess.Popen([WIF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
+    ready, _, _ = select.select([proc.stdout], [], [], within)
+    line = proc.stdout.readline() if ready else ""
     if banner not in line:
-        raise RuntimeError(f"{args[0]} did not start: {line} {proc.stderr.read()}")
+        proc.kill()
+        _, err = proc.communicate(timeout=10)
+        raise RuntimeError(f"{args[0]} did not start within {within} s: {line!r} {err}")
     return proc, line.split("listening on ")[1].split()[0]
+
+
+def free_port():
+    """A port the kernel hands out for port 0 (read back from the bound socket)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 tmp = tempfile.mkdtemp(prefix="wif-sts-")
@@ -55,12 +67,8 @@ procs = []
 try:
     wif("issuer", "keygen", "--out", path("sa.key"))
     wif("issuer", "keygen", "--out", path("rogue.key"))
-    issuer_proc, issuer_base = start(["issuer", "serve", "--key", path("sa.key"), "--issuer", "https://127.0.0.1:1/",
-                                      "--addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0",
-                                      "--self-signed-ca-out", path("issuer-ca.pem")], "listening on")
-    issuer_proc.terminate(); issuer_proc.wait()
-    # The issuer URL must carry its port, so bind once to learn a free port, then serve there.
-    port = issuer_base.rsplit(":", 1)[1]
+    # The issuer URL must carry its port: the kernel picks one, the issuer serves there.
+    port = free_port()
     ISSUER = f"https://127.0.0.1:{port}/"
     issuer_proc, _ = start(["issuer", "serve", "--key", path("sa.key"), "--issuer", ISSUER, "--addr", f"127.0.0.1:{port}",
                             "--health-addr", "127.0.0.1:0", "--self-signed-ca-out", path("issuer-ca.pem")], "listening on")
