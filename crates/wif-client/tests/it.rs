@@ -214,6 +214,48 @@ async fn the_rewritten_token_file_is_picked_up() {
     assert_eq!(claims(&token.token)["aud"], "https://storage.azure.com");
 }
 
+/// After a refusal the key backs off (1 s, doubling to 30 s), for the same scope too; a
+/// rewritten token file does not cut the backoff short. Decided so: the backoff exists to
+/// keep a failing client from hammering Entra, its cap (30 s) is far below kubelet's rewrite
+/// interval (minutes), and the first attempt past it reads the new file.
+#[tokio::test]
+async fn the_same_scope_is_retried_only_past_the_backoff() {
+    let emulator = start().await;
+    emulator.write_token("stranger");
+    let env = Env(emulator.env());
+    let clock = Arc::new(ManualClock::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64,
+    ));
+    let credential = workload_identity(&emulator, Some(clock.clone()))
+        .default_credential(&env)
+        .unwrap();
+    let refused = credential.get_token(VAULT).await.unwrap_err();
+    assert_eq!(refused.aadsts(), Some(700213));
+    assert_eq!(emulator.requests(), 1);
+    let again = credential.get_token(VAULT).await.unwrap_err();
+    assert_eq!(again.aadsts(), Some(700213), "the remembered refusal");
+    assert_eq!(emulator.requests(), 1, "within the backoff: not asked again");
+    emulator.write_token("app");
+    let still = credential.get_token(VAULT).await.unwrap_err();
+    assert_eq!(
+        still.aadsts(),
+        Some(700213),
+        "a rewritten file waits for the backoff too"
+    );
+    assert_eq!(emulator.requests(), 1);
+    clock.advance_secs(2);
+    let token = credential.get_token(VAULT).await.unwrap();
+    assert_eq!(claims(&token.token)["aud"], "https://vault.azure.net");
+    assert_eq!(
+        emulator.requests(),
+        2,
+        "one attempt past the backoff, with the new file"
+    );
+}
+
 #[tokio::test]
 async fn a_hundred_concurrent_callers_cause_one_request() {
     let emulator = start().await;
