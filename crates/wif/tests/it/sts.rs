@@ -1,6 +1,7 @@
-//! `wif sts` as a process: its URLs come from its own address whatever `Host` a client
-//! sends, and a request value with a newline and terminal escapes is logged as one escaped
-//! field, never as a line of its own.
+//! `wif sts` and `wif token` as processes: the emulator's URLs come from its own address
+//! whatever `Host` a client sends, a request value with a newline and terminal escapes is
+//! logged as one escaped field, and `wif token` gets, refuses (with the AADSTS code and the
+//! diagnosis) and inspects against it.
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -9,16 +10,20 @@ use super::*;
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 
-#[tokio::test]
-async fn urls_ignore_the_host_header_and_request_values_cannot_forge_log_lines() {
-    let dir = std::env::temp_dir().join(format!("wif-it-sts-{}", std::process::id()));
+/// `wif sts` on a free loopback port with `directory` (files beside it written first), its
+/// stderr piped; the child, the base URL and the CA file.
+fn start_sts(
+    name: &str,
+    directory: &str,
+    files: &[(&str, String)],
+) -> (std::process::Child, String, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("wif-it-sts-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("directory.yaml"),
-        format!("tenants:\n  - tenantId: {TENANT}\n    domain: contoso.onmicrosoft.com\n"),
-    )
-    .unwrap();
+    std::fs::write(dir.join("directory.yaml"), directory).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
     let ca = dir.join("ca.pem");
     let mut child = Command::new(env!("CARGO_BIN_EXE_wif"))
         .current_dir(&dir)
@@ -41,7 +46,14 @@ async fn urls_ignore_the_host_header_and_request_values_cannot_forge_log_lines()
         .unwrap();
     let mut banner = String::new();
     std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut banner).unwrap();
-    let base = banner_field(&banner, "listening on ");
+    (child, banner_field(&banner, "listening on "), ca)
+}
+
+#[tokio::test]
+async fn urls_ignore_the_host_header_and_request_values_cannot_forge_log_lines() {
+    let directory = format!("tenants:\n  - tenantId: {TENANT}\n    domain: contoso.onmicrosoft.com\n");
+    let (mut child, base, ca) = start_sts("host", &directory, &[]);
+    let dir = ca.parent().unwrap().to_path_buf();
     let http = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap()])
         .build()
@@ -98,4 +110,81 @@ async fn urls_ignore_the_host_header_and_request_values_cannot_forge_log_lines()
         !log.lines().any(|l| l.starts_with("2026-12-01T00:00:00Z")),
         "no forged line: {log}"
     );
+}
+
+#[test]
+fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
+    use wif_jose::kubernetes::{ProjectedToken, random_uuid};
+    const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
+    const ISSUER: &str = "https://oidc.example/cluster-1/";
+    let key = wif_jose::SigningKey::generate(wif_jose::Algorithm::ES256).unwrap();
+    let jwks = wif_jose::jwks_of(std::slice::from_ref(key.public_key())).to_pretty_json();
+    let directory = format!(
+        "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\nissuers:\n  - {{ issuer: \"{ISSUER}\", jwksFile: jwks.json }}\n"
+    );
+    let token = |namespace: &str| {
+        ProjectedToken {
+            issuer: ISSUER.into(),
+            namespace: namespace.into(),
+            service_account: "app".into(),
+            service_account_uid: random_uuid().unwrap(),
+            audiences: vec!["api://AzureADTokenExchange".into()],
+            issued_at: wif_core::clock::unix_now(),
+            expiration_seconds: 3600,
+            pod: None,
+            jti: random_uuid().unwrap(),
+        }
+        .sign(&key)
+        .unwrap()
+    };
+    let (mut child, base, ca) = start_sts("token", &directory, &[("jwks.json", jwks)]);
+    let dir = ca.parent().unwrap().to_path_buf();
+    std::fs::write(dir.join("good.jwt"), token("demo")).unwrap();
+    std::fs::write(dir.join("wrong.jwt"), token("production")).unwrap();
+    let run = |args: &[&str], file: &str| {
+        Command::new(env!("CARGO_BIN_EXE_wif"))
+            .args(args)
+            .env("AZURE_AUTHORITY_HOST", &base)
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", CLIENT)
+            .env("AZURE_FEDERATED_TOKEN_FILE", dir.join(file))
+            .output()
+            .unwrap()
+    };
+    let ca_file = ca.to_string_lossy().into_owned();
+    let get = [
+        "token",
+        "get",
+        "--scope",
+        "https://vault.azure.net/.default",
+        "--ca-file",
+        ca_file.as_str(),
+    ];
+    let got = run(&get, "good.jwt");
+    assert!(got.status.success(), "{}", stderr(&got));
+    let access = wif_jose::decode_unverified(stdout(&got).trim()).unwrap();
+    assert_eq!(access.claims["aud"], "https://vault.azure.net");
+    assert_eq!(access.claims["appid"], CLIENT);
+
+    let refused = run(&get, "wrong.jwt");
+    assert!(!refused.status.success());
+    let words = stderr(&refused);
+    assert!(words.contains("AADSTS700213:"), "{words}");
+    assert!(
+        words.contains("the namespace is 'demo' in the credential but 'production' in the token"),
+        "{words}"
+    );
+
+    let inspected = run(&["token", "inspect"], "good.jwt");
+    assert!(inspected.status.success(), "{}", stderr(&inspected));
+    let shown = stdout(&inspected);
+    assert!(
+        shown.contains(r#""subject": "system:serviceaccount:demo:app""#),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!(r#""issuer": "{ISSUER}""#)), "{shown}");
+
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }
