@@ -91,23 +91,10 @@ impl Emulator {
     /// Writes a projected token for `demo/<service_account>` to the token file, kubelet-style
     /// (a new file renamed over the old one).
     fn write_token(&self, service_account: &str) -> PathBuf {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+        let token = ProjectedToken::for_service_account(ISSUER, "demo", service_account, wif_core::clock::unix_now())
             .unwrap()
-            .as_secs() as i64;
-        let token = ProjectedToken {
-            issuer: ISSUER.into(),
-            namespace: "demo".into(),
-            service_account: service_account.into(),
-            service_account_uid: random_uuid().unwrap(),
-            audiences: vec!["api://AzureADTokenExchange".into()],
-            issued_at: now,
-            expiration_seconds: 3600,
-            pod: None,
-            jti: random_uuid().unwrap(),
-        }
-        .sign(&self.issuer_key)
-        .unwrap();
+            .sign(&self.issuer_key)
+            .unwrap();
         let path = self.dir.join("token");
         let next = self.dir.join("token.next");
         std::fs::write(&next, token).unwrap();

@@ -203,41 +203,7 @@ pub fn jwks_of(keys: &[PublicKey]) -> JwkSet {
 mod tests {
     use super::*;
 
-    // `azwi jwks`'s own golden test (pkg/cmd/jwks/root_test.go at v1.6.0).
-    const AZWI_PUBLIC_KEY: &str = "-----BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1QJE2YmLbvMLP6FtzcfP
-zGbSDbHEEtA0mH6kwgrOrlKs83zj2vr6Y5k/ZcGdIbsdm5vDj2IxtSkE+pSDtgFM
-2iq0sJ7xuE6RYmlrtBm+H2WHvXrP9RrG1EfO7iWs6Czj4A/Ddxg3kNUiQCtQEJww
-H2pfrUkh8STQhST/T86pq5AIFCuQiQSrkfC80eD9bUFypV3CLB2M9Fa1hbvOWbzS
-F93/I0toUK2+oPgVW6m2EwMyy8Fh/3KRixrAJO8g+D4d537C1fa1vJJRlMRFtLMA
-/bo6k1fAtNsVQuQoML5CmRrvNT7ZpXRLaQy64OSFrVLD3Pb7wct7b4g2xQECixQo
-dwIDAQAB
------END PUBLIC KEY-----";
-
-    #[test]
-    fn azwi_golden_vector() {
-        let keys = public_keys_from_pem(AZWI_PUBLIC_KEY.as_bytes()).unwrap();
-        let jwk = keys[0].to_jwk();
-        assert_eq!(jwk.kid.as_deref(), Some("2A3FPpix2keOV1SGPQiM0_wVemz4XOIgQyJJnpu5sPE"));
-        assert_eq!(jwk.alg.as_deref(), Some("RS256"));
-        assert_eq!(jwk.e.as_deref(), Some("AQAB"));
-        assert_eq!(jwk.use_.as_deref(), Some("sig"));
-        assert!(
-            jwk.n
-                .as_deref()
-                .unwrap()
-                .starts_with("1QJE2YmLbvMLP6FtzcfPzGbSDbHEEtA0mH6kwgrOrlKs83zj2vr6Y5k_ZcGd")
-        );
-        assert!(jwk.n.as_deref().unwrap().ends_with("b4g2xQECixQodw"));
-        let json = jwks_of(&keys).to_pretty_json();
-        assert!(
-            json.starts_with(
-                "{\n  \"keys\": [\n    {\n      \"use\": \"sig\",\n      \"kty\": \"RSA\",\n      \"kid\""
-            ),
-            "{json}"
-        );
-        assert!(!json.ends_with('\n'));
-    }
+    // azwi's golden vector is checked once, through `wif jwks` (crates/wif/tests/it/issuer.rs).
 
     #[test]
     fn every_key_kind_in_one_file() {

@@ -40,7 +40,32 @@ pub struct ProjectedToken {
     pub jti: String,
 }
 
+/// The audience Entra ID expects of a federated assertion (public cloud).
+pub const WORKLOAD_IDENTITY_AUDIENCE: &str = "api://AzureADTokenExchange";
+
 impl ProjectedToken {
+    /// The token kubelet would project for `namespace/service_account` of `issuer`, issued
+    /// at `issued_at`: the workload-identity audience, an hour's lifetime, no bound pod, and
+    /// fresh random uid and `jti` (an RNG failure is the error).
+    pub fn for_service_account(
+        issuer: &str,
+        namespace: &str,
+        service_account: &str,
+        issued_at: i64,
+    ) -> Result<Self, KeyError> {
+        Ok(ProjectedToken {
+            issuer: issuer.to_owned(),
+            namespace: namespace.to_owned(),
+            service_account: service_account.to_owned(),
+            service_account_uid: random_uuid()?,
+            audiences: vec![WORKLOAD_IDENTITY_AUDIENCE.to_owned()],
+            issued_at,
+            expiration_seconds: 3600,
+            pod: None,
+            jti: random_uuid()?,
+        })
+    }
+
     /// `system:serviceaccount:NS:NAME`.
     pub fn subject(&self) -> String {
         format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)

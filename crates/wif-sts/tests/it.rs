@@ -59,19 +59,10 @@ async fn start() -> Emulator {
 
 /// A projected token for `demo`'s or another namespace's `app`, from `issuer`, signed by `key`.
 fn projected_token(issuer: &str, namespace: &str, key: &SigningKey) -> String {
-    ProjectedToken {
-        issuer: issuer.into(),
-        namespace: namespace.into(),
-        service_account: "app".into(),
-        service_account_uid: random_uuid().unwrap(),
-        audiences: vec!["api://AzureADTokenExchange".into()],
-        issued_at: time_now(),
-        expiration_seconds: 3600,
-        pod: None,
-        jti: random_uuid().unwrap(),
-    }
-    .sign(key)
-    .unwrap()
+    ProjectedToken::for_service_account(issuer, namespace, "app", time_now())
+        .unwrap()
+        .sign(key)
+        .unwrap()
 }
 
 fn token_file(emulator: &Emulator, name: &str, namespace: &str) -> PathBuf {

@@ -70,6 +70,7 @@ fn jwks_matches_azwi_golden_output() {
         written.starts_with("{\n  \"keys\": [\n    {\n      \"use\": \"sig\",\n      \"kty\": \"RSA\",\n      \"kid\""),
         "azwi's field order"
     );
+    assert!(!written.ends_with('\n'), "no trailing newline, as azwi writes");
     assert_eq!(mode(&out), 0o600);
 }
 

@@ -114,7 +114,7 @@ async fn urls_ignore_the_host_header_and_request_values_cannot_forge_log_lines()
 
 #[test]
 fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
-    use wif_jose::kubernetes::{ProjectedToken, random_uuid};
+    use wif_jose::kubernetes::ProjectedToken;
     const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
     const ISSUER: &str = "https://oidc.example/cluster-1/";
     let key = wif_jose::SigningKey::generate(wif_jose::Algorithm::ES256).unwrap();
@@ -123,19 +123,10 @@ fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
         "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\nissuers:\n  - {{ issuer: \"{ISSUER}\", jwksFile: jwks.json }}\n"
     );
     let token = |namespace: &str| {
-        ProjectedToken {
-            issuer: ISSUER.into(),
-            namespace: namespace.into(),
-            service_account: "app".into(),
-            service_account_uid: random_uuid().unwrap(),
-            audiences: vec!["api://AzureADTokenExchange".into()],
-            issued_at: wif_core::clock::unix_now(),
-            expiration_seconds: 3600,
-            pod: None,
-            jti: random_uuid().unwrap(),
-        }
-        .sign(&key)
-        .unwrap()
+        ProjectedToken::for_service_account(ISSUER, namespace, "app", wif_core::clock::unix_now())
+            .unwrap()
+            .sign(&key)
+            .unwrap()
     };
     let (mut child, base, ca) = start_sts("token", &directory, &[("jwks.json", jwks)]);
     let dir = ca.parent().unwrap().to_path_buf();
