@@ -16,8 +16,8 @@ use crate::certs::{CertBundle, issue, renewal_reason};
 /// How often the rotation loop looks again (upstream: 12 h).
 pub const CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 /// After a failed round, the first retry comes this soon; it doubles with each failure in a
-/// row up to [`MAX_RETRY_DELAY`], then the loop is back to [`CHECK_INTERVAL`] once a round
-/// succeeds.
+/// row up to [`MAX_RETRY_DELAY`], and the loop is back to [`CHECK_INTERVAL`] once a round
+/// succeeds ([`Schedule`]).
 pub const FIRST_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(10);
 /// The longest wait between two failed rounds.
 pub const MAX_RETRY_DELAY: std::time::Duration = std::time::Duration::from_secs(300);
@@ -41,11 +41,39 @@ pub enum RotationError {
     },
 }
 
-/// How long to wait after the `failures`-th failed round in a row.
-pub fn retry_delay(failures: u32) -> std::time::Duration {
-    FIRST_RETRY_DELAY
-        .saturating_mul(1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX))
-        .min(MAX_RETRY_DELAY)
+/// When the rotation loop looks: every `every`, and after a failed round `first_retry`,
+/// doubling with each failure in a row up to `max_retry`. [`Schedule::default`] is
+/// upstream's 12 hours with retries from 10 s to 5 minutes; tests use milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// Between two good rounds.
+    pub every: std::time::Duration,
+    /// After the first failure.
+    pub first_retry: std::time::Duration,
+    /// The longest wait after failures.
+    pub max_retry: std::time::Duration,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule {
+            every: CHECK_INTERVAL,
+            first_retry: FIRST_RETRY_DELAY,
+            max_retry: MAX_RETRY_DELAY,
+        }
+    }
+}
+
+impl Schedule {
+    /// How long to wait after the `failures`-th failed round in a row (0: a good round).
+    pub fn wait_after(&self, failures: u32) -> std::time::Duration {
+        if failures == 0 {
+            return self.every;
+        }
+        self.first_retry
+            .saturating_mul(1u32.checked_shl(failures.saturating_sub(1)).unwrap_or(u32::MAX))
+            .min(self.max_retry)
+    }
 }
 
 fn conflict(error: &kube::Error) -> bool {
@@ -170,25 +198,25 @@ pub async fn rotate_once(client: &kube::Client, namespace: &str) -> Result<CertB
     Ok(bundle)
 }
 
-/// Rounds every [`CHECK_INTERVAL`], forever; a failed round is logged and retried after
-/// [`retry_delay`] (seconds to minutes), not at the next 12-hour check. Run it under
-/// `wif_server::supervise`, so that even a panic is logged and the loop started again.
+/// Rounds on [`Schedule::default`], forever. Run it under `wif_server::supervise`, so that
+/// even a panic is logged and the loop started again.
 pub async fn run(client: kube::Client, namespace: String) {
+    run_on(client, namespace, Schedule::default()).await;
+}
+
+/// Rounds on `schedule`, forever: a failed round is logged and retried within seconds to
+/// minutes, not at the next regular check.
+pub async fn run_on(client: kube::Client, namespace: String, schedule: Schedule) {
     let mut failures = 0u32;
     loop {
-        let wait = if failures == 0 {
-            CHECK_INTERVAL
-        } else {
-            retry_delay(failures)
-        };
-        tokio::time::sleep(wait).await;
+        tokio::time::sleep(schedule.wait_after(failures)).await;
         match rotate_once(&client, &namespace).await {
             Ok(_) => failures = 0,
             Err(error) => {
                 failures = failures.saturating_add(1);
                 tracing::warn!(
                     error = %wif_core::error_text::error_chain(&error),
-                    retry_in_seconds = retry_delay(failures).as_secs(),
+                    retry_in_seconds = schedule.wait_after(failures).as_secs(),
                     "certificate rotation failed"
                 );
             }
@@ -202,10 +230,11 @@ mod tests {
 
     #[test]
     fn a_failed_round_is_retried_within_minutes() {
-        let seconds: Vec<u64> = [1, 2, 3, 4, 5, 6, 50]
+        let schedule = Schedule::default();
+        let seconds: Vec<u64> = [0, 1, 2, 3, 4, 5, 6, 50]
             .iter()
-            .map(|n| retry_delay(*n).as_secs())
+            .map(|n| schedule.wait_after(*n).as_secs())
             .collect();
-        assert_eq!(seconds, [10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(seconds, [12 * 3600, 10, 20, 40, 80, 160, 300, 300]);
     }
 }

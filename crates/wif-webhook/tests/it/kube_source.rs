@@ -19,6 +19,8 @@ use wif_core::{WebhookSettings, contract};
 use wif_webhook::accounts::ServiceAccountSource;
 use wif_webhook::{KubeServiceAccounts, WebhookMetrics, WebhookState};
 
+use super::until;
+
 #[derive(Default)]
 struct Fake {
     direct_gets: AtomicUsize,
@@ -210,16 +212,6 @@ async fn the_webhook_denies_with_upstreams_words_through_the_kube_source() {
 
 fn event(kind: &str, object: Value) -> String {
     json!({ "type": kind, "object": object }).to_string()
-}
-
-async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while !done().await {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what} never happened"));
 }
 
 #[tokio::test]

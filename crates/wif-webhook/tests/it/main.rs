@@ -7,3 +7,15 @@
 mod kube_source;
 mod rotation;
 mod server;
+
+/// Waits, bounded far above what any step needs, until `done` holds: tests wait on what the
+/// code does, never on a fixed sleep.
+pub async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        while !done().await {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} never happened"));
+}

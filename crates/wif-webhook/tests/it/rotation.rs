@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,8 +19,13 @@ use tokio::sync::Mutex;
 use wif_core::contract;
 use wif_webhook::rotation::{ensure_secret, sync_ca_bundle};
 
+use super::until;
+
 #[derive(Default)]
 struct Store {
+    /// While set, every call is answered 503 (an API server that is down).
+    down: std::sync::atomic::AtomicBool,
+    failed_calls: AtomicUsize,
     secret: Mutex<Option<Value>>,
     mwc: Mutex<Option<Value>>,
     writes: AtomicUsize,
@@ -31,6 +37,10 @@ struct Store {
 }
 
 async fn read_secret(store: &Store) -> Response {
+    if store.down.load(Ordering::SeqCst) {
+        store.failed_calls.fetch_add(1, Ordering::SeqCst);
+        return status(503, "ServiceUnavailable");
+    }
     if let Some(together) = &store.together
         && store.reads.fetch_add(1, Ordering::SeqCst) < 2
     {
@@ -296,4 +306,54 @@ async fn start_with_churn(store: Arc<Store>) -> kube::Client {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     kube::Client::try_from(kube::Config::new(url.parse().unwrap())).unwrap()
+}
+
+#[tokio::test]
+async fn the_loop_repairs_a_broken_secret_and_retries_soon_after_a_failure() {
+    let store = Arc::new(Store::default());
+    let client = start(store.clone()).await;
+    let first = ensure_secret(&client, NS).await.unwrap();
+    let schedule = wif_webhook::rotation::Schedule {
+        every: Duration::from_millis(50),
+        first_retry: Duration::from_millis(20),
+        max_retry: Duration::from_millis(100),
+    };
+    let looping = tokio::spawn(wif_webhook::rotation::run_on(client, NS.into(), schedule));
+    let secret_is_good = async || {
+        let data = store.secret.lock().await.clone().and_then(|s| {
+            let data = s["data"].as_object()?.clone();
+            Some(
+                data.into_iter()
+                    .filter_map(|(k, v)| Some((k, base64::engine::general_purpose::STANDARD.decode(v.as_str()?).ok()?)))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            )
+        });
+        data.is_some_and(|d| wif_webhook::certs::renewal_reason(&d, NS, wif_core::clock::unix_now()).is_none())
+    };
+    // Something breaks the Secret between two rounds: the next round repairs it.
+    if let Some(secret) = store.secret.lock().await.as_mut() {
+        secret["data"]["tls.crt"] = json!(base64::engine::general_purpose::STANDARD.encode("junk"));
+    }
+    until("the broken Secret repaired", async || secret_is_good().await).await;
+    let repaired_at = store.writes.load(Ordering::SeqCst);
+    assert_eq!(repaired_at, 2, "one create, one repair");
+
+    // The API server goes down: rounds fail and are retried (not at the next regular
+    // check), and the first round after it is back finds good certificates.
+    store.down.store(true, Ordering::SeqCst);
+    until("two failed rounds", async || {
+        store.failed_calls.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    store.down.store(false, Ordering::SeqCst);
+    if let Some(secret) = store.secret.lock().await.as_mut() {
+        secret["data"]["tls.crt"] = json!(base64::engine::general_purpose::STANDARD.encode("junk"));
+    }
+    until("the Secret repaired after the outage", async || secret_is_good().await).await;
+    assert_ne!(
+        store.secret.lock().await.clone().unwrap()["data"]["ca.crt"],
+        json!(base64::engine::general_purpose::STANDARD.encode(&first.ca_cert_pem)),
+        "a repair issues a new CA"
+    );
+    looping.abort();
 }

@@ -17,6 +17,8 @@ use wif_server::{ServiceOptions, TlsSource};
 use wif_webhook::accounts::{LookupError, ServiceAccountSource, account};
 use wif_webhook::{StaticServiceAccounts, WebhookMetrics, WebhookState};
 
+use super::until;
+
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
 
 struct Webhook {
@@ -270,17 +272,6 @@ async fn bad_bodies_get_a_clear_http_error() {
     )
     .await;
     assert_eq!(ok["response"]["allowed"], true);
-}
-
-/// Waits (bounded far above what the step needs) until `done` holds.
-async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    tokio::time::timeout(Duration::from_secs(30), async {
-        while !done().await {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .unwrap_or_else(|_| panic!("{what} never happened"));
 }
 
 /// The whole cause chain of a client error, as one line.
