@@ -19,8 +19,7 @@ use wif_client::assertion::TokenFile;
 use wif_client::cache::{Clock, ManualClock, TokenCache};
 use wif_client::exchange::TokenClient;
 use wif_client::{Identity, WorkloadIdentity};
-use wif_jose::kubernetes::{ProjectedToken, random_uuid};
-use wif_jose::{Algorithm, SigningKey, jwks_of};
+use wif_jose::kubernetes::random_uuid;
 
 const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
@@ -33,7 +32,7 @@ struct Emulator {
     url: String,
     ca_pem: String,
     dir: PathBuf,
-    issuer_key: SigningKey,
+    issuer: wif_sts::StaticIssuer,
     token_requests: Arc<AtomicUsize>,
     _server: wif_sts::LocalEmulator,
 }
@@ -54,21 +53,17 @@ async fn count(State(counter): State<Arc<AtomicUsize>>, request: Request, next: 
 async fn start() -> Emulator {
     let dir = std::env::temp_dir().join(format!("wif-client-it-{}", random_uuid().unwrap()));
     std::fs::create_dir_all(&dir).unwrap();
-    let issuer_key = SigningKey::generate(Algorithm::RS256).unwrap();
-    std::fs::write(
-        dir.join("jwks.json"),
-        jwks_of(&[issuer_key.public_key().clone()]).to_pretty_json(),
-    )
-    .unwrap();
+    let issuer = wif_sts::StaticIssuer::create(ISSUER, &dir).unwrap();
     let fic = |name: &str| {
         format!(
             "          - {{ name: {name}, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n"
         )
     };
     let yaml = format!(
-        "tenants:\n  - tenantId: {TENANT_A}\n    applications:\n      - displayName: reader\n        appId: {READER}\n        federatedIdentityCredentials:\n{}  - tenantId: {TENANT_B}\n    applications:\n      - displayName: writer\n        appId: {WRITER}\n        federatedIdentityCredentials:\n{}issuers:\n  - {{ issuer: \"{ISSUER}\", jwksFile: jwks.json }}\n",
+        "tenants:\n  - tenantId: {TENANT_A}\n    applications:\n      - displayName: reader\n        appId: {READER}\n        federatedIdentityCredentials:\n{}  - tenantId: {TENANT_B}\n    applications:\n      - displayName: writer\n        appId: {WRITER}\n        federatedIdentityCredentials:\n{}{}",
         fic("reader-fic"),
-        fic("writer-fic")
+        fic("writer-fic"),
+        issuer.issuers_section()
     );
     let token_requests = Arc::new(AtomicUsize::new(0));
     let counter = token_requests.clone();
@@ -81,7 +76,7 @@ async fn start() -> Emulator {
         url: server.url.clone(),
         ca_pem: server.ca_pem.clone(),
         dir,
-        issuer_key,
+        issuer,
         token_requests,
         _server: server,
     }
@@ -91,10 +86,7 @@ impl Emulator {
     /// Writes a projected token for `demo/<service_account>` to the token file, kubelet-style
     /// (a new file renamed over the old one).
     fn write_token(&self, service_account: &str) -> PathBuf {
-        let token = ProjectedToken::for_service_account(ISSUER, "demo", service_account, wif_core::clock::unix_now())
-            .unwrap()
-            .sign(&self.issuer_key)
-            .unwrap();
+        let token = self.issuer.token("demo", service_account).unwrap();
         let path = self.dir.join("token");
         let next = self.dir.join("token.next");
         std::fs::write(&next, token).unwrap();

@@ -17,5 +17,5 @@ pub mod server;
 pub mod tokens;
 
 pub use directory::Directory;
-pub use local::LocalEmulator;
+pub use local::{LocalEmulator, StaticIssuer};
 pub use server::{StsMetrics, StsState, router};

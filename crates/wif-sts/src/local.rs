@@ -1,5 +1,7 @@
 //! The emulator in-process, on an ephemeral loopback port with a CA made for it: for tests
-//! (ours, and users' own), benchmarks and the demo. Dropping it stops the server.
+//! (ours, and users' own), benchmarks and the demo. Dropping it stops the server. With a
+//! [`StaticIssuer`] (a cluster issuer whose keys the emulator reads from a file) the whole
+//! exchange runs without an issuer server.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -73,5 +75,50 @@ impl LocalEmulator {
             state,
             _stop: stop,
         })
+    }
+}
+
+/// A cluster's OIDC issuer for tests, without a server: a signing key whose JWKS is written
+/// to a file the emulator reads (`jwksFile`), and the projected tokens kubelet would write.
+#[derive(Debug)]
+pub struct StaticIssuer {
+    /// The issuer URL, as in the tokens' `iss`.
+    pub url: String,
+    /// The key that signs its tokens.
+    pub key: SigningKey,
+    jwks_file: String,
+}
+
+impl StaticIssuer {
+    /// A new key for `url`, its JWKS written to `dir/jwks.json`.
+    pub fn create(url: &str, dir: &Path) -> Result<Self, StartError> {
+        let key = SigningKey::generate(Algorithm::RS256).map_err(fail)?;
+        let jwks = wif_jose::jwks_of(std::slice::from_ref(key.public_key())).to_pretty_json();
+        std::fs::write(dir.join("jwks.json"), jwks).map_err(fail)?;
+        Ok(StaticIssuer {
+            url: url.to_owned(),
+            key,
+            jwks_file: "jwks.json".into(),
+        })
+    }
+
+    /// The directory's `issuers:` section trusting it (relative to `dir`).
+    pub fn issuers_section(&self) -> String {
+        format!(
+            "issuers:\n  - {{ issuer: \"{}\", jwksFile: {} }}\n",
+            self.url, self.jwks_file
+        )
+    }
+
+    /// A projected token for `namespace/service_account`, issued now, valid an hour.
+    pub fn token(&self, namespace: &str, service_account: &str) -> Result<String, StartError> {
+        wif_jose::kubernetes::ProjectedToken::for_service_account(
+            &self.url,
+            namespace,
+            service_account,
+            wif_core::clock::unix_now(),
+        )
+        .and_then(|t| t.sign(&self.key))
+        .map_err(fail)
     }
 }

@@ -24,7 +24,7 @@ struct Emulator {
     url: String,
     ca_pem: String,
     dir: PathBuf,
-    issuer_key: SigningKey,
+    issuer: wif_sts::StaticIssuer,
     _server: wif_sts::LocalEmulator,
 }
 
@@ -38,21 +38,17 @@ impl Drop for Emulator {
 async fn start() -> Emulator {
     let dir = std::env::temp_dir().join(format!("wif-sts-it-{}", random_uuid().unwrap()));
     std::fs::create_dir_all(&dir).unwrap();
-    let issuer_key = SigningKey::generate(Algorithm::RS256).unwrap();
-    std::fs::write(
-        dir.join("jwks.json"),
-        jwks_of(&[issuer_key.public_key().clone()]).to_pretty_json(),
-    )
-    .unwrap();
+    let issuer = wif_sts::StaticIssuer::create(ISSUER, &dir).unwrap();
     let yaml = format!(
-        "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s-demo-app, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\nissuers:\n  - {{ issuer: \"{ISSUER}\", jwksFile: jwks.json }}\n"
+        "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s-demo-app, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n{}",
+        issuer.issuers_section()
     );
     let server = wif_sts::LocalEmulator::start(&yaml, &dir).await.unwrap();
     Emulator {
         url: server.url.clone(),
         ca_pem: server.ca_pem.clone(),
         dir,
-        issuer_key,
+        issuer,
         _server: server,
     }
 }
@@ -67,7 +63,7 @@ fn projected_token(issuer: &str, namespace: &str, key: &SigningKey) -> String {
 
 fn token_file(emulator: &Emulator, name: &str, namespace: &str) -> PathBuf {
     let path = emulator.dir.join(name);
-    std::fs::write(&path, projected_token(ISSUER, namespace, &emulator.issuer_key)).unwrap();
+    std::fs::write(&path, emulator.issuer.token(namespace, "app").unwrap()).unwrap();
     path
 }
 
