@@ -202,12 +202,7 @@ async fn the_same_scope_is_retried_only_past_the_backoff() {
     let emulator = start().await;
     emulator.write_token("stranger");
     let env = Env(emulator.env());
-    let clock = Arc::new(ManualClock::new(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    ));
+    let clock = Arc::new(ManualClock::new(wif_core::clock::SystemClock.now_ms()));
     let credential = workload_identity(&emulator, Some(clock.clone()))
         .default_credential(&env)
         .unwrap();
@@ -291,12 +286,7 @@ async fn refresh_ahead_stale_on_failure_and_never_expired() {
     let emulator = start().await;
     emulator.write_token("app");
     let env = Env(emulator.env());
-    let clock = Arc::new(ManualClock::new(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as i64,
-    ));
+    let clock = Arc::new(ManualClock::new(wif_core::clock::SystemClock.now_ms()));
     let credential = workload_identity(&emulator, Some(clock.clone()))
         .default_credential(&env)
         .unwrap();
