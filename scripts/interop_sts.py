@@ -14,6 +14,14 @@ import base64, hashlib, hmac, json, logging, os, shutil, subprocess, sys, tempfi
 import jwt
 import msal
 import requests
+
+# Every HTTP wait is bounded: a request that names no timeout gets 30 s (the SDKs' own
+# timeouts, when they set them, stand).
+_unbounded_request = requests.Session.request
+def _bounded_request(self, method, url, **kwargs):
+    kwargs.setdefault("timeout", 30)
+    return _unbounded_request(self, method, url, **kwargs)
+requests.Session.request = _bounded_request
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ClientAssertionCredential, WorkloadIdentityCredential
 
