@@ -41,6 +41,39 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Raises the process's soft limit on open files to its hard limit, as Go programs do at
+/// start (upstream's webhook gets that for free): containers often start with a soft limit
+/// of 1,024, too few for `max_connections` of 4,096. Returns the limit now in force, and logs
+/// a warning when it is still below what `limits` may need (two descriptors a connection on
+/// the main listener and the admin ones, plus a margin).
+pub fn raise_open_files_limit(limits: &ConnectionLimits) -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let current = getrlimit(Resource::Nofile);
+    let raised = rustix::process::Rlimit {
+        current: current.maximum,
+        maximum: current.maximum,
+    };
+    let now = match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => getrlimit(Resource::Nofile).current,
+        Err(error) => {
+            tracing::warn!(%error, "cannot raise the open-files limit");
+            current.current
+        }
+    };
+    let wanted = u64::try_from(limits.max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(2)
+        .saturating_add(64);
+    if let Some(limit) = now.filter(|limit| *limit < wanted) {
+        tracing::warn!(
+            open_files = limit,
+            max_connections = limits.max_connections,
+            "the open-files limit is below what --max-connections may need; past it, accepts fail and are retried"
+        );
+    }
+    now
+}
+
 /// How long a connection told to close (idle, or draining at shutdown) gets to finish the
 /// response it is writing before it is dropped: a client that stopped reading must not keep
 /// it open.
@@ -112,6 +145,27 @@ impl Drop for RequestGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_files_soft_limit_is_raised_to_the_hard_one() {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let hard = getrlimit(Resource::Nofile).maximum;
+        // Start as a container does, with a soft limit of 1,024 (the other tests of this
+        // binary need far fewer descriptors, and the limit is raised again at once).
+        let low = hard.map_or(1024, |h| h.min(1024));
+        setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(low),
+                maximum: hard,
+            },
+        )
+        .unwrap();
+        assert_eq!(getrlimit(Resource::Nofile).current, Some(low));
+        let now = raise_open_files_limit(&ConnectionLimits::default());
+        assert_eq!(now, hard, "soft = hard (None means unlimited)");
+        assert_eq!(getrlimit(Resource::Nofile).current, hard);
+    }
 
     #[tokio::test(start_paused = true)]
     async fn idle_deadline_follows_the_requests() {

@@ -61,8 +61,14 @@ pub struct LimitsArgs {
 }
 
 impl LimitsArgs {
-    /// The limits these flags name.
+    /// The limits these flags name, with the process's open-files limit raised to fit them.
     pub fn limits(&self) -> ConnectionLimits {
+        let limits = self.flag_limits();
+        wif_server::limits::raise_open_files_limit(&limits);
+        limits
+    }
+
+    fn flag_limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             handshake_timeout: self.handshake_timeout,
             header_read_timeout: self.header_read_timeout,
@@ -106,7 +112,7 @@ mod tests {
             limits: LimitsArgs,
         }
         let parsed = <Command as clap::Parser>::try_parse_from(["wif"]).unwrap();
-        assert_eq!(parsed.limits.limits(), ConnectionLimits::default());
+        assert_eq!(parsed.limits.flag_limits(), ConnectionLimits::default());
         let refused = <Command as clap::Parser>::try_parse_from(["wif", "--max-connections", "0"]);
         assert!(refused.is_err_and(|e| e.kind() == clap::error::ErrorKind::ValueValidation));
     }
