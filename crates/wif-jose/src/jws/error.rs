@@ -1,0 +1,137 @@
+//! Why a token was refused: one variant per attack and per mistake, carrying what a person
+//! needs to see which (the kid, the algorithms, the times).
+
+use super::Algorithm;
+
+/// Why a token was refused. Each attack and each mistake has its own variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// Over [`MAX_TOKEN_BYTES`].
+    #[error("token is {size} bytes, over the {limit}-byte limit")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not three dot-separated parts, bad base64url, bad JSON, or a claim of the wrong type.
+    #[error("malformed token: {reason}")]
+    Malformed {
+        /// What is wrong.
+        reason: String,
+    },
+    /// `alg: none`: an unsigned token.
+    #[error("unsigned token (alg \"none\") refused")]
+    AlgNone,
+    /// HS256/384/512: a shared-secret algorithm, never valid against public keys.
+    #[error("HMAC algorithm {alg} refused: tokens must be signed with the issuer's private key")]
+    HmacAlgorithm {
+        /// The header's alg.
+        alg: String,
+    },
+    /// An algorithm this verifier does not know.
+    #[error("unsupported algorithm {alg:?}")]
+    UnsupportedAlgorithm {
+        /// The header's alg.
+        alg: String,
+    },
+    /// A `crit` header: extensions we do not understand must not be ignored.
+    #[error("token has critical header extensions {names:?}, which are not supported")]
+    CriticalHeader {
+        /// The names listed.
+        names: Vec<String>,
+    },
+    /// No key in the JWKS has the token's `kid` (or, without a kid, none fits).
+    #[error(
+        "no key with kid {} in the issuer's JWKS (it has {available}: {known:?}){}",
+        show_kid(kid),
+        if skipped.is_empty() { String::new() } else { format!("; left out: {}", skipped.join("; ")) }
+    )]
+    UnknownKid {
+        /// The token's kid.
+        kid: Option<String>,
+        /// How many keys the JWKS has.
+        available: usize,
+        /// Their kids.
+        known: Vec<String>,
+        /// Keys of the document that were left out, and why ([`JwkSet::skipped`]).
+        skipped: Vec<String>,
+    },
+    /// The key with that kid cannot verify anything (`oct`, unknown `kty`, broken fields).
+    #[error("key {} is not usable: {reason}", show_kid(kid))]
+    UnusableKey {
+        /// The kid.
+        kid: Option<String>,
+        /// Why.
+        reason: String,
+    },
+    /// The token's `alg` does not fit the key's type, curve or declared `alg`.
+    #[error("algorithm {alg} does not fit key {} ({key})", show_kid(kid))]
+    AlgorithmKeyMismatch {
+        /// The header's alg.
+        alg: Algorithm,
+        /// The kid.
+        kid: Option<String>,
+        /// What the key is.
+        key: String,
+    },
+    /// The signature does not verify: tampered token or wrong key.
+    #[error("signature does not verify with key {}", show_kid(kid))]
+    BadSignature {
+        /// The kid tried.
+        kid: Option<String>,
+    },
+    /// No `exp` claim.
+    #[error("token has no exp claim")]
+    MissingExp,
+    /// `exp` is past, beyond the skew.
+    #[error("token expired at {exp} (now {now}, skew {leeway} s)")]
+    Expired {
+        /// exp.
+        exp: i64,
+        /// now.
+        now: i64,
+        /// skew.
+        leeway: u64,
+    },
+    /// `nbf` is ahead, beyond the skew.
+    #[error("token not valid before {nbf} (now {now}, skew {leeway} s)")]
+    NotYetValid {
+        /// nbf.
+        nbf: i64,
+        /// now.
+        now: i64,
+        /// skew.
+        leeway: u64,
+    },
+    /// `iss` differs (exact, case-sensitive comparison).
+    #[error("issuer {found:?} is not the expected {expected:?}")]
+    WrongIssuer {
+        /// Expected.
+        expected: String,
+        /// In the token.
+        found: Option<String>,
+    },
+    /// `aud` does not contain the expected audience.
+    #[error("audience {found:?} does not contain {expected:?}")]
+    WrongAudience {
+        /// Expected.
+        expected: String,
+        /// In the token.
+        found: Vec<String>,
+    },
+    /// `sub` differs.
+    #[error("subject {found:?} is not the expected {expected:?}")]
+    WrongSubject {
+        /// Expected.
+        expected: String,
+        /// In the token.
+        found: Option<String>,
+    },
+}
+
+fn show_kid(kid: &Option<String>) -> String {
+    kid.as_deref()
+        .map_or_else(|| "(no kid)".to_owned(), |k| format!("{k:?}"))
+}
