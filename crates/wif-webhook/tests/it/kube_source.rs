@@ -259,17 +259,34 @@ async fn watch_events_reach_the_cache_and_a_relist_replaces_it() {
     assert_eq!(fake.direct_gets.load(Ordering::SeqCst), 1);
 
     // The watch expires (410 Gone): the watcher lists again, and the list replaces the cache.
-    *fake.items.lock().unwrap() = Some(vec![meta("demo", "relisted", "55555555-0000-4000-8000-000000000005")]);
+    // Two accounts in the new list, so the relist is seen in the cache's size alone (a lookup
+    // before it lands would ask the API server directly).
+    *fake.items.lock().unwrap() = Some(vec![
+        meta("demo", "relisted", "55555555-0000-4000-8000-000000000005"),
+        meta("demo", "relisted-too", "66666666-0000-4000-8000-000000000006"),
+    ]);
     let gone = json!({ "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                        "message": "too old resource version", "reason": "Expired", "code": 410 });
     send.send(event("ERROR", gone)).unwrap();
-    until("the relist", async || fake.lists.load(Ordering::SeqCst) == 2).await;
-    until("the relisted account in the cache", async || {
-        client_id("relisted").await.as_deref() == Some("55555555-0000-4000-8000-000000000005")
+    until("the relist in the cache", async || {
+        fake.lists.load(Ordering::SeqCst) == 2 && accounts.cached() == 2
     })
     .await;
-    assert_eq!(accounts.cached(), 1, "the relist replaced the cache: 'cached' is gone");
-    assert_eq!(fake.direct_gets.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        client_id("relisted").await.as_deref(),
+        Some("55555555-0000-4000-8000-000000000005")
+    );
+    assert_eq!(fake.direct_gets.load(Ordering::SeqCst), 1, "answered from the cache");
+    assert_eq!(
+        client_id("cached").await,
+        None,
+        "the relist replaced the cache: 'cached' is gone"
+    );
+    assert_eq!(
+        fake.direct_gets.load(Ordering::SeqCst),
+        2,
+        "so it was asked for directly"
+    );
 }
 
 #[tokio::test]
