@@ -37,6 +37,8 @@ pub struct AccessToken {
     pub token: Arc<str>,
     /// Expiry, Unix seconds.
     pub expires_on: i64,
+    /// When it was obtained, Unix seconds (what IMDS calls `not_before`).
+    pub obtained_on: i64,
     refresh_on_ms: i64,
     usable_until_ms: i64,
 }
@@ -46,6 +48,7 @@ impl std::fmt::Debug for AccessToken {
         f.debug_struct("AccessToken")
             .field("token", &"<redacted>")
             .field("expires_on", &self.expires_on)
+            .field("obtained_on", &self.obtained_on)
             .finish()
     }
 }
@@ -71,6 +74,7 @@ impl AccessToken {
         AccessToken {
             token: Arc::from(fresh.access_token),
             expires_on: expires_ms / 1000,
+            obtained_on: now_ms / 1000,
             refresh_on_ms: refresh_ms.min(usable_until_ms),
             usable_until_ms,
         }
@@ -86,6 +90,18 @@ struct Backoff {
     failures: u32,
     retry_at_ms: i64,
     last_error: Option<ClientError>,
+}
+
+/// How a lookup was answered, for the callers that count hits (the proxy's metrics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CacheOutcome {
+    /// A cached token, no refresh due.
+    Hit,
+    /// A cached token while a refresh runs in the background (or the key backs off).
+    HitRefreshing,
+    /// The caller waited for a request (no valid token was held), or got the last failure.
+    Miss,
 }
 
 type Refresh = Shared<BoxFuture<'static, Result<AccessToken, ClientError>>>;
@@ -193,13 +209,27 @@ impl TokenCache {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<FreshToken, ClientError>> + Send + 'static,
     {
+        self.get_with_outcome(slots, scope, fetch).await.0
+    }
+
+    /// As [`TokenCache::get`], saying how the answer was found.
+    pub async fn get_with_outcome<F, Fut>(
+        &self,
+        slots: &IdentitySlots,
+        scope: &str,
+        fetch: F,
+    ) -> (Result<AccessToken, ClientError>, CacheOutcome)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<FreshToken, ClientError>> + Send + 'static,
+    {
         let slot = slots.slot(scope);
         let now = self.clock.now_ms();
         let cached = slot.current();
         if let Some(token) = &cached
             && now < token.refresh_on_ms
         {
-            return Ok(token.clone());
+            return (Ok(token.clone()), CacheOutcome::Hit);
         }
         let valid = cached.filter(|token| token.usable_at(now));
         let (refresh, detached) = {
@@ -208,9 +238,12 @@ impl TokenCache {
                 Some((refresh, detached)) => (refresh.clone(), *detached),
                 None if now < state.backoff.retry_at_ms => {
                     return match (valid, &state.backoff.last_error) {
-                        (Some(token), _) => Ok(token),
-                        (None, Some(error)) => Err(error.clone()),
-                        (None, None) => Err(ClientError::Config("backing off after a failure".into())),
+                        (Some(token), _) => (Ok(token), CacheOutcome::HitRefreshing),
+                        (None, Some(error)) => (Err(error.clone()), CacheOutcome::Miss),
+                        (None, None) => (
+                            Err(ClientError::Config("backing off after a failure".into())),
+                            CacheOutcome::Miss,
+                        ),
                     };
                 }
                 None => {
@@ -222,8 +255,8 @@ impl TokenCache {
         };
         match valid {
             // The refresh runs on its own task: serve the valid token without waiting.
-            Some(token) if detached => Ok(token),
-            _ => refresh.await,
+            Some(token) if detached => (Ok(token), CacheOutcome::HitRefreshing),
+            _ => (refresh.await, CacheOutcome::Miss),
         }
     }
 

@@ -3,13 +3,14 @@
 //! for the default identity and every named one; any other identity can be chosen at run time.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wif_core::settings::{EnvSource, ProcessEnv};
 
 use crate::assertion::{AssertionSource, TokenFile};
-use crate::cache::{AccessToken, IdentitySlots, TokenCache};
+use crate::cache::{AccessToken, CacheOutcome, IdentitySlots, TokenCache};
 use crate::error::ClientError;
-use crate::exchange::TokenClient;
+use crate::exchange::{FreshToken, TokenClient};
 use crate::identity::{self, Identity};
 
 /// Gets tokens for one identity, from the cache or by exchanging the assertion.
@@ -47,12 +48,27 @@ impl FederatedCredential {
 
     /// A token for `scope` (one resource, `RESOURCE/.default`).
     pub async fn get_token(&self, scope: &str) -> Result<AccessToken, ClientError> {
+        self.get_token_observed(scope, |_, _| {}).await.0
+    }
+
+    /// As [`FederatedCredential::get_token`], saying how the cache answered, and handing each
+    /// exchange this lookup starts to `observe` with its duration (for metrics).
+    pub async fn get_token_observed(
+        &self,
+        scope: &str,
+        observe: impl FnOnce(Duration, &Result<FreshToken, ClientError>) + Send + 'static,
+    ) -> (Result<AccessToken, ClientError>, CacheOutcome) {
         let (assertion, client, identity) = (Arc::clone(&self.assertion), self.client.clone(), self.identity.clone());
         let owned_scope = scope.to_owned();
         self.cache
-            .get(&self.slots, scope, move || async move {
-                let assertion = assertion.assertion()?;
-                client.exchange(&identity, &owned_scope, &assertion).await
+            .get_with_outcome(&self.slots, scope, move || async move {
+                let started = Instant::now();
+                let result = match assertion.assertion() {
+                    Ok(assertion) => client.exchange(&identity, &owned_scope, &assertion).await,
+                    Err(error) => Err(error),
+                };
+                observe(started.elapsed(), &result);
+                result
             })
             .await
     }
@@ -90,6 +106,16 @@ impl WorkloadIdentity {
             TokenClient::new(env, extra_ca_pem)?,
             Arc::new(TokenCache::default()),
         ))
+    }
+
+    /// Where the assertion comes from (the proxy's readiness check reads it).
+    pub fn assertion_source(&self) -> &Arc<dyn AssertionSource> {
+        &self.assertion
+    }
+
+    /// The token cache every credential of this workload shares.
+    pub fn cache(&self) -> &Arc<TokenCache> {
+        &self.cache
     }
 
     /// A credential for any identity.

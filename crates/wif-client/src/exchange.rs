@@ -14,6 +14,9 @@ use crate::identity::Identity;
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 /// Per-request timeout.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take (an address that drops packets fails in this, not in the
+/// whole request timeout).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A token as the endpoint returned it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +55,7 @@ impl TokenClient {
             .https_only(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(REQUEST_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
             .tls_certs_merge(extra)
             .user_agent(concat!("wif-client/", env!("CARGO_PKG_VERSION")))
             .build()

@@ -21,7 +21,7 @@ pub mod error;
 pub mod exchange;
 pub mod identity;
 
-pub use cache::{AccessToken, TokenCache};
+pub use cache::{AccessToken, CacheOutcome, TokenCache};
 pub use credential::{FederatedCredential, WorkloadIdentity};
 pub use error::ClientError;
 pub use identity::Identity;

@@ -208,6 +208,12 @@ impl<S: std::hash::BuildHasher> EnvSource for HashMap<&str, &str, S> {
     }
 }
 
+impl<S: std::hash::BuildHasher> EnvSource for HashMap<&str, String, S> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
 /// Settings given as flags; `None` means "take the environment or the default".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SettingsOverrides {

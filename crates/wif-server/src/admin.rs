@@ -48,7 +48,8 @@ impl AdminState {
         self
     }
 
-    fn not_ready_reason(&self) -> Option<String> {
+    /// Why it is not ready, `None` when it is.
+    pub fn not_ready_reason(&self) -> Option<String> {
         if !self.ready.load(Ordering::SeqCst) {
             return Some(self.reason.read().map(|r| r.clone()).unwrap_or_default());
         }
@@ -74,11 +75,13 @@ impl AdminState {
     }
 }
 
-async fn healthz() -> &'static str {
+/// `/healthz`: the process answers.
+pub async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
+/// `/readyz`: 200 `ok`, or 503 with the reason (servers with their own routing call it).
+pub async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
     // The reason is the one that holds now: the server's own (starting, draining) or the
     // gate's (a cache not synced yet).
     match state.not_ready_reason() {
@@ -87,7 +90,8 @@ async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
+/// `/metrics` in the OpenMetrics text format.
+pub async fn metrics(State(state): State<AdminState>) -> impl IntoResponse {
     let mut body = String::new();
     match prometheus_client::encoding::text::encode(&mut body, &state.registry) {
         Ok(()) => (

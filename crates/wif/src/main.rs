@@ -7,6 +7,7 @@ mod files;
 mod issuer;
 mod issuer_serve;
 mod jwks;
+mod proxy;
 mod render;
 mod service_args;
 mod settings_args;
@@ -52,6 +53,9 @@ enum Command {
     Issuer(issuer::IssuerCommand),
     /// A local Entra ID token endpoint that real Azure SDKs get tokens from.
     Sts(Box<sts::StsArgs>),
+    /// The managed-identity sidecar: IMDS and App Service token endpoints on 127.0.0.1
+    /// (azure-workload-identity's proxy); `init` sets up the iptables redirect to it.
+    Proxy(Box<proxy::ProxyArgs>),
     /// Exchange the projected token for access tokens; inspect a projected token.
     #[command(subcommand)]
     Token(token::TokenCommand),
@@ -77,8 +81,30 @@ fn init_logging(level: &str, format: &str) {
     }
 }
 
+/// The command line, with the subcommand words added when the binary is invoked by the name
+/// upstream's images give it: `/proxy ARGS` is `wif proxy ARGS`, `/proxy-init` is
+/// `wif proxy init` (the pod specs the webhook injects run these).
+fn command_line() -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let invoked_as = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let words: &[&str] = match invoked_as.as_str() {
+        "proxy" => &["proxy"],
+        "proxy-init" => &["proxy", "init"],
+        _ => &[],
+    };
+    for (i, word) in words.iter().enumerate() {
+        args.insert(1 + i, word.into());
+    }
+    args
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(command_line());
     // The demo prints every refusal it provokes; its servers' warnings would say it twice.
     let level = if matches!(cli.command, Command::Demo(_)) && cli.log_level == "warn" {
         "error"
@@ -99,6 +125,7 @@ fn main() -> ExitCode {
         Command::Jwks(args) => jwks::run(args),
         Command::Issuer(command) => issuer::run(command),
         Command::Sts(args) => sts::run(args),
+        Command::Proxy(args) => proxy::run(args),
         Command::Token(command) => token::run(command),
         Command::Webhook(args) => webhook::run(args),
     };

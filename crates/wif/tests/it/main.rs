@@ -8,6 +8,7 @@ mod demo;
 mod fuzz_replay;
 mod hostile;
 mod issuer;
+mod proxy;
 mod render;
 mod sts;
 mod webhook;

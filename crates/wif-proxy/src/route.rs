@@ -1,0 +1,101 @@
+//! Which endpoint a request path names. Upstream's routing is kept where apps depend on it:
+//! the token path is a prefix match (a trailing slash or anything after still matches) whose
+//! first segment is case-insensitive (`/Metadata/identity/oauth2/token`), the rest
+//! case-sensitive; `/readyz` is a prefix too. The App Service endpoint (`/msi/token`) and the
+//! health and metrics endpoints are ours. Pure: a path in, a route out.
+
+/// The path apps on App Service's protocol are given as `IDENTITY_ENDPOINT`.
+pub const APP_SERVICE_PATH: &str = "/msi/token";
+/// IMDS's token path.
+pub const IMDS_TOKEN_PATH: &str = "/metadata/identity/oauth2/token";
+
+/// An endpoint of the proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// IMDS's token endpoint.
+    ImdsToken,
+    /// App Service's token endpoint (`IDENTITY_ENDPOINT`).
+    AppServiceToken,
+    /// Readiness (upstream's postStart probe asks it).
+    Readyz,
+    /// Liveness.
+    Healthz,
+    /// Prometheus metrics.
+    Metrics,
+    /// Any other IMDS path (instance metadata, attested data...): passed through when asked.
+    OtherImds,
+}
+
+impl Route {
+    /// The route of `path` (without the query).
+    pub fn of(path: &str) -> Route {
+        let (first, rest) = match path.strip_prefix('/').map(|p| p.split_once('/')) {
+            Some(Some((first, rest))) => (first, rest),
+            _ => ("", ""),
+        };
+        if first.eq_ignore_ascii_case("metadata") && rest.starts_with("identity/oauth2/token") {
+            return Route::ImdsToken;
+        }
+        if path.starts_with("/readyz") {
+            return Route::Readyz;
+        }
+        match path.trim_end_matches('/') {
+            APP_SERVICE_PATH => Route::AppServiceToken,
+            "/healthz" => Route::Healthz,
+            "/metrics" => Route::Metrics,
+            _ => Route::OtherImds,
+        }
+    }
+
+    /// The label of this route in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::ImdsToken => "imds_token",
+            Route::AppServiceToken => "app_service_token",
+            Route::Readyz => "readyz",
+            Route::Healthz => "healthz",
+            Route::Metrics => "metrics",
+            Route::OtherImds => "other",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstreams_path_matching() {
+        // spec/upstream-azwi.md section 5.3: these reach the token handler...
+        for path in [
+            "/metadata/identity/oauth2/token",
+            "/metadata/identity/oauth2/token/",
+            "/Metadata/identity/oauth2/token",
+            "/METADATA/identity/oauth2/token",
+            "/metadata/identity/oauth2/tokenextra",
+        ] {
+            assert_eq!(Route::of(path), Route::ImdsToken, "{path}");
+        }
+        // ...and these do not (upstream passes them through).
+        for path in [
+            "/metadata/Identity/oauth2/token",
+            "/metadata/instance",
+            "/Metadata/instance",
+            "/Metadata/instance/",
+            "/metadata/",
+            "/",
+            "",
+            "metadata/identity/oauth2/token",
+            "/x/metadata/identity/oauth2/token",
+        ] {
+            assert_eq!(Route::of(path), Route::OtherImds, "{path}");
+        }
+        assert_eq!(Route::of("/readyz"), Route::Readyz);
+        assert_eq!(Route::of("/readyz/"), Route::Readyz);
+        assert_eq!(Route::of("/msi/token"), Route::AppServiceToken);
+        assert_eq!(Route::of("/msi/token/"), Route::AppServiceToken);
+        assert_eq!(Route::of("/MSI/token"), Route::OtherImds);
+        assert_eq!(Route::of("/healthz"), Route::Healthz);
+        assert_eq!(Route::of("/metrics"), Route::Metrics);
+    }
+}
