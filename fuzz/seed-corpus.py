@@ -135,3 +135,21 @@ manifest += ["apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: 
              "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {azure.workload.identity/use: 'true'}}\n        spec: {serviceAccountName: app, containers: [{name: c, image: i}]}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app, annotations: {azure.workload.identity/client-id: x}}\n",
              "a: 0644\nb: yes\n---\n---\n", "kind: Deployment\nspec: {template: 5}\n", "kind: Pod\nmetadata: []\n", "{", "- &a x\n- *a\n", ""]
 write("manifest", manifest)
+
+imds_paths = ["/metadata/identity/oauth2/token", "/Metadata/identity/oauth2/token/", "/msi/token", "/readyz/x", "/metadata/instance", "/"]
+imds_queries = ["api-version=2018-02-01&resource=https%3A%2F%2Fvault.azure.net", "resource=https://management.azure.com/&client_id=writer",
+                "api-version=2019-08-01&resource=r&client_id=11111111-0000-4000-8000-000000000001", "resource=r&object_id=o",
+                "resource=r&msi_res_id=/subscriptions/s&mi_res_id=x", "resource=a&resource=b", "resource=%ZZ", "client_id=%01", "", "resource=" + "r" * 1100]
+write("imds_query", [f"{p}\n{q}" for p in imds_paths for q in imds_queries[:3]] + [f"/metadata/identity/oauth2/token\n{q}" for q in imds_queries])
+applied = """-P OUTPUT ACCEPT
+-N AZWI_PROXY_OUTPUT
+-N AZWI_PROXY_REDIRECT
+-A OUTPUT -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j AZWI_PROXY_OUTPUT
+-A AZWI_PROXY_OUTPUT -m owner --uid-owner 1501 -j ACCEPT
+-A AZWI_PROXY_OUTPUT -j AZWI_PROXY_REDIRECT
+-A AZWI_PROXY_REDIRECT -p tcp -j REDIRECT --to-ports 8000
+"""
+lines = applied.splitlines()
+write("iptables_listing", [applied, "", "-P PREROUTING ACCEPT\n", applied.replace("8000", "8001"), applied + lines[3] + "\n",
+                           "\n".join(lines[:3]), "-A\n-N\n-A OUTPUT -j AZWI_PROXY_OUTPUT\n", "-A OUTPUT -m tcp -m tcp -j AZWI_PROXY_OUTPUT -j\n",
+                           applied.replace(" -m tcp", ""), "-N KUBE-X\n-A OUTPUT -j KUBE-X\n", "-A AZWI_PROXY_OUTPUT -d 1.2.3.4/32/32\n"])

@@ -45,6 +45,7 @@ KNOBS = {
     "failurePolicy": "Ignore", "timeoutSeconds": 5, "audience": "api://custom", "tokenLayout": "legacy",
     "authorityHost": "https://login.example/", "nativeSidecar": True, "podDisruptionBudget": {"maxUnavailable": 1},
     "mutatingWebhookNamespaceSelector": {"matchLabels": {"wif": "on"}}, "extraEnv": [{"name": "EXTRA", "value": "1"}],
+    "proxyImage": "ghcr.io/wif-dev/wif-proxy:0.1.0", "proxyInitImage": "ghcr.io/wif-dev/wif-proxy-init:0.1.0",
     "customTokenEndpoint": {"annotationSuffix": "identity-binding", "audience": "api://AKSIdentityBinding",
                             "azureKubernetesTokenProxy": "https://kubernetes.default.svc", "azureKubernetesCAConfigMapName": "kube-root-ca.crt"},
 }
@@ -122,6 +123,9 @@ for overlay, produce, cert_manager in outputs:
               and one(docs, "PodDisruptionBudget")["spec"] == {"maxUnavailable": 1, "selector": deploy["spec"]["selector"]}
               and {"name": "EXTRA", "value": "1"} in container["env"]
               and one(docs, "ConfigMap")["data"]["AZURE_KUBERNETES_CA_CONFIGMAP_NAME"] == "kube-root-ca.crt")
+        data = one(docs, "ConfigMap")["data"]
+        check("helm proxyImage/proxyInitImage reach the webhook as PROXY_IMAGE/PROXY_INIT_IMAGE",
+              (data.get("PROXY_IMAGE"), data.get("PROXY_INIT_IMAGE")) == (KNOBS["proxyImage"], KNOBS["proxyInitImage"]), data)
 
 try:
     render_chart({})

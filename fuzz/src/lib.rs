@@ -150,3 +150,39 @@ pub fn manifest(data: &[u8]) {
         let _ = wif_core::yaml::write_stream(&rendered);
     }
 }
+
+/// The proxy's request path: routing, the query of an IMDS and an App Service token request,
+/// the identity selection over a pod's table, and the scope; the first line is the path, the
+/// rest the query.
+pub fn imds_query(data: &[u8]) {
+    use wif_proxy::request::{Protocol, parse_query};
+    static TABLE: LazyLock<Option<wif_proxy::IdentityTable>> = LazyLock::new(|| {
+        let env: std::collections::HashMap<&str, &str> = [
+            ("AZURE_TENANT_ID", "aaaaaaaa-0000-4000-8000-00000000000a"),
+            ("AZURE_CLIENT_ID", "11111111-0000-4000-8000-000000000001"),
+            ("AZURE_CLIENT_ID_WRITER", "22222222-0000-4000-8000-000000000002"),
+            ("AZURE_TENANT_ID_WRITER", "bbbbbbbb-0000-4000-8000-00000000000b"),
+        ]
+        .into_iter()
+        .collect();
+        wif_proxy::IdentityTable::from_env(&env, env.keys().map(|k| (*k).to_owned())).ok()
+    });
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let (path, query) = text.split_once('\n').unwrap_or((text, text));
+    let _ = wif_proxy::route::Route::of(path);
+    for protocol in [Protocol::Imds, Protocol::AppService] {
+        if let Ok(request) = parse_query(protocol, Some(query)) {
+            let _ = request.scope();
+            if let Some(table) = TABLE.as_ref() {
+                let _ = table.select(&request.selector);
+            }
+        }
+    }
+}
+
+/// `wif proxy init`'s reading of `iptables -t nat -S`, and both plans over it.
+pub fn iptables_listing(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let _ = wif_proxy::Redirect::default().plan_apply(&text);
+    let _ = wif_proxy::Redirect::plan_undo(&text);
+}

@@ -1,9 +1,9 @@
 //! `wif demo`: the whole federation flow on loopback, one step at a time, each printed and
-//! checked. Exit 0 only if every step did what it should. Steps so far: the webhook's
-//! mutation of a sample Deployment (rendered offline), then a cluster OIDC issuer on
-//! loopback over real TLS and a projected token it signs, fetched and verified the way
-//! Entra ID does. Later steps (webhook over TLS, token exchange against the emulator) append
-//! to [`steps`] and read what earlier ones left in the [`DemoContext`].
+//! checked. Exit 0 only if every step did what it should. Steps: the webhook's mutation of a
+//! sample Deployment (rendered offline), the webhook over TLS, a cluster OIDC issuer on
+//! loopback and a projected token it signs, that token exchanged at the emulator for two
+//! identities (and a typo diagnosed), and an IMDS request to the proxy ([`crate::demo_proxy`]).
+//! Each step reads what earlier ones left in the [`DemoContext`].
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Args;
@@ -31,7 +31,7 @@ pub const READER_CLIENT: &str = "11111111-0000-4000-8000-000000000001";
 /// The writer application's client id.
 pub const WRITER_CLIENT: &str = "22222222-0000-4000-8000-000000000002";
 
-struct Printer {
+pub(crate) struct Printer {
     quiet: bool,
 }
 
@@ -39,12 +39,12 @@ impl Printer {
     fn title(&self, n: usize, text: &str) {
         println!("\n== step {n}: {text}");
     }
-    fn say(&self, text: &str) {
+    pub(crate) fn say(&self, text: &str) {
         if !self.quiet {
             println!("{text}");
         }
     }
-    fn block(&self, text: &str) {
+    pub(crate) fn block(&self, text: &str) {
         if !self.quiet {
             for line in text.lines() {
                 println!("    {line}");
@@ -55,11 +55,11 @@ impl Printer {
 
 /// What the steps share: the runtime, and what earlier steps set up for later ones.
 pub struct DemoContext {
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     issuer: Option<crate::demo_issuer::RunningIssuer>,
-    sts: Option<crate::demo_issuer::RunningSts>,
+    pub(crate) sts: Option<crate::demo_issuer::RunningSts>,
     projected_token: Option<String>,
-    pod_env: std::collections::HashMap<String, String>,
+    pub(crate) pod_env: std::collections::HashMap<String, String>,
 }
 
 impl DemoContext {
@@ -97,6 +97,10 @@ fn steps() -> Vec<(&'static str, Step)> {
         (
             "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts, wif-client)",
             exchange_step,
+        ),
+        (
+            "an app that only speaks managed identity gets its tokens from the IMDS proxy (wif proxy)",
+            crate::demo_proxy::proxy_step,
         ),
     ]
 }
@@ -421,7 +425,8 @@ fn webhook_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     Ok(())
 }
 
-struct DemoEnv(std::collections::HashMap<String, String>);
+/// The demo pod's environment, as an [`wif_core::settings::EnvSource`].
+pub(crate) struct DemoEnv(pub(crate) std::collections::HashMap<String, String>);
 
 impl wif_core::settings::EnvSource for DemoEnv {
     fn var(&self, name: &str) -> Option<String> {
@@ -523,6 +528,8 @@ fn exchange_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     out.block(description.split(" Trace ID").next().unwrap_or_default());
     out.block(&format!("wif_diagnosis: {diagnosis}"));
     context.sts = Some(sts);
+    // Later steps (the proxy) run with the environment made local.
+    context.pod_env = env.0;
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 
 mod demo;
 mod demo_issuer;
+mod demo_proxy;
 mod files;
 mod issuer;
 mod issuer_serve;

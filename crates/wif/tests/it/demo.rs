@@ -1,4 +1,4 @@
-//! `wif demo` runs every step and exits 0.
+//! `wif demo` runs every step (the proxy's last) and exits 0.
 
 use super::*;
 
@@ -11,6 +11,10 @@ fn demo_succeeds_and_reports_each_step() {
     assert!(
         text.contains("+       - name: AZURE_CLIENT_ID") || text.contains("+     - name: AZURE_CLIENT_ID"),
         "{text}"
+    );
+    assert!(
+        text.contains("App Service (IDENTITY_ENDPOINT), client_id=writer: the named identity"),
+        "the proxy step: {text}"
     );
     let summary = text.lines().last().unwrap_or_default();
     let (done, total) = summary.split_once(" of ").expect("summary line");

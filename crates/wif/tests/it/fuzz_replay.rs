@@ -66,3 +66,13 @@ fn directory_corpus() {
 fn manifest_corpus() {
     replay("manifest", targets::manifest);
 }
+
+#[test]
+fn imds_query_corpus() {
+    replay("imds_query", targets::imds_query);
+}
+
+#[test]
+fn iptables_listing_corpus() {
+    replay("iptables_listing", targets::iptables_listing);
+}

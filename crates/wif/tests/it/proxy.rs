@@ -138,3 +138,93 @@ fn proxy_init_plans_upstreams_rules() {
         stderr(&missing)
     );
 }
+
+/// The pod spec the webhook injects with `--proxy-image` / `--proxy-init-image` pointing at
+/// wif's images works with the wif binary: the sidecar's args start the proxy, its postStart
+/// command probes it, and the init container's variables plan the redirect to its port.
+#[test]
+fn the_injected_pod_spec_runs_with_wif_as_the_proxy_images() {
+    let pod = Pod::new("spec");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let manifests = format!(
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: app, namespace: demo, annotations: {{azure.workload.identity/client-id: {CLIENT}}}}}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: demo, labels: {{azure.workload.identity/use: \"true\"}}, annotations: {{azure.workload.identity/inject-proxy-sidecar: \"true\", azure.workload.identity/proxy-sidecar-port: \"{port}\"}}}}\n\
+spec:\n  serviceAccountName: app\n  containers: [{{name: app, image: app}}]\n"
+    );
+    let rendered = wif(
+        &[
+            "render",
+            "-f",
+            "-",
+            "--tenant-id",
+            TENANT,
+            "--proxy-image",
+            "ghcr.io/wif-dev/wif-proxy:0.1.0",
+            "--proxy-init-image",
+            "ghcr.io/wif-dev/wif-proxy-init:0.1.0",
+        ],
+        manifests.as_bytes(),
+    );
+    assert!(rendered.status.success(), "{}", stderr(&rendered));
+    let docs = super::render::parse(&stdout(&rendered));
+    let spec = &docs.iter().find(|d| d["kind"] == "Pod").unwrap()["spec"];
+    let sidecar = spec["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "azwi-proxy")
+        .unwrap();
+    assert_eq!(sidecar["image"], "ghcr.io/wif-dev/wif-proxy:0.1.0");
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    };
+    // The image's entrypoint is /proxy; the pod gives it these args and this environment
+    // (the token path is kubelet's in a pod, a file of the test's here).
+    let mut command = pod.command("proxy");
+    command.args(strings(&sidecar["args"]));
+    for variable in sidecar["env"].as_array().unwrap() {
+        let name = variable["name"].as_str().unwrap();
+        if name != "AZURE_FEDERATED_TOKEN_FILE" {
+            command.env(name, variable["value"].as_str().unwrap());
+        }
+    }
+    let (mut child, banner) = spawn_with_banner(&mut command);
+    assert!(
+        banner.contains(&format!("listening on http://127.0.0.1:{port} ")),
+        "{banner}"
+    );
+    let post_start = strings(&sidecar["lifecycle"]["postStart"]["exec"]["command"]);
+    assert_eq!(post_start[0], "/proxy");
+    let probe = pod.command("proxy").args(&post_start[1..]).output().unwrap();
+    assert!(probe.status.success(), "the postStart hook: {}", stderr(&probe));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let init = spec["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "azwi-proxy-init")
+        .unwrap();
+    assert_eq!(init["image"], "ghcr.io/wif-dev/wif-proxy-init:0.1.0");
+    assert!(
+        init.get("command").is_none() && init.get("args").is_none(),
+        "the image's entrypoint runs"
+    );
+    let mut command = pod.command("proxy-init");
+    for variable in init["env"].as_array().unwrap() {
+        command.env(variable["name"].as_str().unwrap(), variable["value"].as_str().unwrap());
+    }
+    let planned = command.args(["--dry-run", "--iptables", "echo"]).output().unwrap();
+    assert!(
+        stdout(&planned).contains(&format!("-j REDIRECT --to-ports {port}\n")),
+        "{}",
+        stdout(&planned)
+    );
+}

@@ -7,7 +7,8 @@ use super::*;
 
 const TENANT: &str = "--tenant-id=33333333-0000-4000-8000-000000000003";
 
-fn parse(text: &str) -> Vec<Value> {
+/// The YAML documents `wif render` wrote.
+pub fn parse(text: &str) -> Vec<Value> {
     let mut options = serde_saphyr::options::Options::default();
     options.legacy_octal_numbers = true;
     serde_saphyr::from_str_multiple_with_options(text, options).expect("wif writes valid YAML")
