@@ -20,6 +20,8 @@ import sitecustomize  # noqa: F401  (the guard, in this process too)
 
 import logging, ssl, threading, datetime, http.server
 import jwt
+
+import interop_common as common
 import msal
 import requests
 from azure.identity import ManagedIdentityCredential
@@ -28,7 +30,6 @@ from azure.identity import ManagedIdentityCredential
 logging.getLogger("azure").setLevel(logging.CRITICAL)
 WIF, NODE_MODULES = sys.argv[1], sys.argv[2]
 AZ = sys.argv[3] if len(sys.argv) > 3 else None
-failures = 0
 TENANT_A = "aaaaaaaa-0000-4000-8000-00000000000a"
 TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
 READER = "11111111-0000-4000-8000-000000000001"
@@ -39,28 +40,15 @@ SECRET = "interop-identity-header-0123456789"
 VAULT = "https://vault.azure.net"
 
 
-def check(name, ok, detail=""):
-    global failures
-    print(f"{'ok' if ok else 'FAILED'}: {name}{'' if ok else ' -- ' + str(detail)[:800]}")
-    failures += 0 if ok else 1
+check = common.check
 
 
 def wif(*args):
-    res = subprocess.run([WIF, *args], capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"wif {' '.join(args)}: {res.stderr}")
-    return res.stdout
+    return common.run(WIF, *args)
 
 
 def start(args, banner, env=None, within=30):
-    proc = subprocess.Popen([WIF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    ready, _, _ = select.select([proc.stdout], [], [], within)
-    line = proc.stdout.readline() if ready else ""
-    if banner not in line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise RuntimeError(f"{args[0]} did not start within {within} s: {line!r} {err}")
-    return proc, line.split("listening on ")[1].split()[0]
+    return common.start(WIF, args, banner, env=env, within=within)
 
 
 path = lambda name: os.path.join(tmp, name)
@@ -289,5 +277,5 @@ finally:
             proc.kill()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"interop_proxy: {failures} failure(s)")
-sys.exit(1 if failures else 0)
+print(f"interop_proxy: {common.failures} failure(s)")
+sys.exit(1 if common.failures else 0)

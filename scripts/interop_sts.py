@@ -12,6 +12,8 @@ import select, socket
 import base64, hashlib, hmac, json, logging, os, shutil, subprocess, sys, tempfile, time
 
 import jwt
+
+import interop_common as common
 import msal
 import requests
 
@@ -28,7 +30,6 @@ from azure.identity import ClientAssertionCredential, WorkloadIdentityCredential
 # azure-identity logs every refusal at WARNING; the checks below print what matters.
 logging.getLogger("azure").setLevel(logging.CRITICAL)
 WIF = sys.argv[1]
-failures = 0
 TENANT = "aaaaaaaa-0000-4000-8000-00000000000a"
 DOMAIN = "contoso.onmicrosoft.com"
 READER = "11111111-0000-4000-8000-000000000001"
@@ -37,29 +38,15 @@ MI = "33333333-0000-4000-8000-000000000003"
 UNKNOWN_CLIENT = "99999999-0000-4000-8000-000000000009"
 
 
-def check(name, ok, detail=""):
-    global failures
-    print(f"{'ok' if ok else 'FAILED'}: {name}{'' if ok else ' -- ' + str(detail)[:600]}")
-    failures += 0 if ok else 1
+check = common.check
 
 
 def wif(*args):
-    res = subprocess.run([WIF, *args], capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"wif {' '.join(args)}: {res.stderr}")
-    return res.stdout
+    return common.run(WIF, *args)
 
 
-def start(args, banner, within=30):
-    """Starts `wif ARGS` and waits (at most `within` seconds) for its banner line."""
-    proc = subprocess.Popen([WIF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ready, _, _ = select.select([proc.stdout], [], [], within)
-    line = proc.stdout.readline() if ready else ""
-    if banner not in line:
-        proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise RuntimeError(f"{args[0]} did not start within {within} s: {line!r} {err}")
-    return proc, line.split("listening on ")[1].split()[0]
+def start(args, banner, env=None, within=30):
+    return common.start(WIF, args, banner, env=env, within=within)
 
 
 def free_port():
@@ -319,5 +306,5 @@ finally:
             p.kill()
     shutil.rmtree(tmp, ignore_errors=True)
 
-print(f"interop_sts: {failures} failed")
-sys.exit(1 if failures else 0)
+print(f"interop_sts: {common.failures} failed")
+sys.exit(1 if common.failures else 0)
