@@ -58,10 +58,12 @@ impl FederatedCredential {
         scope: &str,
         observe: impl FnOnce(Duration, &Result<FreshToken, ClientError>) + Send + 'static,
     ) -> (Result<AccessToken, ClientError>, CacheOutcome) {
-        let (assertion, client, identity) = (Arc::clone(&self.assertion), self.client.clone(), self.identity.clone());
-        let owned_scope = scope.to_owned();
-        self.cache
-            .get_with_outcome(&self.slots, scope, move || async move {
+        // What the exchange needs is cloned only when one starts: a cache hit allocates nothing.
+        let fetch = || {
+            let (assertion, client, identity) =
+                (Arc::clone(&self.assertion), self.client.clone(), self.identity.clone());
+            let owned_scope = scope.to_owned();
+            async move {
                 let started = Instant::now();
                 let result = match assertion.assertion() {
                     Ok(assertion) => client.exchange(&identity, &owned_scope, &assertion).await,
@@ -69,8 +71,9 @@ impl FederatedCredential {
                 };
                 observe(started.elapsed(), &result);
                 result
-            })
-            .await
+            }
+        };
+        self.cache.get_with_outcome(&self.slots, scope, fetch).await
     }
 }
 

@@ -4,6 +4,8 @@
 //! bounded, `resource` required, one identity selector). Pure: header values and the query
 //! string in, a [`TokenRequest`] or a [`Refusal`] out.
 
+use std::borrow::Cow;
+
 /// The longest query string read.
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;
 /// The longest `resource` (an application ID URI) accepted.
@@ -157,19 +159,19 @@ pub fn parse_query(protocol: Protocol, query: Option<&str>) -> Result<TokenReque
             query.len()
         )));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
-        .map_err(|e| Refusal::bad_request(format!("the query string cannot be read: {e}")))?;
-    let mut seen: Vec<&str> = Vec::with_capacity(pairs.len());
+    // Borrowed where nothing is escaped (the common case); bad escapes are kept as they are
+    // and bad UTF-8 replaced, as every form decoder does.
+    let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = url::form_urlencoded::parse(query.as_bytes()).collect();
+    let mut seen = std::collections::HashSet::with_capacity(pairs.len());
     for (name, _) in &pairs {
-        if seen.contains(&name.as_str()) {
+        if !seen.insert(name.as_ref()) {
             return Err(Refusal::bad_request(format!(
                 "the query parameter '{}' is given more than once",
                 printable(name)
             )));
         }
-        seen.push(name);
     }
-    let value = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let value = |name: &str| pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_ref());
     if protocol == Protocol::AppService && value("api-version") != Some(APP_SERVICE_API_VERSION) {
         return Err(Refusal::bad_request(format!(
             "api-version must be {APP_SERVICE_API_VERSION} (App Service's managed-identity protocol)"

@@ -1,6 +1,7 @@
 //! Every wif server under the two cheapest attacks on a TLS server: a thousand connections
 //! that never finish the handshake and a thousand that finish it and then trickle a header
-//! line a second. While they are all open (the server's own gauge says so) a normal request
+//! line a second (for the proxy, plain HTTP as IMDS: a thousand that send nothing and a
+//! thousand that trickle). While they are all open (the server's own gauge says so) a normal request
 //! must be answered within a second, and the server must close every stalled connection
 //! within its timeouts. Loopback only; bounded in count and time.
 
@@ -119,6 +120,79 @@ async fn closed_by_server<S: tokio::io::AsyncRead + Unpin>(mut stream: S) -> boo
     .is_ok()
 }
 
+/// Sends a header line a second on `writer` until the server closes `reader`: true if it did
+/// within the bound. (The pacing is the attack, not a wait for an event.)
+async fn trickled<R, W>(reader: R, mut writer: W) -> bool
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let trickle = async move {
+        for i in 0..60 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if writer.write_all(format!("x-{i}: y\r\n").as_bytes()).await.is_err() {
+                break;
+            }
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! { closed = closed_by_server(reader) => closed, () = trickle => false }
+}
+
+/// Waits for every stalled connection: the server must have closed them all.
+async fn all_closed_by_server(address: &str, mut closed: JoinSet<bool>, expected: usize) {
+    let mut by_server = 0;
+    while let Some(result) = closed.join_next().await {
+        if result.unwrap() {
+            by_server += 1;
+        }
+    }
+    assert_eq!(by_server, expected, "{address}: stalled connections left open");
+}
+
+/// The proxy's listener is plain HTTP (as IMDS): a thousand connections that send nothing and
+/// a thousand that trickle a header line a second; an SDK's probe must still be answered at
+/// once, and every stalled connection closed.
+async fn attack_plain(address: &str) -> Duration {
+    let mut closed = JoinSet::new();
+    for _ in 0..TRICKLING {
+        let mut tcp = TcpStream::connect(address).await.unwrap();
+        tcp.write_all(b"GET /metadata/identity/oauth2/token HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        let (reader, writer) = tcp.into_split();
+        closed.spawn(trickled(reader, writer));
+    }
+    for _ in 0..STALLED_HANDSHAKES {
+        let tcp = TcpStream::connect(address).await.unwrap();
+        closed.spawn(closed_by_server(tcp));
+    }
+    let open = open_connections(&format!("http://{address}")).await;
+    assert!(
+        open > (STALLED_HANDSHAKES + TRICKLING) as u64,
+        "{address}: only {open} stalled connections open at once: the attack is not in place"
+    );
+    let started = Instant::now();
+    let answer = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!(
+            "http://{address}/metadata/identity/oauth2/token?resource=https://vault.azure.net"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let answered_in = started.elapsed();
+    assert_eq!(answer.status().as_u16(), 400, "{address}: the probe's answer");
+    assert!(
+        answered_in < Duration::from_secs(1),
+        "{address}: a probe took {answered_in:?} among {open} stalled connections"
+    );
+    all_closed_by_server(address, closed, STALLED_HANDSHAKES + TRICKLING).await;
+    answered_in
+}
+
 async fn attack(server: &Server) -> Duration {
     let address = host_port(&server.address);
     let mut roots = rustls::RootCertStore::empty();
@@ -140,19 +214,8 @@ async fn attack(server: &Server) -> Duration {
         let tcp = TcpStream::connect(&address).await.unwrap();
         let mut tls = connector.connect(name.clone(), tcp).await.unwrap();
         tls.write_all(b"POST /x HTTP/1.1\r\nhost: 127.0.0.1\r\n").await.unwrap();
-        let (reader, mut writer) = tokio::io::split(tls);
-        closed.spawn(async move {
-            let trickle = async move {
-                for i in 0..60 {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    if writer.write_all(format!("x-{i}: y\r\n").as_bytes()).await.is_err() {
-                        break;
-                    }
-                }
-                std::future::pending::<()>().await;
-            };
-            tokio::select! { closed = closed_by_server(reader) => closed, () = trickle => false }
-        });
+        let (reader, writer) = tokio::io::split(tls);
+        closed.spawn(trickled(reader, writer));
     }
     // A thousand that send the first bytes of a TLS record and then nothing.
     for _ in 0..STALLED_HANDSHAKES {
@@ -188,18 +251,7 @@ async fn attack(server: &Server) -> Duration {
         server.address
     );
 
-    let mut by_server = 0;
-    while let Some(result) = closed.join_next().await {
-        if result.unwrap() {
-            by_server += 1;
-        }
-    }
-    assert_eq!(
-        by_server,
-        STALLED_HANDSHAKES + TRICKLING,
-        "{}: stalled connections left open",
-        server.address
-    );
+    all_closed_by_server(&server.address, closed, STALLED_HANDSHAKES + TRICKLING).await;
     answered_in
 }
 
@@ -289,6 +341,23 @@ async fn every_server_answers_under_stalled_connections_and_closes_them() {
     );
     figures.push(("issuer", attack(&issuer).await));
     drop(issuer);
+
+    let dir = std::env::temp_dir().join(format!("wif-it-hostile-proxy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("token"), "not.read.here").unwrap();
+    let (mut proxy, line) = spawn_with_banner(
+        Command::new(env!("CARGO_BIN_EXE_wif"))
+            .args(["proxy", "--proxy-port", "0", "--header-read-timeout", TIMEOUT])
+            .env("AZURE_TENANT_ID", "33333333-0000-4000-8000-000000000003")
+            .env("AZURE_CLIENT_ID", "11111111-0000-4000-8000-000000000001")
+            .env("AZURE_FEDERATED_TOKEN_FILE", dir.join("token"))
+            .stderr(Stdio::null()),
+    );
+    let address = host_port(&banner_field(&line, "listening on "));
+    figures.push(("proxy", attack_plain(&address).await));
+    let _ = Command::new("kill").args(["-TERM", &proxy.id().to_string()]).status();
+    let _ = proxy.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 
     // The closing note's figures: `cargo test -- --nocapture` shows them.
     for (server, took) in figures {
