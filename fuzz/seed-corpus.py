@@ -153,3 +153,14 @@ lines = applied.splitlines()
 write("iptables_listing", [applied, "", "-P PREROUTING ACCEPT\n", applied.replace("8000", "8001"), applied + lines[3] + "\n",
                            "\n".join(lines[:3]), "-A\n-N\n-A OUTPUT -j AZWI_PROXY_OUTPUT\n", "-A OUTPUT -m tcp -m tcp -j AZWI_PROXY_OUTPUT -j\n",
                            applied.replace(" -m tcp", ""), "-N KUBE-X\n-A OUTPUT -j KUBE-X\n", "-A AZWI_PROXY_OUTPUT -d 1.2.3.4/32/32\n"])
+
+# doctor: the fixtures (manifests, a directory of credentials) and the shapes of credential files
+doctor_seeds = [open(f, "rb").read() for f in sorted(glob.glob(os.path.join(repo, "crates/wif/tests/fixtures/doctor/*.yaml")) + sorted(glob.glob(os.path.join(repo, "crates/wif/tests/fixtures/*.yaml"))))]
+good = open(os.path.join(repo, "crates/wif-core/src/doctor/tests.rs")).read().split('const GOOD: &str = r#"')[1].split('"#;')[0]
+doctor_seeds += [good, good.replace("payments:api-sa", "payment:api-sa"),
+                 '[{"name":"f","issuer":"https://oidc.example/","subject":"system:serviceaccount:demo:app","audiences":["api://AzureADTokenExchange"]}]',
+                 '{"value":[{"name":"g","issuer":"i","subject":"s","audiences":[],"appId":"a"}]}',
+                 "tenants:\n  - tenantId: t\n    applications: [{appId: a, federatedIdentityCredentials: [{issuer: i, subject: s}]}]\n",
+                 'apiVersion: v1\nkind: List\nitems: [{kind: Pod, metadata: {labels: {azure.workload.identity/use: "true"}}, spec: {containers: 3}}]\n',
+                 "kind: Deployment\nspec: {template: {metadata: {labels: {azure.workload.identity/use: true}}}}\n", ""]
+write("doctor", doctor_seeds)

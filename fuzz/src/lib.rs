@@ -186,3 +186,35 @@ pub fn iptables_listing(data: &[u8]) {
     let _ = wif_proxy::Redirect::default().plan_apply(&text);
     let _ = wif_proxy::Redirect::plan_undo(&text);
 }
+
+/// `wif doctor`'s input: the bytes as a credential file, and as manifests diagnosed against
+/// the credentials read from them (when they are some) with a token of fixed claims.
+pub fn doctor(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let credentials = wif_core::doctor::parse_credentials(text, "fuzz", Some("11111111-0000-4000-8000-000000000001")).ok();
+    let Ok(values) = wif_core::yaml::parse_stream(text) else { return };
+    let documents: Vec<wif_core::doctor::Document> = values
+        .into_iter()
+        .enumerate()
+        .map(|(index, value)| wif_core::doctor::Document { source: "fuzz".into(), index, value })
+        .collect();
+    let settings = wif_core::WebhookSettings::new("aaaaaaaa-0000-4000-8000-00000000000a");
+    let token = wif_core::doctor::TokenFacts {
+        source: "token".into(),
+        issuer: "https://oidc.example/".into(),
+        subject: "system:serviceaccount:demo:app".into(),
+        audiences: vec!["api://AzureADTokenExchange".into()],
+        expires_at: Some(2_000_000_000),
+        kid: Some("k".into()),
+    };
+    let _ = wif_core::doctor::diagnose(&wif_core::doctor::Input {
+        documents: &documents,
+        default_namespace: "default",
+        settings: &settings,
+        credentials: credentials.as_deref(),
+        issuer: Some("https://oidc.example/"),
+        token: Some(&token),
+        issuer_check: None,
+        now: 1_900_000_000,
+    });
+}

@@ -1,16 +1,19 @@
 //! wif-core: the pure logic of wif. It owns the compatibility contract with
-//! Azure/azure-workload-identity, webhook settings, mutation planning, manifest walking and
-//! the YAML streams manifests come in.
+//! Azure/azure-workload-identity, webhook settings, mutation planning, manifest walking, the
+//! YAML streams manifests come in, federated-credential matching, the rules users break and
+//! the doctor's checks of them.
 //! It does no I/O and has no async runtime: values in, values out, tested in microseconds.
 //! Servers and the CLI are thin shells around it.
 
 pub mod clock;
 pub mod cloud;
 pub mod contract;
+pub mod doctor;
 pub mod error_text;
 pub mod fic;
 pub mod manifest;
 pub mod mutation;
+pub mod rules;
 pub mod settings;
 pub mod yaml;
 

@@ -202,7 +202,8 @@ fn kind_of(document: usize, doc: &Value) -> Result<&str, RenderError> {
         })
 }
 
-fn namespace_and_name(doc: &Value, default_namespace: &str) -> (String, String) {
+/// An object's namespace (or `default_namespace`) and name (or `generateName`, or `(unnamed)`).
+pub fn namespace_and_name(doc: &Value, default_namespace: &str) -> (String, String) {
     let metadata = doc.get("metadata");
     let text = |k| {
         metadata
@@ -358,7 +359,7 @@ fn render_object(
         document,
         object: object_ref.clone(),
         severity: Severity::Warning,
-        message: w.clone(),
+        message: w.message.clone(),
     }));
     if plan.operations.is_empty() {
         return Ok(false);

@@ -173,6 +173,7 @@ pub fn respond(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
+    use wif_core::rules::{Advice, Rule};
 
     use super::*;
 
@@ -217,6 +218,7 @@ mod tests {
         let denied = answer(
             &admission,
             &Err(Denial::bad_request(
+                wif_core::rules::Rule::InvalidPod,
                 "hostNetwork is set to true, cannot inject proxy sidecar",
             )),
         );
@@ -227,7 +229,10 @@ mod tests {
         );
         let plan = MutationPlan {
             operations: vec![],
-            warnings: vec!["x".repeat(400), "short".into()],
+            warnings: vec![
+                Advice::new(Rule::AnnotationUnknown, "x".repeat(400)),
+                Advice::new(Rule::AnnotationUnknown, "short"),
+            ],
         };
         let warned = answer(&admission, &Ok(plan));
         assert_eq!(
@@ -248,7 +253,7 @@ mod tests {
         .unwrap();
         let plan = MutationPlan {
             operations: operations.clone(),
-            warnings: vec!["a \"warning\"\nover two lines".into()],
+            warnings: vec![Advice::new(Rule::AnnotationUnknown, "a \"warning\"\nover two lines")],
         };
         let mutated = answer(&admission, &Ok(plan));
         assert_eq!(mutated["apiVersion"], "admission.k8s.io/v1beta1");
@@ -263,7 +268,13 @@ mod tests {
             mutated["response"]["warnings"],
             json!(["a \"warning\"\nover two lines"])
         );
-        let denied = answer(&admission, &Err(Denial::bad_request("no \"sa\"")));
+        let denied = answer(
+            &admission,
+            &Err(Denial::bad_request(
+                wif_core::rules::Rule::ServiceAccountMissing,
+                "no \"sa\"",
+            )),
+        );
         assert_eq!(
             denied["response"]["status"],
             json!({ "code": 400, "message": "no \"sa\"" })

@@ -104,14 +104,20 @@ pub async fn admit(state: &WebhookState, admission: &Admission<'_>) -> Result<wi
     let account = match state.accounts.get(&admission.namespace, name).await {
         Ok(Some(account)) => account,
         Ok(None) => {
-            return Err(Denial::bad_request(format!("serviceaccounts \"{name}\" not found")));
+            return Err(Denial::bad_request(
+                wif_core::rules::Rule::ServiceAccountMissing,
+                format!("serviceaccounts \"{name}\" not found"),
+            ));
         }
         Err(e) => {
-            return Err(Denial::bad_request(format!(
-                "failed to get service account {}/{name}: {}",
-                admission.namespace,
-                wif_core::error_text::error_chain(&e)
-            )));
+            return Err(Denial::bad_request(
+                wif_core::rules::Rule::ServiceAccountMissing,
+                format!(
+                    "failed to get service account {}/{name}: {}",
+                    admission.namespace,
+                    wif_core::error_text::error_chain(&e)
+                ),
+            ));
         }
     };
     let request = MutationRequest {

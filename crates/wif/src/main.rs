@@ -4,6 +4,7 @@
 mod demo;
 mod demo_issuer;
 mod demo_proxy;
+mod doctor;
 mod files;
 mod issuer;
 mod issuer_serve;
@@ -45,6 +46,8 @@ struct Cli {
 enum Command {
     /// Run the whole federation flow on loopback and show each step.
     Demo(demo::DemoArgs),
+    /// Find what makes workload identity federation fail: manifests, credentials, a token.
+    Doctor(Box<doctor::DoctorArgs>),
     /// Apply the webhook's mutation to manifests offline (GitOps, Helm post-renderer).
     Render(Box<render::RenderArgs>),
     /// Build the JWKS of service-account keys (same output as `azwi jwks`).
@@ -121,6 +124,7 @@ fn main() -> ExitCode {
     });
     init_logging(level, &format);
     let result = match &cli.command {
+        Command::Doctor(args) => return doctor::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Render(args) => render::run(args),
         Command::Jwks(args) => jwks::run(args),

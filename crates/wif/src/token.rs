@@ -65,6 +65,10 @@ pub struct GetArgs {
 pub struct InspectArgs {
     /// The token file (default AZURE_FEDERATED_TOKEN_FILE); `-` reads standard input.
     pub file: Option<String>,
+    /// Check the token against these federated identity credentials, as `wif doctor` does
+    /// (the emulator's directory, or Azure's list as CLIENT_ID=FILE). Repeatable.
+    #[arg(long, value_name = "[CLIENT_ID=]FILE")]
+    pub federated_credentials: Vec<String>,
 }
 
 /// Runs a `wif token` subcommand.
@@ -219,5 +223,27 @@ pub fn inspect(args: &InspectArgs, env: &impl EnvSource) -> Result<String> {
     out.push_str(&format!(
         "\n\nor with the Azure CLI:\n  az identity federated-credential create --name {credential_name} --identity-name <IDENTITY> --resource-group <GROUP> \\\n    --issuer '{issuer}' --subject '{subject}' --audiences '{audience}'"
     ));
+    if let Some(credentials) = crate::doctor::read_credentials(&args.federated_credentials)? {
+        // The doctor's own check, so both say the same words for the same mismatch.
+        let facts = crate::doctor::token_facts(&path, &token);
+        let mut settings = wif_core::WebhookSettings::new("");
+        settings.audience = audience.clone();
+        let findings = wif_core::doctor::diagnose(&wif_core::doctor::Input {
+            documents: &[],
+            default_namespace: "default",
+            settings: &settings,
+            credentials: Some(&credentials),
+            issuer: Some(&issuer),
+            token: Some(&facts),
+            issuer_check: None,
+            now,
+        });
+        out.push_str("\n\nagainst the credentials given:\n");
+        if findings.is_empty() {
+            out.push_str("a credential accepts it\n");
+        } else {
+            out.push_str(&crate::doctor::text_report(&findings));
+        }
+    }
     Ok(out)
 }

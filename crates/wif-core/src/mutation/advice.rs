@@ -5,6 +5,7 @@
 
 use super::inputs::Annotations;
 use crate::contract;
+use crate::rules::{Advice, Rule};
 
 /// Which object an annotation sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +92,7 @@ pub fn annotation_warnings(
     object_ref: &str,
     annotations: &Annotations,
     extra_known: &[&str],
-) -> Vec<String> {
+) -> Vec<Advice> {
     let (here, other, kind, other_kind) = match target {
         Target::Pod => (POD_KEYS, SERVICE_ACCOUNT_KEYS, "pod", "ServiceAccount"),
         Target::ServiceAccount => (SERVICE_ACCOUNT_KEYS, POD_KEYS, "ServiceAccount", "pod"),
@@ -102,14 +103,18 @@ pub fn annotation_warnings(
             continue;
         }
         if other.contains(key) {
-            warnings.push(format!(
-                "{kind} {object_ref}: annotation {key:?} is read from the {other_kind}, not the {kind}; it has no effect here"
+            warnings.push(Advice::new(
+                Rule::AnnotationWrongObject,
+                format!("{kind} {object_ref}: annotation {key:?} is read from the {other_kind}, not the {kind}; it has no effect here"),
             ));
             continue;
         }
         if *key == contract::LABEL_USE {
             if target == Target::Pod {
-                warnings.push(format!("{kind} {object_ref}: {key:?} is a label, not an annotation"));
+                warnings.push(Advice::new(
+                    Rule::LabelAsAnnotation,
+                    format!("{kind} {object_ref}: {key:?} is a label, not an annotation"),
+                ));
             }
             continue;
         }
@@ -120,11 +125,13 @@ pub fn annotation_warnings(
             continue;
         }
         match closest_known(key) {
-            Some(known) => warnings.push(format!(
-                "{kind} {object_ref}: annotation {key:?} is not read by the webhook; did you mean {known:?}?"
+            Some(known) => warnings.push(Advice::new(
+                Rule::AnnotationTypo,
+                format!("{kind} {object_ref}: annotation {key:?} is not read by the webhook; did you mean {known:?}?"),
             )),
-            None if format!("{prefix}/") == contract::PREFIX => warnings.push(format!(
-                "{kind} {object_ref}: annotation {key:?} is not one the webhook reads"
+            None if format!("{prefix}/") == contract::PREFIX => warnings.push(Advice::new(
+                Rule::AnnotationUnknown,
+                format!("{kind} {object_ref}: annotation {key:?} is not one the webhook reads"),
             )),
             None => {}
         }
@@ -133,23 +140,30 @@ pub fn annotation_warnings(
 }
 
 /// Warnings about the resolved identity of a ServiceAccount.
-pub fn identity_warnings(sa_ref: &str, client_id: &str, tenant_id: &str, has_named_identities: bool) -> Vec<String> {
+pub fn identity_warnings(sa_ref: &str, client_id: &str, tenant_id: &str, has_named_identities: bool) -> Vec<Advice> {
     let mut warnings = Vec::new();
     if client_id.is_empty() {
         if !has_named_identities {
-            warnings.push(format!(
-                "ServiceAccount {sa_ref} has no {:?} annotation: AZURE_CLIENT_ID is not injected, so clients must be given a client id another way",
-                contract::ANNOTATION_CLIENT_ID
+            warnings.push(Advice::new(
+                Rule::ClientIdMissing,
+                format!(
+                    "ServiceAccount {sa_ref} has no {:?} annotation: AZURE_CLIENT_ID is not injected, so clients must be given a client id another way",
+                    contract::ANNOTATION_CLIENT_ID
+                ),
             ));
         }
     } else if !is_guid(client_id) {
-        warnings.push(format!(
-            "ServiceAccount {sa_ref}: client id {client_id:?} is not a GUID; Entra ID will reject it (AADSTS700016)"
+        warnings.push(Advice::new(
+            Rule::ClientIdNotGuid,
+            format!(
+                "ServiceAccount {sa_ref}: client id {client_id:?} is not a GUID; Entra ID will reject it (AADSTS700016)"
+            ),
         ));
     }
     if !tenant_id.is_empty() && !is_guid(tenant_id) && !is_domain(tenant_id) {
-        warnings.push(format!(
-            "ServiceAccount {sa_ref}: tenant id {tenant_id:?} is neither a GUID nor a domain; Entra ID will reject it (AADSTS90002)"
+        warnings.push(Advice::new(
+            Rule::TenantIdInvalid,
+            format!("ServiceAccount {sa_ref}: tenant id {tenant_id:?} is neither a GUID nor a domain; Entra ID will reject it (AADSTS90002)"),
         ));
     }
     warnings
@@ -157,11 +171,14 @@ pub fn identity_warnings(sa_ref: &str, client_id: &str, tenant_id: &str, has_nam
 
 /// A warning when the proxy annotation's value reads as "off": upstream injects on the
 /// key's presence alone, and so do we.
-pub fn proxy_value_warning(pod_ref: &str, value: &str) -> Option<String> {
+pub fn proxy_value_warning(pod_ref: &str, value: &str) -> Option<Advice> {
     matches!(value.trim().to_ascii_lowercase().as_str(), "false" | "no" | "off" | "0" | "disabled").then(|| {
-        format!(
-            "pod {pod_ref}: the proxy sidecar is injected because annotation {:?} is present; its value {value:?} is ignored (remove the annotation to go without the proxy)",
-            contract::ANNOTATION_INJECT_PROXY_SIDECAR
+        Advice::new(
+            Rule::ProxyAnnotationFalse,
+            format!(
+                "pod {pod_ref}: the proxy sidecar is injected because annotation {:?} is present; its value {value:?} is ignored (remove the annotation to go without the proxy)",
+                contract::ANNOTATION_INJECT_PROXY_SIDECAR
+            ),
         )
     })
 }

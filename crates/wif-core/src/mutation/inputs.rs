@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Denial;
 use super::strconv::parse_int;
 use crate::contract;
+use crate::rules::{Advice, Rule};
 use crate::settings::{CustomTokenEndpoint, WebhookSettings};
 
 /// Annotations as a sorted string map.
@@ -25,13 +26,16 @@ pub fn token_expiration(pod: &Annotations, service_account: &Annotations) -> Res
     let Some(raw) = raw else {
         return Ok(contract::DEFAULT_TOKEN_EXPIRATION);
     };
-    let seconds = parse_int(raw, 64).map_err(|e| Denial::bad_request(e.to_string()))?;
+    let seconds = parse_int(raw, 64).map_err(|e| Denial::bad_request(Rule::TokenExpiration, e.to_string()))?;
     if !(contract::MIN_TOKEN_EXPIRATION..=contract::MAX_TOKEN_EXPIRATION).contains(&seconds) {
-        return Err(Denial::bad_request(format!(
-            "token expiration {seconds} not valid. Expected value to be between {} and {}",
-            contract::MIN_TOKEN_EXPIRATION,
-            contract::MAX_TOKEN_EXPIRATION
-        )));
+        return Err(Denial::bad_request(
+            Rule::TokenExpiration,
+            format!(
+                "token expiration {seconds} not valid. Expected value to be between {} and {}",
+                contract::MIN_TOKEN_EXPIRATION,
+                contract::MAX_TOKEN_EXPIRATION
+            ),
+        ));
     }
     Ok(seconds)
 }
@@ -68,12 +72,13 @@ pub fn proxy_port(pod: &Annotations) -> Result<u16, Denial> {
     let Some(raw) = non_empty(pod, contract::ANNOTATION_PROXY_SIDECAR_PORT) else {
         return Ok(contract::DEFAULT_PROXY_PORT as u16);
     };
-    let port =
-        parse_int(raw, 32).map_err(|e| Denial::bad_request(format!("failed to parse proxy sidecar port: {e}")))?;
+    let port = parse_int(raw, 32)
+        .map_err(|e| Denial::bad_request(Rule::ProxyPort, format!("failed to parse proxy sidecar port: {e}")))?;
     u16::try_from(port).ok().filter(|p| *p != 0).ok_or_else(|| {
-        Denial::bad_request(format!(
-            "proxy sidecar port {port} not valid. Expected value to be between 1 and 65535"
-        ))
+        Denial::bad_request(
+            Rule::ProxyPort,
+            format!("proxy sidecar port {port} not valid. Expected value to be between 1 and 65535"),
+        )
     })
 }
 
@@ -114,7 +119,7 @@ pub fn alias_env_suffix(alias: &str) -> Option<String> {
 }
 
 /// Named identities declared on the ServiceAccount, by alias; problems become warnings.
-pub fn named_identities(service_account: &Annotations, sa_ref: &str, warnings: &mut Vec<String>) -> Vec<NamedIdentity> {
+pub fn named_identities(service_account: &Annotations, sa_ref: &str, warnings: &mut Vec<Advice>) -> Vec<NamedIdentity> {
     let per_alias = |prefix: &str| -> BTreeMap<String, String> {
         service_account
             .iter()
@@ -128,22 +133,25 @@ pub fn named_identities(service_account: &Annotations, sa_ref: &str, warnings: &
     let mut identities: Vec<NamedIdentity> = Vec::new();
     for (alias, client_id) in &clients {
         let Some(env_suffix) = alias_env_suffix(alias) else {
-            warnings.push(format!(
+            warnings.push(Advice::new(Rule::NamedIdentityInvalid, format!(
                 "ServiceAccount {sa_ref}: identity alias {alias:?} is not usable (lower-case letters, digits, '-' or '_', alphanumeric at both ends); its variables are not injected"
-            ));
+            )));
             continue;
         };
         if client_id.is_empty() {
-            warnings.push(format!(
-                "ServiceAccount {sa_ref}: identity {alias:?} has an empty client id; its variables are not injected"
+            warnings.push(Advice::new(
+                Rule::NamedIdentityInvalid,
+                format!(
+                    "ServiceAccount {sa_ref}: identity {alias:?} has an empty client id; its variables are not injected"
+                ),
             ));
             continue;
         }
         if let Some(other) = identities.iter().find(|i| i.env_suffix == env_suffix) {
-            warnings.push(format!(
+            warnings.push(Advice::new(Rule::NamedIdentityInvalid, format!(
                 "ServiceAccount {sa_ref}: identity aliases {:?} and {alias:?} both map to AZURE_CLIENT_ID_{env_suffix}; only {:?} is injected",
                 other.alias, other.alias
-            ));
+            )));
             continue;
         }
         let host = hosts.get(alias).filter(|h| !h.is_empty()).cloned();
@@ -151,7 +159,7 @@ pub fn named_identities(service_account: &Annotations, sa_ref: &str, warnings: &
             None => None,
             Some(Ok(h)) => Some(h),
             Some(Err(e)) => {
-                warnings.push(format!("ServiceAccount {sa_ref}: identity {alias:?}: {e}; AZURE_AUTHORITY_HOST_{env_suffix} is not injected"));
+                warnings.push(Advice::new(Rule::NamedIdentityInvalid, format!("ServiceAccount {sa_ref}: identity {alias:?}: {e}; AZURE_AUTHORITY_HOST_{env_suffix} is not injected")));
                 None
             }
         };
@@ -165,10 +173,10 @@ pub fn named_identities(service_account: &Annotations, sa_ref: &str, warnings: &
     }
     for alias in tenants.keys().chain(hosts.keys()) {
         if !clients.contains_key(alias) {
-            warnings.push(format!(
+            warnings.push(Advice::new(Rule::NamedIdentityInvalid, format!(
                 "ServiceAccount {sa_ref}: identity {alias:?} has a tenant or authority host but no {}{alias} annotation; it is ignored",
                 contract::WIF_ANNOTATION_CLIENT_ID_PREFIX
-            ));
+            )));
         }
     }
     identities

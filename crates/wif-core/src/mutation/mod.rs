@@ -30,6 +30,7 @@ pub use pod::PodView;
 pub use strconv::{GoParseIntError, parse_int};
 
 use crate::contract;
+use crate::rules::{Advice, Rule};
 use crate::settings::{CaSource, CustomTokenEndpoint, TokenLayout, WebhookSettings};
 use pod::{ContainerView, JsonObject, Obj};
 
@@ -70,8 +71,8 @@ pub struct MutationRequest<'a> {
 pub struct MutationPlan {
     /// JSON-Patch operations, to be applied in order.
     pub operations: Vec<PatchOperation>,
-    /// Human-readable warnings (AdmissionResponse `warnings`).
-    pub warnings: Vec<String>,
+    /// Warnings (AdmissionResponse `warnings`), each with its rule.
+    pub warnings: Vec<Advice>,
 }
 
 impl MutationPlan {
@@ -85,6 +86,8 @@ impl MutationPlan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct Denial {
+    /// What the doctor calls it.
+    pub rule: Rule,
     /// HTTP-style status code (400 for everything upstream denies).
     pub code: u16,
     /// The message `kubectl` shows after "denied the request: ".
@@ -92,9 +95,10 @@ pub struct Denial {
 }
 
 impl Denial {
-    /// A 400 denial.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    /// A 400 denial about `rule`.
+    pub fn bad_request(rule: Rule, message: impl Into<String>) -> Self {
         Denial {
+            rule,
             code: 400,
             message: message.into(),
         }
@@ -183,11 +187,13 @@ pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) 
     let proxy_port = if inputs::wants_proxy(pod_annotations) {
         if view.host_network() {
             return Err(Denial::bad_request(
+                Rule::ProxyHostNetwork,
                 "hostNetwork is set to true, cannot inject proxy sidecar",
             ));
         }
         if view.os_name().is_some_and(|os| os.eq_ignore_ascii_case("windows")) {
             return Err(Denial::bad_request(
+                Rule::ProxyWindows,
                 "cannot inject proxy sidecar into a Windows pod (spec.os.name: windows): the proxy images are Linux-only",
             ));
         }
@@ -475,7 +481,7 @@ fn plan_container(
     desired: &Desired<'_>,
     pod_ref: &str,
     operations: &mut Vec<PatchOperation>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Advice>,
 ) {
     let at = |rest: &[&str]| pointer(&[base, rest].concat());
 
@@ -549,9 +555,12 @@ fn plan_container(
         if name.starts_with(contract::RESERVED_VOLUME_PREFIX) {
             operations.push(replace(at(&["volumeMounts", &i.to_string()]), mount));
         } else {
-            warnings.push(format!(
-                "pod {pod_ref}: container {:?} already mounts volume {name:?} at {mount_path}; the token volume is not mounted there",
-                container.name
+            warnings.push(Advice::new(
+                Rule::MountConflict,
+                format!(
+                    "pod {pod_ref}: container {:?} already mounts volume {name:?} at {mount_path}; the token volume is not mounted there",
+                    container.name
+                ),
             ));
         }
         return;

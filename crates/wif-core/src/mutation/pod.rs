@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+use crate::rules::Rule;
+
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -169,14 +171,17 @@ pub struct PodView<'a> {
 }
 
 fn not_a_pod() -> Denial {
-    Denial::bad_request("couldn't get version/kind; json parse error: the object is not a Pod")
+    Denial::bad_request(
+        Rule::InvalidPod,
+        "couldn't get version/kind; json parse error: the object is not a Pod",
+    )
 }
 
 /// The denial for a shape error, naming the field (the second, path-tracking pass runs only
 /// for pods that are refused anyway).
 fn shape_denial<E: fmt::Display>(result: Result<PodShape<'_>, serde_path_to_error::Error<E>>) -> Denial {
     let Err(error) = result else {
-        return Denial::bad_request("invalid pod");
+        return Denial::bad_request(Rule::InvalidPod, "invalid pod");
     };
     let path = error.path().to_string();
     let inner = error.inner().to_string();
@@ -195,7 +200,7 @@ fn shape_denial<E: fmt::Display>(result: Result<PodShape<'_>, serde_path_to_erro
     } else {
         ""
     };
-    Denial::bad_request(format!("invalid pod: {path}: {reason}{hint}"))
+    Denial::bad_request(Rule::InvalidPod, format!("invalid pod: {path}: {reason}{hint}"))
 }
 
 impl<'a> PodView<'a> {
@@ -226,7 +231,7 @@ impl<'a> PodView<'a> {
     fn checked(shape: PodShape<'a>) -> Result<Self, Denial> {
         let spec = shape
             .spec
-            .ok_or_else(|| Denial::bad_request("invalid pod: spec is missing"))?;
+            .ok_or_else(|| Denial::bad_request(Rule::InvalidPod, "invalid pod: spec is missing"))?;
         Ok(PodView {
             metadata: shape.metadata,
             spec,

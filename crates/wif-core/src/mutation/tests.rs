@@ -542,7 +542,12 @@ fn warnings_for_silent_misconfiguration() {
     p["metadata"]["annotations"]["azure.workload.identity/client-id"] = json!("x");
     let s = sa(&[("azure.workload.identity/client_id", CLIENT)]);
     let plan = plan_with(&p, &s, &settings()).unwrap();
-    let all = plan.warnings.join("\n");
+    let all = plan
+        .warnings
+        .iter()
+        .map(|w| w.message.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(all.contains("its value \"false\" is ignored"), "{all}");
     assert!(all.contains("read from the ServiceAccount, not the pod"), "{all}");
     assert!(

@@ -76,3 +76,8 @@ fn imds_query_corpus() {
 fn iptables_listing_corpus() {
     replay("iptables_listing", targets::iptables_listing);
 }
+
+#[test]
+fn doctor_corpus() {
+    replay("doctor", targets::doctor);
+}

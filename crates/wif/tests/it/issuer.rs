@@ -9,16 +9,17 @@ use serde_json::Value;
 
 use super::*;
 
-struct TempDir(PathBuf);
+/// A directory of the test's, removed when dropped.
+pub struct TempDir(PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> Self {
+    pub fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!("wif-it-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         TempDir(dir)
     }
-    fn path(&self, name: &str) -> String {
+    pub fn path(&self, name: &str) -> String {
         self.0.join(name).to_string_lossy().into_owned()
     }
 }
@@ -29,7 +30,8 @@ impl Drop for TempDir {
     }
 }
 
-fn ok(args: &[&str]) -> String {
+/// `wif ARGS`, which must succeed; its standard output.
+pub fn ok(args: &[&str]) -> String {
     let out = wif(args, b"");
     assert!(out.status.success(), "{args:?}: {}", stderr(&out));
     stdout(&out)
@@ -231,14 +233,15 @@ fn issuer_tooling_refuses_bad_input() {
     );
 }
 
-struct Server {
+/// A `wif` server process, stopped by PID.
+pub struct Server {
     child: Child,
-    address: String,
+    pub address: String,
     health: String,
 }
 
 impl Server {
-    fn start(args: &[&str]) -> Server {
+    pub fn start(args: &[&str]) -> Server {
         let (child, line) = spawn_with_banner(
             Command::new(env!("CARGO_BIN_EXE_wif"))
                 .args(args)
@@ -251,7 +254,7 @@ impl Server {
         }
     }
 
-    fn terminate(mut self) -> std::process::ExitStatus {
+    pub fn terminate(mut self) -> std::process::ExitStatus {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod demo;
+mod doctor;
 mod fuzz_replay;
 mod hostile;
 mod issuer;

@@ -1,0 +1,325 @@
+//! `wif doctor`: gathers what the doctor's rules look at (manifests from files, directories or
+//! standard input, federated identity credentials, a projected token, what the cluster's
+//! issuer serves) and prints the findings as text or JSON. The rules are `wif_core::doctor`'s.
+//! Exit 0 without error findings, 1 with some, 2 when the input cannot be read.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde_json::{Value, json};
+use wif_core::doctor::{
+    ClientCredentials, Document, Finding, Input, IssuerFacts, TokenFacts, diagnose, parse_credentials,
+};
+use wif_core::rules::Severity;
+
+use crate::yaml;
+
+/// `wif doctor` flags.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Exit status: 0 no error found, 1 errors found, 2 the input cannot be read.\n\
+Examples:\n  kustomize build overlays/prod | wif doctor -f - --federated-credentials directory.yaml\n  \
+helm template ./chart | wif doctor -f - --federated-credentials CLIENT_ID=fics.json --issuer-url https://oidc.example/\n  \
+wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer"
+)]
+pub struct DoctorArgs {
+    /// Manifests: a file, a directory (its .yaml, .yml and .json files, recursively), or `-`
+    /// for standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", value_name = "PATH|-")]
+    pub filenames: Vec<String>,
+    /// Federated identity credentials: the emulator's directory file, or Azure's list
+    /// (`az identity federated-credential list -o json`, Graph's {"value": [...]}) as
+    /// CLIENT_ID=FILE. Repeatable.
+    #[arg(long, value_name = "[CLIENT_ID=]FILE")]
+    pub federated_credentials: Vec<String>,
+    /// A projected service-account token: its iss, sub, aud and expiry are checked.
+    #[arg(long, value_name = "FILE")]
+    pub token: Option<PathBuf>,
+    /// Fetch the issuer's discovery document and JWKS over HTTPS and look for the token's kid.
+    #[arg(long)]
+    pub check_issuer: bool,
+    /// The cluster's OIDC issuer, when no token is given (or to check the token against).
+    #[arg(long, value_name = "URL")]
+    pub issuer_url: Option<String>,
+    /// A CA to trust (PEM) besides the system's, for --check-issuer (a local issuer).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The audience the webhook requests (its --audience).
+    #[arg(long, default_value = wif_core::contract::DEFAULT_AUDIENCE)]
+    pub audience: String,
+    /// The webhook's default tenant (for ServiceAccounts without a tenant-id annotation).
+    #[arg(long, env = "AZURE_TENANT_ID")]
+    pub tenant_id: Option<String>,
+    /// Namespace of objects that name none.
+    #[arg(short = 'n', long, default_value = "default")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "text", value_parser = ["text", "json"])]
+    pub output: String,
+}
+
+/// Runs `wif doctor`; the exit code says what it found.
+pub fn run(args: &DoctorArgs) -> ExitCode {
+    match diagnose_args(args) {
+        Ok(findings) => {
+            let out = if args.output == "json" {
+                json_report(&findings)
+            } else {
+                text_report(&findings)
+            };
+            print!("{out}");
+            if findings.iter().any(|f| f.severity() == Severity::Error) {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(error) => {
+            eprintln!("wif doctor: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Manifest files of `path`: the file itself, or a directory's YAML and JSON files, sorted.
+fn manifest_files(path: &str) -> Result<Vec<String>> {
+    if path == "-" || !Path::new(path).is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files = Vec::new();
+    let mut pending = vec![PathBuf::from(path)];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read directory {}", dir.display()))? {
+            let entry = entry.with_context(|| format!("cannot read directory {}", dir.display()))?;
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+            {
+                files.push(path.display().to_string());
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn read_documents(args: &DoctorArgs) -> Result<Vec<Document>> {
+    let mut documents = Vec::new();
+    for path in &args.filenames {
+        for file in manifest_files(path)? {
+            let source = yaml::display_name(&file).to_owned();
+            let values = yaml::parse_stream(&yaml::read_source(&file)?, &source)?;
+            documents.extend(values.into_iter().enumerate().map(|(index, value)| Document {
+                source: source.clone(),
+                index,
+                value,
+            }));
+        }
+    }
+    Ok(documents)
+}
+
+/// The credentials of `--federated-credentials [CLIENT_ID=]FILE` flags; `None` when none.
+pub fn read_credentials(specs: &[String]) -> Result<Option<Vec<ClientCredentials>>> {
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let mut all = Vec::new();
+    for spec in specs {
+        // CLIENT_ID=FILE, unless the whole thing is a file (paths may hold '=').
+        let (client_id, file) = match spec.split_once('=') {
+            Some((id, file)) if !Path::new(spec).exists() && wif_core::mutation::is_guid(id) => (Some(id), file),
+            Some((id, _)) if !Path::new(spec).exists() => {
+                bail!("--federated-credentials {spec}: {id:?} is not a client id (a GUID); write CLIENT_ID=FILE")
+            }
+            _ => (None, spec.as_str()),
+        };
+        let text = yaml::read_source(file)?;
+        all.extend(parse_credentials(&text, file, client_id)?);
+    }
+    Ok(Some(all))
+}
+
+fn read_token(path: &Path) -> Result<TokenFacts> {
+    let source = path.display().to_string();
+    let text = yaml::read_source(&source)?;
+    let token = wif_jose::decode_unverified(text.trim()).with_context(|| format!("{source} is not a JWT"))?;
+    Ok(token_facts(&source, &token))
+}
+
+/// What the doctor checks of a decoded token.
+pub fn token_facts(source: &str, token: &wif_jose::UnverifiedToken) -> TokenFacts {
+    let source = source.to_owned();
+    let claim = |name: &str| token.claim_str(name).unwrap_or_default().to_owned();
+    TokenFacts {
+        source,
+        issuer: claim("iss"),
+        subject: claim("sub"),
+        audiences: token.audiences(),
+        expires_at: token.claims.get("exp").and_then(Value::as_i64),
+        kid: token.kid().map(str::to_owned),
+    }
+}
+
+/// Fetches the discovery document and the JWKS (HTTPS, bounded in time and size).
+fn fetch_issuer(issuer: &str, ca_file: Option<&Path>) -> Result<IssuerFacts> {
+    let mut builder = reqwest::Client::builder()
+        .https_only(true)
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::limited(3));
+    if let Some(ca) = ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
+        let certs =
+            reqwest::Certificate::from_pem_bundle(&pem).with_context(|| format!("{} is not PEM", ca.display()))?;
+        builder = builder.tls_certs_merge(certs);
+    }
+    let http = builder.build().context("cannot build the HTTPS client")?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let unreachable = |reason: String| IssuerFacts::Unreachable {
+                url: url.clone(),
+                reason,
+            };
+            let answer = match http.get(&url).send().await {
+                Ok(answer) => answer,
+                Err(e) => return Err(unreachable(wif_core::error_text::error_chain(&e))),
+            };
+            if !answer.status().is_success() {
+                return Err(unreachable(format!("HTTP {}", answer.status())));
+            }
+            let bytes = answer.bytes().await.map_err(|e| unreachable(e.to_string()))?;
+            if bytes.len() > 1024 * 1024 {
+                return Err(unreachable("the answer is larger than 1 MiB".into()));
+            }
+            serde_json::from_slice::<Value>(&bytes).map_err(|e| unreachable(format!("not JSON: {e}")))
+        }
+    };
+    Ok(runtime.block_on(async {
+        let discovery_url = format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/'));
+        let discovery = match get(discovery_url).await {
+            Ok(d) => d,
+            Err(facts) => return facts,
+        };
+        let jwks_uri = discovery["jwks_uri"].as_str().unwrap_or_default().to_owned();
+        let jwks = match get(jwks_uri.clone()).await {
+            Ok(j) => j,
+            Err(facts) => return facts,
+        };
+        IssuerFacts::Fetched {
+            discovery_issuer: discovery["issuer"].as_str().unwrap_or_default().to_owned(),
+            jwks_uri,
+            kids: jwks["keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+                .collect(),
+        }
+    }))
+}
+
+fn diagnose_args(args: &DoctorArgs) -> Result<Vec<Finding>> {
+    if args.filenames.is_empty() && args.federated_credentials.is_empty() && args.token.is_none() {
+        bail!("nothing to check: pass manifests (-f PATH or -f -), --federated-credentials FILE or --token FILE");
+    }
+    let documents = read_documents(args)?;
+    let credentials = read_credentials(&args.federated_credentials)?;
+    let token = args.token.as_deref().map(read_token).transpose()?;
+    let issuer = args
+        .issuer_url
+        .clone()
+        .or_else(|| token.as_ref().map(|t| t.issuer.clone()).filter(|i| !i.is_empty()));
+    let issuer_check = match (&issuer, args.check_issuer) {
+        (Some(issuer), true) => Some(fetch_issuer(issuer, args.ca_file.as_deref())?),
+        (None, true) => bail!("--check-issuer needs the issuer: pass --token FILE or --issuer-url URL"),
+        (_, false) => None,
+    };
+    let mut settings = wif_core::WebhookSettings::new(args.tenant_id.clone().unwrap_or_default());
+    settings.audience = args.audience.clone();
+    Ok(diagnose(&Input {
+        documents: &documents,
+        default_namespace: &args.namespace,
+        settings: &settings,
+        credentials: credentials.as_deref(),
+        issuer: issuer.as_deref(),
+        token: token.as_ref(),
+        issuer_check: issuer_check.as_ref(),
+        now: wif_core::clock::unix_now(),
+    }))
+}
+
+fn location(finding: &Finding) -> String {
+    match (&finding.object.source, finding.object.document) {
+        (Some(source), Some(document)) => format!(" [{source}, document {}]", document + 1),
+        (Some(source), None) => format!(" [{source}]"),
+        _ => String::new(),
+    }
+}
+
+fn counts(findings: &[Finding]) -> (usize, usize) {
+    let errors = findings.iter().filter(|f| f.severity() == Severity::Error).count();
+    (errors, findings.len() - errors)
+}
+
+/// The findings for a person.
+pub fn text_report(findings: &[Finding]) -> String {
+    let mut out = String::new();
+    for finding in findings {
+        out.push_str(&format!(
+            "{} {}: {}{}\n  what: {}\n  why:  {}\n  fix:  {}\n\n",
+            finding.severity().as_str(),
+            finding.rule.id(),
+            finding.object,
+            location(finding),
+            finding.message,
+            finding.rule.why(),
+            finding.fix
+        ));
+    }
+    let (errors, warnings) = counts(findings);
+    if findings.is_empty() {
+        out.push_str("no findings: nothing here stops workload identity federation\n");
+    } else {
+        out.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
+    }
+    out
+}
+
+/// The findings as JSON (schema in the README, `schemaVersion` 1).
+pub fn json_report(findings: &[Finding]) -> String {
+    let (errors, warnings) = counts(findings);
+    let items: Vec<Value> = findings
+        .iter()
+        .map(|f| {
+            json!({
+                "rule": f.rule.id(),
+                "severity": f.severity().as_str(),
+                "object": {
+                    "kind": f.object.kind,
+                    "namespace": f.object.namespace,
+                    "name": f.object.name,
+                    "source": f.object.source,
+                    "document": f.object.document.map(|d| d + 1),
+                },
+                "message": f.message,
+                "why": f.rule.why(),
+                "fix": f.fix,
+            })
+        })
+        .collect();
+    let report = json!({
+        "schemaVersion": 1,
+        "findings": items,
+        "summary": {"errors": errors, "warnings": warnings},
+    });
+    format!("{}\n", serde_json::to_string_pretty(&report).unwrap_or_default())
+}

@@ -1,0 +1,331 @@
+//! `wif doctor` as users run it: files, directories and standard input; exit 0, 1 and 2; the
+//! JSON report's schema pinned; every kind of unreadable input named with its file; and a
+//! real issuer (`wif issuer serve` on loopback) fetched for `--check-issuer`.
+
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+
+use super::issuer::{Server, TempDir, ok};
+use super::*;
+
+const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
+
+fn doctor(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut all = vec!["doctor"];
+    all.extend_from_slice(args);
+    wif(&all, stdin)
+}
+
+#[test]
+fn helm_output_with_unrelated_kinds_and_its_credentials_gives_no_finding() {
+    let helm = std::fs::read(fixture("doctor/helm-output.yaml")).unwrap();
+    let directory = fixture("doctor/directory.yaml");
+    let out = doctor(
+        &[
+            "-f",
+            "-",
+            "--federated-credentials",
+            &directory,
+            "--issuer-url",
+            "https://oidc.example/cluster/",
+        ],
+        &helm,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "no findings: nothing here stops workload identity federation\n"
+    );
+    // A directory of manifests reads the same.
+    let out = doctor(
+        &[
+            "-f",
+            &fixture("doctor"),
+            "--federated-credentials",
+            &directory,
+            "--issuer-url",
+            "https://oidc.example/cluster/",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn the_json_report_has_a_stable_schema() {
+    let helm = String::from_utf8(std::fs::read(fixture("doctor/helm-output.yaml")).unwrap())
+        .unwrap()
+        .replace("system:serviceaccount:payments:api-sa", "unused");
+    let moved = std::fs::read_to_string(fixture("doctor/directory.yaml"))
+        .unwrap()
+        .replace(
+            "system:serviceaccount:payments:api-sa",
+            "system:serviceaccount:payment:api-sa",
+        );
+    let dir = TempDir::new("doctor-json");
+    std::fs::write(dir.path("directory.yaml"), moved).unwrap();
+    let out = doctor(
+        &[
+            "-f",
+            "-",
+            "--federated-credentials",
+            &dir.path("directory.yaml"),
+            "--issuer-url",
+            "https://oidc.example/cluster/",
+            "--output",
+            "json",
+        ],
+        helm.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(1), "an error finding: exit 1; {}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        report,
+        json!({
+            "schemaVersion": 1,
+            "findings": [{
+                "rule": "fic-subject",
+                "severity": "error",
+                "object": {
+                    "kind": "FederatedIdentityCredential",
+                    "namespace": "",
+                    "name": format!("payments-api-sa (on managed identity 'payments-api' in tenant aaaaaaaa-0000-4000-8000-00000000000a, client id {CLIENT})"),
+                    "source": null,
+                    "document": null
+                },
+                "message": "Deployment payments/api: closest federated identity credential is 'payments-api-sa': its subject is 'system:serviceaccount:payment:api-sa' but the token's sub is 'system:serviceaccount:payments:api-sa' (the namespace is 'payment' in the credential but 'payments' in the token)",
+                "why": "The credential's subject must be system:serviceaccount:NAMESPACE:NAME of the pod's ServiceAccount, exactly (AADSTS700213).",
+                "fix": "in credential 'payments-api-sa', set the subject to `system:serviceaccount:payments:api-sa`"
+            }],
+            "summary": {"errors": 1, "warnings": 0}
+        })
+    );
+    // The same in text, for a person.
+    let text = doctor(
+        &[
+            "-f",
+            "-",
+            "--federated-credentials",
+            &dir.path("directory.yaml"),
+            "--issuer-url",
+            "https://oidc.example/cluster/",
+        ],
+        helm.as_bytes(),
+    );
+    let text = stdout(&text);
+    assert!(
+        text.starts_with("error fic-subject: FederatedIdentityCredential payments-api-sa"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "\n  fix:  in credential 'payments-api-sa', set the subject to `system:serviceaccount:payments:api-sa`\n"
+        ),
+        "{text}"
+    );
+    assert!(text.ends_with("1 error(s), 0 warning(s)\n"), "{text}");
+}
+
+#[test]
+fn warnings_alone_exit_0_and_name_file_and_document() {
+    let manifests = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a, namespace: ns, labels: {azure.workload.identity/use: \"true\"}}\n";
+    let out = doctor(&["-f", "-"], manifests.as_bytes());
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out)
+            .starts_with("warning label-on-service-account: ServiceAccount ns/a [standard input, document 1]\n"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn unreadable_input_exits_2_with_the_file_named() {
+    let dir = TempDir::new("doctor-bad");
+    std::fs::write(dir.path("bad.yaml"), "kind: Pod\nmetadata: [\n").unwrap();
+    std::fs::write(dir.path("binary.yaml"), [0x6b, 0x3a, 0xff, 0xfe, 0x0a]).unwrap();
+    std::fs::write(dir.path("fics.json"), r#"{"credentials": 3}"#).unwrap();
+    let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec!["-f".into(), dir.path("bad.yaml")],
+            format!("{}, document 1: invalid YAML", dir.path("bad.yaml")),
+        ),
+        (
+            vec!["-f".into(), dir.path("binary.yaml")],
+            format!("{} is not UTF-8 text", dir.path("binary.yaml")),
+        ),
+        (
+            vec!["-f".into(), dir.path("missing.yaml")],
+            format!("cannot open {}", dir.path("missing.yaml")),
+        ),
+        (
+            vec![
+                "--federated-credentials".into(),
+                format!("{CLIENT}={}", dir.path("fics.json")),
+            ],
+            format!(
+                "{}: entry 1 is not a federated identity credential",
+                dir.path("fics.json")
+            ),
+        ),
+        (
+            vec![
+                "--federated-credentials".into(),
+                format!("not-a-guid={}", dir.path("fics.json")),
+            ],
+            "\"not-a-guid\" is not a client id (a GUID); write CLIENT_ID=FILE".into(),
+        ),
+        (
+            vec!["--token".into(), dir.path("bad.yaml")],
+            format!("{} is not a JWT", dir.path("bad.yaml")),
+        ),
+        (vec![], "nothing to check".into()),
+        (
+            vec!["--issuer-url".into(), "https://x/".into(), "--check-issuer".into()],
+            "nothing to check".into(),
+        ),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = doctor(&args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with("wif doctor: "), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&expected),
+            "{args:?}: {} lacks {expected:?}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+    let invalid = doctor(&["-f", &dir.path("bad.yaml")], b"");
+    assert!(
+        stderr(&invalid).contains("line 2"),
+        "the YAML error names the line: {}",
+        stderr(&invalid)
+    );
+    let usage = doctor(&["--output", "xml"], b"");
+    assert_eq!(usage.status.code(), Some(2), "bad usage");
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn check_issuer_fetches_a_real_issuer_and_finds_the_tokens_key() {
+    let dir = TempDir::new("doctor-issuer");
+    let (key, rotated, ca) = (dir.path("sa.key"), dir.path("rotated.key"), dir.path("ca.pem"));
+    ok(&["issuer", "keygen", "--out", &key]);
+    ok(&["issuer", "keygen", "--out", &rotated]);
+    let port = free_port();
+    let issuer = format!("https://127.0.0.1:{port}/");
+    let server = Server::start(&[
+        "issuer",
+        "serve",
+        "--key",
+        &key,
+        "--issuer",
+        &issuer,
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--health-addr",
+        "127.0.0.1:0",
+        "--self-signed-ca-out",
+        &ca,
+    ]);
+    let mint = |key: &str, out: &str| {
+        ok(&[
+            "issuer",
+            "mint",
+            "--key",
+            key,
+            "--issuer",
+            &issuer,
+            "--namespace",
+            "payments",
+            "--service-account",
+            "api-sa",
+            "--out",
+            out,
+        ]);
+    };
+    mint(&key, &dir.path("token"));
+    mint(&rotated, &dir.path("rotated-token"));
+    let check = |token: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_wif"))
+            .args([
+                "doctor",
+                "--token",
+                token,
+                "--check-issuer",
+                "--ca-file",
+                &ca,
+                "-o",
+                "json",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.code(), report, stderr(&out))
+    };
+    let (code, report, err) = check(&dir.path("token"));
+    assert_eq!((code, &report["findings"]), (Some(0), &json!([])), "{report} {err}");
+    let (code, report, _) = check(&dir.path("rotated-token"));
+    assert_eq!(code, Some(1));
+    assert_eq!(report["findings"][0]["rule"], "issuer-key-missing", "{report}");
+    server.terminate();
+    let (code, report, _) = check(&dir.path("token"));
+    assert_eq!(code, Some(1));
+    assert_eq!(report["findings"][0]["rule"], "issuer-unreachable", "{report}");
+}
+
+#[test]
+fn token_inspect_says_the_doctors_words() {
+    let dir = TempDir::new("doctor-inspect");
+    ok(&["issuer", "keygen", "--out", &dir.path("sa.key")]);
+    ok(&[
+        "issuer",
+        "mint",
+        "--key",
+        &dir.path("sa.key"),
+        "--issuer",
+        "https://oidc.example/cluster/",
+        "--namespace",
+        "payments",
+        "--service-account",
+        "api",
+        "--out",
+        &dir.path("token"),
+    ]);
+    let credentials = fixture("doctor/directory.yaml");
+    let inspected = ok(&[
+        "token",
+        "inspect",
+        &dir.path("token"),
+        "--federated-credentials",
+        &credentials,
+    ]);
+    let out = doctor(
+        &[
+            "--token",
+            &dir.path("token"),
+            "--federated-credentials",
+            &credentials,
+            "-o",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let message = report["findings"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("(the service account is 'api-sa' in the credential but 'api' in the token)"),
+        "{message}"
+    );
+    assert!(inspected.contains(message), "inspect:\n{inspected}\ndoctor: {message}");
+}
