@@ -191,12 +191,19 @@ pub fn iptables_listing(data: &[u8]) {
 /// the credentials read from them (when they are some) with a token of fixed claims.
 pub fn doctor(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    let credentials = wif_core::doctor::parse_credentials(text, "fuzz", Some("11111111-0000-4000-8000-000000000001")).ok();
-    let Ok(values) = wif_core::yaml::parse_stream(text) else { return };
+    let credentials =
+        wif_core::doctor::parse_credentials(text, "fuzz", Some("11111111-0000-4000-8000-000000000001")).ok();
+    let Ok(values) = wif_core::yaml::parse_stream(text) else {
+        return;
+    };
     let documents: Vec<wif_core::doctor::Document> = values
         .into_iter()
         .enumerate()
-        .map(|(index, value)| wif_core::doctor::Document { source: "fuzz".into(), index, value })
+        .map(|(index, value)| wif_core::doctor::Document {
+            source: "fuzz".into(),
+            index,
+            value,
+        })
         .collect();
     let settings = wif_core::WebhookSettings::new("aaaaaaaa-0000-4000-8000-00000000000a");
     let token = wif_core::doctor::TokenFacts {
