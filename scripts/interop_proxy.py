@@ -216,7 +216,7 @@ try:
     node_env.update(NODE_PATH=NODE_MODULES, LOOPBACK_GUARD_LOG=GUARD_LOG)
 
     def node(variables, *args):
-        res = subprocess.run(["node", "--require", os.path.join(GUARD, "guard.cjs"), os.path.join(HERE, "interop_proxy_node.cjs"), *args],
+        res = subprocess.run(["node", "--require", os.path.join(GUARD, "guard.cjs"), os.path.join(HERE, "interop_proxy_node.cjs"), "mi", *args],
                              capture_output=True, text=True, env={**node_env, **variables}, timeout=120)
         try:
             return json.loads(res.stdout.strip().splitlines()[-1])

@@ -1,12 +1,18 @@
-// Node @azure/identity's ManagedIdentityCredential against the wif proxy: run by
-// scripts/interop_proxy.py with NODE_PATH at the npm install and the loopback guard loaded.
-// The endpoint comes from the environment the caller set (AZURE_POD_IDENTITY_AUTHORITY_HOST, or
-// IDENTITY_ENDPOINT + IDENTITY_HEADER); argv: scope [client id]. Prints one JSON line.
-const { ManagedIdentityCredential } = require("@azure/identity");
+// Node @azure/identity against wif: run by scripts/interop_proxy.py and scripts/interop_up.py
+// with NODE_PATH at the npm install and the loopback guard loaded. Everything else comes from
+// the environment the caller set (AZURE_POD_IDENTITY_AUTHORITY_HOST, IDENTITY_ENDPOINT +
+// IDENTITY_HEADER, or the workload identity variables). argv: mi|dac scope [client id].
+// Prints one JSON line.
+const { DefaultAzureCredential, ManagedIdentityCredential } = require("@azure/identity");
 
 async function main() {
-  const [scope, clientId] = process.argv.slice(2);
-  const credential = clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+  const [kind, scope, clientId] = process.argv.slice(2);
+  const credential =
+    kind === "dac"
+      ? new DefaultAzureCredential()
+      : clientId
+        ? new ManagedIdentityCredential({ clientId })
+        : new ManagedIdentityCredential();
   try {
     const token = await credential.getToken(scope);
     console.log(JSON.stringify({ ok: true, token: token.token, expiresOnTimestamp: token.expiresOnTimestamp }));

@@ -15,6 +15,8 @@ mod service_args;
 mod settings_args;
 mod sts;
 mod token;
+mod up;
+mod up_state;
 mod webhook;
 mod yaml;
 
@@ -63,6 +65,9 @@ enum Command {
     /// Exchange the projected token for access tokens; inspect a projected token.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Workload identity on this machine: issuer, Entra ID emulator and IMDS proxy on
+    /// loopback, a projected token kept fresh, and the variables an app needs.
+    Up(Box<up::UpArgs>),
     /// The mutating admission webhook server (azure-workload-identity compatible).
     Webhook(Box<webhook::WebhookArgs>),
 }
@@ -132,6 +137,7 @@ fn main() -> ExitCode {
         Command::Sts(args) => sts::run(args),
         Command::Proxy(args) => proxy::run(args),
         Command::Token(command) => token::run(command),
+        Command::Up(args) => up::run(args),
         Command::Webhook(args) => webhook::run(args),
     };
     match result {

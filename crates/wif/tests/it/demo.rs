@@ -16,6 +16,28 @@ fn demo_succeeds_and_reports_each_step() {
         text.contains("App Service (IDENTITY_ENDPOINT), client_id=writer: the named identity"),
         "the proxy step: {text}"
     );
+    for (n, title) in [
+        "the webhook's mutation of a Deployment, rendered offline (wif render)",
+        "the webhook over TLS, answering the AdmissionReview kube-apiserver sends for a pod (wif webhook)",
+        "a cluster OIDC issuer on loopback, and the projected token it signs (wif issuer)",
+        "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts, wif-client)",
+        "an app that only speaks managed identity gets its tokens from the IMDS proxy (wif proxy)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            text.contains(&format!("== step {}: {title}\n", n + 1)),
+            "step {}: {text}",
+            n + 1
+        );
+    }
+    assert_eq!(
+        text.matches("\n   ok\n").count(),
+        5,
+        "each step checked its result: {text}"
+    );
+    assert!(!text.contains("FAILED"), "{text}");
     let summary = text.lines().last().unwrap_or_default();
     let (done, total) = summary.split_once(" of ").expect("summary line");
     assert_eq!(done, total.split_whitespace().next().unwrap_or_default(), "{summary}");
