@@ -133,6 +133,8 @@ try:
     check("every port is closed after it stopped", closed(ports), ports)
 
     with socket.socket() as blocker:
+        # The port may still hold connections in TIME_WAIT from the run that just stopped.
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         blocker.bind(("127.0.0.1", ports[0]))
         blocker.listen()
         taken = subprocess.run([WIF, "up", "--state-dir", state], capture_output=True, text=True, timeout=30)
