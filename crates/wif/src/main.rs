@@ -16,6 +16,7 @@ mod settings_args;
 mod sts;
 mod token;
 mod up;
+mod up_config;
 mod up_state;
 mod webhook;
 mod yaml;
