@@ -171,6 +171,8 @@ pub struct RenderOutcome {
     pub findings: Vec<Finding>,
     /// How many pod templates were mutated.
     pub mutated_templates: usize,
+    /// How many pod templates the input holds.
+    pub pod_templates: usize,
 }
 
 impl RenderOutcome {
@@ -281,6 +283,17 @@ fn render_object(
         message,
     };
 
+    // A label on the workload's own metadata (not its template) is read before the template is
+    // borrowed for mutation.
+    let workload_labels = if kind == "Pod" {
+        None
+    } else {
+        object
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(Value::as_object)
+            .cloned()
+    };
     let mut template = &mut *object;
     for (depth, token) in path.iter().enumerate() {
         template = template
@@ -294,25 +307,26 @@ fn render_object(
             if path.is_empty() { "the object" } else { "spec.template" }
         )));
     }
-    let label = template
-        .get("metadata")
+    outcome.pod_templates += 1;
+    let metadata = template.get("metadata");
+    let advice = crate::mutation::opt_in_advice(
+        workload_labels.as_ref(),
+        metadata.and_then(|m| m.get("labels")).and_then(Value::as_object),
+        metadata.and_then(|m| m.get("annotations")).and_then(Value::as_object),
+    );
+    let opted_in = metadata
         .and_then(|m| m.get("labels"))
-        .and_then(|l| l.get(contract::LABEL_USE));
-    match label {
-        Some(Value::String(v)) if v == contract::LABEL_USE_VALUE => {}
-        Some(Value::Bool(true)) => {
-            outcome.findings.push(Finding {
-                document,
-                object: object_ref,
-                severity: Severity::Warning,
-                message: format!(
-                    "label {} is the boolean true, which Kubernetes rejects; write \"true\" (quoted). Not mutated.",
-                    contract::LABEL_USE
-                ),
-            });
-            return Ok(false);
-        }
-        _ => return Ok(false),
+        .and_then(|l| l.get(contract::LABEL_USE))
+        .and_then(Value::as_str)
+        == Some(contract::LABEL_USE_VALUE);
+    if !opted_in {
+        outcome.findings.extend(advice.into_iter().map(|a| Finding {
+            document,
+            object: object_ref.clone(),
+            severity: Severity::Warning,
+            message: a.message,
+        }));
+        return Ok(false);
     }
 
     let pod = match PodView::from_value(template) {

@@ -65,6 +65,10 @@ rules! {
         "Since v1.0 the webhook reads azure.workload.identity/use from the pod only; on the ServiceAccount it has no effect.";
     LabelNotString => "label-not-string", Error,
         "Labels are strings: the boolean true is refused by the API server, so the workload is not created at all.";
+    LabelValue => "label-value", Error,
+        "The webhook's objectSelector matches azure.workload.identity/use: \"true\" exactly: \"True\", \"yes\" or \"1\" match nothing, and the pod is left alone.";
+    LabelTypo => "label-typo", Error,
+        "A label key that is almost azure.workload.identity/use matches nothing: the webhook never sees the pod.";
     LabelAsAnnotation => "label-as-annotation", Error,
         "azure.workload.identity/use is a label; as an annotation the webhook never sees it.";
     AnnotationWrongObject => "annotation-wrong-object", Error,

@@ -73,16 +73,32 @@ enum Command {
     Webhook(Box<webhook::WebhookArgs>),
 }
 
-fn init_logging(level: &str, format: &str) {
-    // Upstream's levels: "" (warning), info, debug, trace, all.
-    let level = match level {
-        "" => "warn",
-        "all" => "trace",
-        other => other,
+/// The log filter of `--log-level`: upstream's levels ("" is warning, `all` is trace), the
+/// usual ones, or a tracing directive (`wif_sts=debug,info`). Anything else is refused: a
+/// mistyped level would otherwise read as a target name and silence every log.
+fn log_filter(level: &str) -> Result<EnvFilter, String> {
+    let level = match level.trim().to_ascii_lowercase().as_str() {
+        "" | "warning" => "warn".to_owned(),
+        "all" => "trace".to_owned(),
+        other => other.to_owned(),
     };
-    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("warn"));
+    let is_level = matches!(level.as_str(), "off" | "error" | "warn" | "info" | "debug" | "trace");
+    let is_directive = level.contains(['=', ',', ':']);
+    if !is_level && !is_directive {
+        return Err(format!(
+            "--log-level {level:?} is neither a level (error, warn, info, debug, trace, off; upstream's \"\" and all) nor a filter such as wif_sts=debug,info"
+        ));
+    }
+    EnvFilter::try_new(&level).map_err(|e| format!("--log-level {level:?}: {e}"))
+}
+
+fn init_logging(filter: EnvFilter, format: &str) {
+    // Colour only on a terminal, and never with NO_COLOR set (https://no-color.org).
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
@@ -128,7 +144,13 @@ fn main() -> ExitCode {
             "text".into()
         }
     });
-    init_logging(level, &format);
+    match log_filter(level) {
+        Ok(filter) => init_logging(filter, &format),
+        Err(message) => {
+            eprintln!("wif: {message}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match &cli.command {
         Command::Doctor(args) => return doctor::run(args),
         Command::Demo(args) => demo::run(args),

@@ -28,6 +28,9 @@ pub struct RenderArgs {
     /// (a warning) instead of failing.
     #[arg(long)]
     pub allow_missing_service_accounts: bool,
+    /// Fail (and write nothing) on any warning too, not only on denials: for CI.
+    #[arg(long)]
+    pub strict: bool,
     /// Write the stream here instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<String>,
@@ -90,8 +93,18 @@ pub fn run(args: &RenderArgs) -> Result<()> {
         default_namespace: args.namespace.clone(),
         allow_missing_service_accounts: args.allow_missing_service_accounts,
     };
+    writeln!(
+        stderr,
+        "wif render: {} of {} pod template{} mutated",
+        outcome.mutated_templates,
+        outcome.pod_templates,
+        if outcome.pod_templates == 1 { "" } else { "s" }
+    )?;
     if outcome.has_errors(&options) {
         bail!("nothing was written: the webhook would refuse or could not mutate the pods named above");
+    }
+    if args.strict && !outcome.findings.is_empty() {
+        bail!("nothing was written: --strict fails on the warnings above");
     }
     match &args.output {
         Some(path) => std::fs::write(path, &rendered).with_context(|| format!("cannot write {path}"))?,

@@ -41,7 +41,7 @@ pub struct GetArgs {
     #[arg(long, conflicts_with = "client_id")]
     pub identity: Option<String>,
     /// Client id (default AZURE_CLIENT_ID).
-    #[arg(long, requires = "tenant_id")]
+    #[arg(long)]
     pub client_id: Option<String>,
     /// Tenant id or domain (default AZURE_TENANT_ID).
     #[arg(long)]
@@ -82,15 +82,40 @@ pub fn run(command: &TokenCommand) -> Result<()> {
     }
 }
 
+/// Every input `wif token get` lacks, each with the flag and the variable that give it, said
+/// at once rather than one failure at a time.
+fn missing_inputs(args: &GetArgs, env: &impl EnvSource) -> Vec<&'static str> {
+    let set = |flag: bool, var: &str| flag || env.var(var).is_some_and(|v| !v.trim().is_empty());
+    let mut missing = Vec::new();
+    if args.identity.is_none() && !set(args.client_id.is_some(), "AZURE_CLIENT_ID") {
+        missing.push("the client id (--client-id or AZURE_CLIENT_ID, or --identity ALIAS)");
+    }
+    if args.identity.is_none() && !set(args.tenant_id.is_some(), "AZURE_TENANT_ID") {
+        missing.push("the tenant (--tenant-id or AZURE_TENANT_ID)");
+    }
+    if !set(args.token_file.is_some(), "AZURE_FEDERATED_TOKEN_FILE") {
+        missing.push("the projected token (--token-file or AZURE_FEDERATED_TOKEN_FILE)");
+    }
+    missing
+}
+
 fn resolve_identity(args: &GetArgs, env: &impl EnvSource) -> Result<Identity> {
+    let missing = missing_inputs(args, env);
+    if !missing.is_empty() {
+        bail!("missing: {}", missing.join("; "));
+    }
+    let var = |name: &str| env.var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let mut chosen = match (&args.identity, &args.client_id) {
         (Some(alias), _) => identity::named_from_env(env, alias)?,
         (None, Some(client)) => {
-            let tenant = args.tenant_id.as_deref().context("--client-id needs --tenant-id")?;
-            let authority = env
-                .var("AZURE_AUTHORITY_HOST")
-                .unwrap_or_else(|| wif_core::cloud::Cloud::Public.authority_host().into());
-            Identity::new(&authority, tenant, client)?
+            let tenant = args
+                .tenant_id
+                .clone()
+                .or_else(|| var("AZURE_TENANT_ID"))
+                .context("the tenant: --tenant-id or AZURE_TENANT_ID")?;
+            let authority =
+                var("AZURE_AUTHORITY_HOST").unwrap_or_else(|| wif_core::cloud::Cloud::Public.authority_host().into());
+            Identity::new(&authority, &tenant, client)?
         }
         (None, None) => identity::from_env(env)?,
     };

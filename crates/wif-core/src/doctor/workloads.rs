@@ -223,46 +223,42 @@ fn check_workload(
     let account = accounts.get(&(object.namespace.clone(), sa_name.to_owned()));
     let here = object.reference();
     let use_label = format!("{}: \"true\"", contract::LABEL_USE);
-    match label(metadata) {
-        Some(Value::String(v)) if v == contract::LABEL_USE_VALUE => {}
-        Some(Value::Bool(true)) => {
-            findings.push(finding(
-                Rule::LabelNotString,
-                here,
-                format!("the pod template's label {} is the boolean true", contract::LABEL_USE),
-                format!("quote the value: {use_label}"),
-            ));
-            return None;
-        }
-        other => {
-            let on_workload = object.kind != "Pod"
-                && label(object.value.get("metadata")).is_some_and(|v| v.as_str() == Some(contract::LABEL_USE_VALUE));
-            if on_workload {
-                findings.push(finding(
-                    Rule::LabelOnWorkload,
-                    here,
-                    format!(
-                        "the label {} is on the {}'s own metadata, not on its pod template",
-                        contract::LABEL_USE,
-                        object.kind
-                    ),
-                    format!("add {use_label} to the pod template's metadata.labels"),
-                ));
-            } else if let Some(account) = account.filter(|a| !a.client_id().is_empty()) {
-                let value = other.map(|v| format!(" (it is {v})")).unwrap_or_default();
+    let opted_in = label(metadata).and_then(Value::as_str) == Some(contract::LABEL_USE_VALUE);
+    if !opted_in {
+        let workload_labels = if object.kind == "Pod" {
+            None
+        } else {
+            object
+                .value
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .and_then(Value::as_object)
+        };
+        let advice = crate::mutation::opt_in_advice(
+            workload_labels,
+            metadata.and_then(|m| m.get("labels")).and_then(Value::as_object),
+            metadata.and_then(|m| m.get("annotations")).and_then(Value::as_object),
+        );
+        if advice.is_empty() {
+            if let Some(account) = account.filter(|a| !a.client_id().is_empty()) {
                 findings.push(finding(
                     Rule::LabelMissing,
                     here,
                     format!(
-                        "ServiceAccount {}/{sa_name} names client id {}, but the pod template is not labelled {use_label}{value}: the webhook leaves it alone",
+                        "ServiceAccount {}/{sa_name} names client id {}, but the pod template is not labelled {use_label}: the webhook leaves it alone",
                         object.namespace,
                         account.client_id()
                     ),
                     format!("add {use_label} to the pod template's metadata.labels"),
                 ));
             }
-            return None;
+        } else {
+            for advice in advice {
+                let fix = fix_of_advice(advice.rule, &advice.message);
+                findings.push(finding(advice.rule, here.clone(), advice.message, fix));
+            }
         }
+        return None;
     }
 
     // Federated: what the webhook would say, rule by rule.

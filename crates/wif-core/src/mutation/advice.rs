@@ -139,6 +139,60 @@ pub fn annotation_warnings(
     warnings
 }
 
+/// Why a pod template that is not labelled `azure.workload.identity/use: "true"` may have
+/// meant to be: a boolean or another spelling of the value, a near miss of the key, the label
+/// written as an annotation, or put on the workload's own metadata instead of its template.
+/// `workload_labels` is `None` for a Pod (its own metadata is the template's). Empty when
+/// nothing suggests an opt-in.
+pub fn opt_in_advice(
+    workload_labels: Option<&serde_json::Map<String, serde_json::Value>>,
+    template_labels: Option<&serde_json::Map<String, serde_json::Value>>,
+    template_annotations: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Vec<Advice> {
+    use serde_json::Value;
+    let key = contract::LABEL_USE;
+    let wanted = format!("{key}: \"{}\"", contract::LABEL_USE_VALUE);
+    let mut advice = Vec::new();
+    match template_labels.and_then(|l| l.get(key)) {
+        Some(Value::String(v)) if v == contract::LABEL_USE_VALUE => return advice,
+        Some(Value::Bool(true)) => advice.push(Advice::new(
+            Rule::LabelNotString,
+            format!("label {key} is the boolean true, which Kubernetes rejects; write \"true\" (quoted). Not mutated."),
+        )),
+        Some(other) => advice.push(Advice::new(
+            Rule::LabelValue,
+            format!("label {key} is {other}, and the webhook matches only \"true\" (lower case, quoted). Not mutated."),
+        )),
+        None => {}
+    }
+    let near = |candidate: &str| {
+        candidate != key
+            && candidate
+                .split_once('/')
+                .is_some_and(|(prefix, _)| looks_like_our_prefix(prefix))
+            && levenshtein(&fold(candidate), &fold(key)) <= 2
+    };
+    for label in template_labels.into_iter().flat_map(|l| l.keys()).filter(|k| near(k)) {
+        advice.push(Advice::new(
+            Rule::LabelTypo,
+            format!("label {label:?} is not {key:?}, which the webhook matches; did you mean {wanted}? Not mutated."),
+        ));
+    }
+    if template_annotations.is_some_and(|a| a.contains_key(key)) {
+        advice.push(Advice::new(
+            Rule::LabelAsAnnotation,
+            format!("{key} is an annotation of the pod template; it must be a label ({wanted}). Not mutated."),
+        ));
+    }
+    if workload_labels.and_then(|l| l.get(key)).and_then(Value::as_str) == Some(contract::LABEL_USE_VALUE) {
+        advice.push(Advice::new(
+            Rule::LabelOnWorkload,
+            format!("the label {key} is on the object's own metadata, not on its pod template, which is what pods are made from. Not mutated."),
+        ));
+    }
+    advice
+}
+
 /// Warnings about the resolved identity of a ServiceAccount.
 pub fn identity_warnings(sa_ref: &str, client_id: &str, tenant_id: &str, has_named_identities: bool) -> Vec<Advice> {
     let mut warnings = Vec::new();
@@ -276,6 +330,68 @@ mod tests {
         assert!(w[0].contains("AADSTS700016"));
         let w = identity_warnings("ns/sa", "11111111-2222-3333-4444-555555555555", "bad tenant!", false);
         assert!(w[0].contains("AADSTS90002"));
+    }
+
+    #[test]
+    fn near_misses_of_the_opt_in() {
+        let map = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let rules = |workload: Option<serde_json::Value>, labels: serde_json::Value, annotations: serde_json::Value| {
+            let (w, l, a) = (workload.map(map), map(labels), map(annotations));
+            opt_in_advice(w.as_ref(), Some(&l), Some(&a))
+                .into_iter()
+                .map(|a| a.rule)
+                .collect::<Vec<_>>()
+        };
+        use serde_json::json;
+        let none = json!({});
+        assert_eq!(rules(None, json!({contract::LABEL_USE: "true"}), none.clone()), []);
+        assert_eq!(
+            rules(None, json!({"app": "x"}), none.clone()),
+            [],
+            "nothing suggests an opt-in"
+        );
+        assert_eq!(
+            rules(None, json!({contract::LABEL_USE: true}), none.clone()),
+            [Rule::LabelNotString]
+        );
+        for value in ["True", "yes", "1"] {
+            assert_eq!(
+                rules(None, json!({contract::LABEL_USE: value}), none.clone()),
+                [Rule::LabelValue],
+                "{value}"
+            );
+        }
+        for typo in [
+            "azure.workload.identity/used",
+            "azure.workload.identity/Use",
+            "azure-workload-identity/use",
+            "azure.workload.identity/use2",
+        ] {
+            let found = rules(None, json!({typo: "true"}), none.clone());
+            assert_eq!(found, [Rule::LabelTypo], "{typo}");
+        }
+        assert_eq!(
+            rules(
+                None,
+                json!({"azure.workload.identity/other-thing": "true"}),
+                none.clone()
+            ),
+            []
+        );
+        assert_eq!(
+            rules(None, none.clone(), json!({contract::LABEL_USE: "true"})),
+            [Rule::LabelAsAnnotation]
+        );
+        assert_eq!(
+            rules(Some(json!({contract::LABEL_USE: "true"})), none.clone(), none.clone()),
+            [Rule::LabelOnWorkload]
+        );
+        let message =
+            &opt_in_advice(None, Some(&map(json!({"azure.workload.identity/used": "true"}))), None)[0].message;
+        assert_eq!(
+            message,
+            "label \"azure.workload.identity/used\" is not \"azure.workload.identity/use\", which the webhook matches; did you mean azure.workload.identity/use: \"true\"? Not mutated."
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ use jsonptr::PointerBuf;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-pub use advice::{Target, annotation_warnings, is_guid, levenshtein};
+pub use advice::{Target, annotation_warnings, is_guid, levenshtein, opt_in_advice};
 pub use inputs::{NamedIdentity, alias_env_suffix};
 pub use pod::PodView;
 pub use strconv::{GoParseIntError, parse_int};

@@ -301,3 +301,83 @@ fn setup_errors_are_clear() {
         assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn opt_ins_that_miss_are_warned_about_summed_up_and_fail_strict_runs() {
+    let file = fixture("opt-in-near-misses.yaml");
+    let out = wif(&["render", "-f", &file, TENANT], b"");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "warning: document 2, Deployment ns/a: the label azure.workload.identity/use is on the object's own metadata, not on its pod template",
+        "warning: document 3, Deployment ns/b: label \"azure.workload.identity/used\" is not \"azure.workload.identity/use\"",
+        "warning: document 4, Deployment ns/c: label azure.workload.identity/use is \"True\", and the webhook matches only \"true\"",
+        "warning: document 5, Pod ns/d: azure.workload.identity/use is an annotation of the pod template; it must be a label",
+        "wif render: 1 of 5 pod templates mutated\n",
+    ] {
+        assert!(err.contains(expected), "{expected:?} in\n{err}");
+    }
+    assert_eq!(parse(&stdout(&out)).len(), 6, "every document written");
+    let strict = wif(&["render", "-f", &file, TENANT, "--strict"], b"");
+    assert!(!strict.status.success());
+    assert!(
+        stderr(&strict).ends_with("wif: nothing was written: --strict fails on the warnings above\n"),
+        "{}",
+        stderr(&strict)
+    );
+    assert_eq!(stdout(&strict), "");
+    // The doctor says the same, rule by rule.
+    let doctor = wif(&["doctor", "-f", &file, "-o", "json"], b"");
+    let report: Value = serde_json::from_str(&stdout(&doctor)).unwrap();
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    for rule in ["label-on-workload", "label-typo", "label-value", "label-as-annotation"] {
+        assert!(rules.contains(&rule), "{rule} in {rules:?}");
+    }
+}
+
+#[test]
+fn log_levels_are_checked_and_logs_to_a_pipe_carry_no_colour() {
+    let loud = wif(
+        &[
+            "--log-level",
+            "loud",
+            "render",
+            "-f",
+            &fixture("workloads.yaml"),
+            TENANT,
+        ],
+        b"",
+    );
+    assert_eq!(loud.status.code(), Some(2));
+    assert!(
+        stderr(&loud).starts_with("wif: --log-level \"loud\" is neither a level"),
+        "{}",
+        stderr(&loud)
+    );
+    for level in ["", "all", "INFO", "wif=debug,warn"] {
+        let out = wif(
+            &["--log-level", level, "render", "-f", &fixture("workloads.yaml"), TENANT],
+            b"",
+        );
+        assert!(out.status.success(), "{level:?}: {}", stderr(&out));
+    }
+    let logged = wif(
+        &[
+            "--log-level",
+            "info",
+            "render",
+            "-f",
+            &fixture("workloads.yaml"),
+            TENANT,
+        ],
+        b"",
+    );
+    let err = stderr(&logged);
+    assert!(err.contains("INFO") && err.contains("rendered"), "{err}");
+    assert!(!err.contains('\u{1b}'), "ANSI codes in logs written to a pipe: {err:?}");
+}

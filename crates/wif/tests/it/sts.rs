@@ -179,3 +179,35 @@ fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn token_get_names_every_missing_input_at_once_and_takes_the_tenant_from_the_environment() {
+    let run = |env: &[(&str, &str)], args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wif"));
+        command
+            .env_clear()
+            .arg("token")
+            .arg("get")
+            .args(["--scope", "https://vault.azure.net/.default"])
+            .args(args);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let bare = run(&[], &[]);
+    assert!(!bare.status.success());
+    assert_eq!(
+        stderr(&bare).trim(),
+        "wif: missing: the client id (--client-id or AZURE_CLIENT_ID, or --identity ALIAS); the tenant (--tenant-id or AZURE_TENANT_ID); the projected token (--token-file or AZURE_FEDERATED_TOKEN_FILE)"
+    );
+    // --client-id takes the tenant from AZURE_TENANT_ID, as its help says.
+    let with_tenant = run(
+        &[("AZURE_TENANT_ID", TENANT)],
+        &["--client-id", "11111111-0000-4000-8000-000000000001"],
+    );
+    assert_eq!(
+        stderr(&with_tenant).trim(),
+        "wif: missing: the projected token (--token-file or AZURE_FEDERATED_TOKEN_FILE)"
+    );
+}
