@@ -72,6 +72,16 @@ pub fn error_timestamp(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
+/// RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`), for people; out of the calendar's range, the number.
+pub fn rfc3339(unix: i64) -> String {
+    utc(unix)
+        .and_then(|t| {
+            t.format(format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z"))
+                .ok()
+        })
+        .unwrap_or_else(|| unix.to_string())
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.0000000Z`, as Entra writes times inside AADSTS700024; out of the
 /// calendar's range (an assertion may claim any `exp`), the number itself.
 pub fn assertion_time(unix: i64) -> String {
@@ -92,6 +102,8 @@ mod tests {
     #[test]
     fn known_instants() {
         assert_eq!(error_timestamp(0), "1970-01-01 00:00:00Z");
+        assert_eq!(rfc3339(1_760_367_274), "2025-10-13T14:54:34Z");
+        assert_eq!(rfc3339(i64::MAX), i64::MAX.to_string());
         assert_eq!(error_timestamp(1_760_367_274), "2025-10-13 14:54:34Z");
         assert_eq!(assertion_time(951_782_400), "2000-02-29T00:00:00.0000000Z");
         assert_eq!(assertion_time(4_102_444_799), "2099-12-31T23:59:59.0000000Z");

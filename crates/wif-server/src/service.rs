@@ -97,7 +97,8 @@ pub enum ServiceError {
     #[error("cannot make a certificate: {0}")]
     Pki(#[from] rcgen::Error),
     /// Binding or writing.
-    #[error("{what}: {source}")]
+    // The cause is the source, not part of the text: printing a chain would say it twice.
+    #[error("{what}")]
     Io {
         /// What was being done.
         what: String,

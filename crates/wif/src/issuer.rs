@@ -65,7 +65,8 @@ pub struct MintArgs {
     /// Signing key (PEM).
     #[arg(long, value_name = "FILE")]
     pub key: String,
-    /// iss.
+    /// The issuer URL, as kube-apiserver's --service-account-issuer: the token's iss, which a
+    /// federated credential must name exactly.
     #[arg(long)]
     pub issuer: String,
     /// Namespace of the service account.
@@ -213,6 +214,25 @@ fn verify(args: &VerifyArgs) -> Result<()> {
     };
     let verified =
         wif_jose::verify(token.trim(), &jwks, &validation, wif_core::clock::unix_now()).context("token refused")?;
+    // The verdict for a person on stderr; the decoded token stays alone on stdout for tools.
+    eprintln!(
+        "verified: signed by key {} of {} ({:?}), time claims valid{}",
+        verified
+            .header
+            .get("kid")
+            .and_then(|k| k.as_str())
+            .unwrap_or("(no kid)"),
+        args.jwks,
+        verified.algorithm,
+        [
+            ("issuer", &args.issuer),
+            ("audience", &args.audience),
+            ("subject", &args.subject)
+        ]
+        .iter()
+        .filter_map(|(what, value)| value.as_ref().map(|v| format!(", {what} {v}")))
+        .collect::<String>()
+    );
     println!(
         "{}",
         serde_json::to_string_pretty(&serde_json::json!({ "header": verified.header, "claims": verified.claims }))?

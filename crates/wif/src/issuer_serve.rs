@@ -45,7 +45,7 @@ pub struct ServeArgs {
     #[arg(long, default_value = "1.3")]
     pub tls_min_version: String,
     /// Address of /healthz, /readyz and /metrics (plain HTTP).
-    #[arg(long, default_value = "127.0.0.1:9440")]
+    #[arg(long, default_value = "127.0.0.1:9442")]
     pub health_addr: SocketAddr,
 }
 

@@ -129,7 +129,28 @@ fn command_line() -> Vec<std::ffi::OsString> {
     args
 }
 
+/// `wif ... | head` closes the pipe early: Rust's `print!` then panics with "failed printing to
+/// stdout: Broken pipe". A reader that stopped reading is not an error of ours, so that one
+/// panic ends the process quietly with the status a shell gives SIGPIPE (128 + 13), as C
+/// tools do; every other panic keeps the default report.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse_from(command_line());
     // The demo prints every refusal it provokes; its servers' warnings would say it twice.
     let level = if matches!(cli.command, Command::Demo(_)) && cli.log_level == "warn" {

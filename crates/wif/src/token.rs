@@ -167,9 +167,39 @@ fn describe_time(unix: Option<i64>, now: i64) -> String {
             } else {
                 ("from now", delta)
             };
-            format!("{t} ({}h{:02}m{:02}s {sign})", abs / 3600, abs % 3600 / 60, abs % 60)
+            format!(
+                "{} ({}h{:02}m{:02}s {sign}; {t})",
+                wif_core::clock::rfc3339(t),
+                abs / 3600,
+                abs % 3600 / 60,
+                abs % 60
+            )
         }
     }
+}
+
+/// What to say of an Entra ID access token (not a projected token, which names its pod and
+/// ServiceAccount under `kubernetes.io`): that it is one, and its claims. `None` for any other.
+fn access_token_report(token: &wif_jose::UnverifiedToken, now: i64) -> Option<String> {
+    let issuer = token.claim_str("iss").unwrap_or_default();
+    let entra =
+        issuer.starts_with("https://sts.windows.net/") || issuer.starts_with("https://login.microsoftonline.com/");
+    if token.claims.contains_key("kubernetes.io") || !(entra || token.claims.contains_key("tid")) {
+        return None;
+    }
+    let mut out = String::from(
+        "this is a Microsoft Entra ID access token (what an exchange returns), not a projected service-account token: no federated credential is needed for it\n",
+    );
+    for claim in ["aud", "iss", "tid", "appid", "azp", "oid", "sub", "scp", "roles"] {
+        if let Some(value) = token.claims.get(claim) {
+            let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            out.push_str(&format!("{:<12}{shown}\n", format!("{claim}:")));
+        }
+    }
+    let number = |k: &str| token.claims.get(k).and_then(Value::as_i64);
+    out.push_str(&format!("{:<12}{}\n", "issued:", describe_time(number("iat"), now)));
+    out.push_str(&format!("{:<12}{}\n", "expires:", describe_time(number("exp"), now)));
+    Some(out)
 }
 
 /// The inspection report (text).
@@ -178,15 +208,29 @@ pub fn inspect(args: &InspectArgs, env: &impl EnvSource) -> Result<String> {
         Some(p) => p.clone(),
         None => identity::token_file_from_env(env)?.display().to_string(),
     };
-    let text = crate::yaml::read_source(&path)?;
+    // The token itself may be given instead of a file (it is never a file name).
+    let looks_like_jwt = path.starts_with("eyJ") && path.matches('.').count() == 2 && !path.contains('/');
+    let text = if looks_like_jwt {
+        path.clone()
+    } else {
+        crate::yaml::read_source(&path)?
+    };
+    let path = if looks_like_jwt {
+        "the token given".to_owned()
+    } else {
+        path
+    };
     let token = wif_jose::decode_unverified(text.trim()).with_context(|| format!("{path} is not a JWT"))?;
+    let now = wif_core::clock::unix_now();
+    if let Some(report) = access_token_report(&token, now) {
+        return Ok(report);
+    }
     let issuer = token.claim_str("iss").unwrap_or_default().to_owned();
     let subject = token.claim_str("sub").unwrap_or_default().to_owned();
     let audiences = token.audiences();
     if issuer.is_empty() || subject.is_empty() {
         bail!("{path}: the token has no iss or sub claim");
     }
-    let now = wif_core::clock::unix_now();
     let number = |k: &str| token.claims.get(k).and_then(Value::as_i64);
     let k8s = token.claims.get("kubernetes.io");
     let pod = k8s

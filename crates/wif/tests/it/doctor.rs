@@ -329,3 +329,55 @@ fn token_inspect_says_the_doctors_words() {
     );
     assert!(inspected.contains(message), "inspect:\n{inspected}\ndoctor: {message}");
 }
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_run_quietly() {
+    use std::io::Read;
+    // A report far larger than a pipe's buffer, read for ten bytes only (`wif doctor | head`).
+    let pods: String = (0..2000)
+        .map(|i| format!("---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: ns, labels: {{azure.workload.identity/use: \"true\"}}}}\nspec: {{serviceAccountName: gone{i}, containers: [{{name: c, image: i}}]}}\n"))
+        .collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wif"))
+        .args(["doctor", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), pods.as_bytes()).unwrap();
+    let mut head = [0u8; 10];
+    child.stdout.take().unwrap().read_exact(&mut head).unwrap();
+    // The read end is closed here; the rest of the report meets a closed pipe.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_port_in_use_is_said_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = TempDir::new("port-in-use");
+    ok(&["issuer", "keygen", "--out", &dir.path("sa.key")]);
+    let out = wif(
+        &[
+            "issuer",
+            "serve",
+            "--key",
+            &dir.path("sa.key"),
+            "--issuer",
+            "https://127.0.0.1:1/",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--health-addr",
+            "127.0.0.1:0",
+            "--self-signed-ca-out",
+            &dir.path("ca.pem"),
+        ],
+        b"",
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains(&format!("cannot listen on 127.0.0.1:{port}")), "{err}");
+    assert_eq!(err.matches("os error 98").count(), 1, "the OS error once: {err}");
+}

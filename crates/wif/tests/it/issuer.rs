@@ -124,6 +124,12 @@ fn keygen_mint_verify() {
         .unwrap();
         assert_eq!(verified["header"]["alg"], alg);
         assert_eq!(verified["claims"]["kubernetes.io"]["pod"]["name"], "web-0");
+        let verdict = wif(&["issuer", "verify", "--jwks", &jwks, "--token", &token], b"");
+        assert!(
+            stderr(&verdict).starts_with("verified: signed by key "),
+            "the verdict for a person on stderr: {}",
+            stderr(&verdict)
+        );
         let exp = verified["claims"]["exp"].as_i64().unwrap();
         assert_eq!(exp - verified["claims"]["iat"].as_i64().unwrap(), 3600);
 

@@ -174,6 +174,22 @@ fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
         "{shown}"
     );
     assert!(shown.contains(&format!(r#""issuer": "{ISSUER}""#)), "{shown}");
+    assert!(shown.contains("issued:     20"), "times in RFC 3339: {shown}");
+
+    // The access token the exchange returned, given as the argument itself: said to be one.
+    let access_token = stdout(&got).trim().to_owned();
+    let inspected = run(&["token", "inspect", &access_token], "good.jwt");
+    assert!(inspected.status.success(), "{}", stderr(&inspected));
+    let shown = stdout(&inspected);
+    assert!(
+        shown.starts_with("this is a Microsoft Entra ID access token (what an exchange returns), not a projected service-account token"),
+        "{shown}"
+    );
+    assert!(shown.contains(&format!("appid:      {CLIENT}\n")), "{shown}");
+    assert!(
+        !shown.contains("federatedIdentityCredential") && !shown.contains("az identity"),
+        "{shown}"
+    );
 
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
