@@ -82,6 +82,20 @@ impl ServiceAccountIndex {
         self.accounts.get(&(namespace.to_owned(), name.to_owned()))
     }
 
+    /// The account most like `namespace/name` (a typo of the name, or the same name in another
+    /// namespace), as `namespace/name`, for a "did you mean".
+    pub fn closest(&self, namespace: &str, name: &str) -> Option<String> {
+        self.accounts
+            .keys()
+            .map(|(ns, n)| {
+                let distance = crate::mutation::levenshtein(n, name) + if ns == namespace { 0 } else { 3 };
+                (distance, format!("{ns}/{n}"))
+            })
+            .filter(|(distance, _)| *distance <= 3)
+            .min()
+            .map(|(_, found)| found)
+    }
+
     /// How many accounts.
     pub fn len(&self) -> usize {
         self.accounts.len()
@@ -343,7 +357,11 @@ fn render_object(
                 object: object_ref.clone(),
                 severity: Severity::MissingServiceAccount,
                 message: format!(
-                    "ServiceAccount {namespace}/{sa_name} is not in the input (add it to the stream or pass --service-accounts{})",
+                    "ServiceAccount {namespace}/{sa_name} is not in the input{} (add it to the stream or pass --service-accounts{})",
+                    accounts
+                        .closest(&namespace, &sa_name)
+                        .map(|close| format!("; did you mean {close}?"))
+                        .unwrap_or_default(),
                     if options.allow_missing_service_accounts { "; mutated as if it had no annotations" } else { ", or allow it with --allow-missing-service-accounts" }
                 ),
             });

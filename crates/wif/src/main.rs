@@ -36,10 +36,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(name = "wif", version, about, long_about = None, propagate_version = true)]
 struct Cli {
     /// Log level (error, warn, info, debug, trace) or a tracing filter directive.
-    #[arg(long, global = true, env = "WIF_LOG", default_value = "warn")]
+    #[arg(
+        long,
+        global = true,
+        env = "WIF_LOG",
+        default_value = "warn",
+        help_heading = "Global options"
+    )]
     log_level: String,
     /// Log format on stderr (default: json for the webhook, as upstream; text otherwise).
-    #[arg(long, global = true, value_parser = ["text", "json"])]
+    #[arg(long, global = true, value_parser = ["text", "json"], help_heading = "Global options")]
     log_format: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -89,6 +95,13 @@ fn log_filter(level: &str) -> Result<EnvFilter, String> {
             "--log-level {level:?} is neither a level (error, warn, info, debug, trace, off; upstream's \"\" and all) nor a filter such as wif_sts=debug,info"
         ));
     }
+    // The platform verifier logs every refused certificate at ERROR before the caller sees the
+    // error and says what to do; below trace, the caller's words are enough.
+    let level = if is_level && level != "trace" {
+        format!("{level},rustls_platform_verifier=off")
+    } else {
+        level
+    };
     EnvFilter::try_new(&level).map_err(|e| format!("--log-level {level:?}: {e}"))
 }
 

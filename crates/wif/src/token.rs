@@ -146,7 +146,18 @@ fn get(args: &GetArgs, env: &impl EnvSource) -> Result<()> {
     );
     let credential = wi.credential(identity);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let token = runtime.block_on(credential.get_token(&args.scope))?;
+    let token = runtime.block_on(credential.get_token(&args.scope)).map_err(|error| {
+        let chain = wif_core::error_text::error_chain(&error);
+        let untrusted = chain.contains("UnknownIssuer") || chain.contains("invalid peer certificate");
+        let error = anyhow::Error::from(error);
+        if untrusted {
+            error.context(
+                "the token endpoint's certificate is not trusted: pass --ca-file CA (for wif sts, the file its --self-signed-ca-out wrote) or set SSL_CERT_FILE=CA",
+            )
+        } else {
+            error
+        }
+    })?;
     match args.output {
         Output::Raw => println!("{}", token.token),
         Output::Json => println!(

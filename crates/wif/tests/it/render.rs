@@ -381,3 +381,22 @@ fn log_levels_are_checked_and_logs_to_a_pipe_carry_no_colour() {
     assert!(err.contains("INFO") && err.contains("rendered"), "{err}");
     assert!(!err.contains('\u{1b}'), "ANSI codes in logs written to a pipe: {err:?}");
 }
+
+#[test]
+fn a_missing_service_account_names_the_closest_one() {
+    let manifests = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: api-sa, namespace: ns}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns, labels: {azure.workload.identity/use: \"true\"}}\nspec: {serviceAccountName: api-as, containers: [{name: c, image: i}]}\n";
+    let out = wif(&["render", "-f", "-", TENANT], manifests.as_bytes());
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("ServiceAccount ns/api-as is not in the input; did you mean ns/api-sa?"),
+        "{}",
+        stderr(&out)
+    );
+    let far = manifests.replace("api-as", "payments-worker");
+    let out = wif(&["render", "-f", "-", TENANT], far.as_bytes());
+    assert!(
+        !stderr(&out).contains("did you mean"),
+        "no guess when nothing is close: {}",
+        stderr(&out)
+    );
+}

@@ -157,6 +157,14 @@ fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
     assert_eq!(access.claims["aud"], "https://vault.azure.net");
     assert_eq!(access.claims["appid"], CLIENT);
 
+    let untrusted = run(&get[..4], "good.jwt");
+    assert!(!untrusted.status.success());
+    assert!(
+        stderr(&untrusted).starts_with("wif: the token endpoint's certificate is not trusted: pass --ca-file CA"),
+        "one line that says what to do, no library log before it: {}",
+        stderr(&untrusted)
+    );
+
     let refused = run(&get, "wrong.jwt");
     assert!(!refused.status.success());
     let words = stderr(&refused);
