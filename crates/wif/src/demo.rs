@@ -16,6 +16,9 @@ use crate::yaml;
 
 /// `wif demo` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif demo            # every step, printed and checked\n  wif demo --quiet    # the step titles and their outcome"
+)]
 pub struct DemoArgs {
     /// Print only the step titles and their outcome.
     #[arg(long)]

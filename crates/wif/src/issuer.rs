@@ -30,6 +30,9 @@ pub enum IssuerCommand {
 
 /// `wif issuer keygen` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif issuer keygen --out sa.key --public-out sa.pub\n  wif issuer keygen --out sa.key --alg ES256"
+)]
 pub struct KeygenArgs {
     /// Where to write the private key.
     #[arg(long, value_name = "FILE")]
@@ -47,6 +50,9 @@ pub struct KeygenArgs {
 
 /// `wif issuer discovery` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif issuer discovery --issuer https://oidc.example/cluster-1/ --public-keys sa.pub"
+)]
 pub struct DiscoveryArgs {
     /// The issuer URL, exactly as in the tokens' iss (kube-apiserver --service-account-issuer).
     #[arg(long)]
@@ -61,6 +67,9 @@ pub struct DiscoveryArgs {
 
 /// `wif issuer mint` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif issuer mint --key sa.key --issuer https://127.0.0.1:8443/ --namespace demo --service-account app --out token"
+)]
 pub struct MintArgs {
     /// Signing key (PEM).
     #[arg(long, value_name = "FILE")]
@@ -95,6 +104,9 @@ pub struct MintArgs {
 
 /// `wif issuer verify` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif issuer verify --jwks jwks.json --token token --issuer https://127.0.0.1:8443/ --audience api://AzureADTokenExchange"
+)]
 pub struct VerifyArgs {
     /// The JWKS (a file as `wif jwks` writes it).
     #[arg(long, value_name = "FILE")]

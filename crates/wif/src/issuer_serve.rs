@@ -23,6 +23,9 @@ use crate::jwks::read_public_keys;
 
 /// `wif issuer serve` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif issuer serve --key sa.key --issuer https://127.0.0.1:8443/ --addr 127.0.0.1:8443 --self-signed-ca-out issuer-ca.pem"
+)]
 pub struct ServeArgs {
     /// Key files (private or public PEM); all are published, so old and new keys can be
     /// served together during a rotation. Repeat the flag or separate with commas.

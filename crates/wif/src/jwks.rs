@@ -11,6 +11,9 @@ use crate::files::write_private;
 
 /// `wif jwks` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif jwks --public-keys sa.pub\n  wif jwks --public-keys sa.pub,old.pub --output-file jwks.json"
+)]
 pub struct JwksArgs {
     /// PEM files with public keys, certificates or private keys (several blocks each);
     /// repeat the flag or separate with commas.

@@ -22,7 +22,9 @@ AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:8000 for Python and JS SDKs),
 environment variables alone, as on App Service (every SDK, no iptables):\n\
   IDENTITY_ENDPOINT=http://127.0.0.1:8000/msi/token IDENTITY_HEADER=<the proxy's IDENTITY_HEADER>\n\
 Identities: AZURE_CLIENT_ID (default) and AZURE_CLIENT_ID_<ALIAS>, each in AZURE_TENANT_ID\n\
-(or AZURE_TENANT_ID_<ALIAS>); requests choose one with client_id=<client id or alias>."
+(or AZURE_TENANT_ID_<ALIAS>); requests choose one with client_id=<client id or alias>.\n\
+Examples:\n  wif proxy                                  # as upstream's sidecar, on 127.0.0.1:8000\n  \
+IDENTITY_HEADER=$(openssl rand -hex 24) wif proxy --proxy-port 8000 --imds-passthrough 169.254.169.254:80"
 )]
 pub struct ProxyArgs {
     #[command(subcommand)]
@@ -57,6 +59,9 @@ pub enum ProxyCommand {
 
 /// `wif proxy init` flags, each with upstream's variable.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif proxy init                   # as upstream's proxy-init container (PROXY_PORT, METADATA_IP...)\n  wif proxy init --dry-run         # the iptables commands, not run\n  wif proxy init --undo"
+)]
 pub struct InitArgs {
     /// The proxy's port.
     #[arg(long, env = "PROXY_PORT", default_value_t = 8000)]

@@ -14,6 +14,9 @@ use crate::yaml;
 
 /// `wif render` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif render -f deploy.yaml --tenant-id $TENANT > mutated.yaml\n  kustomize build . | wif render -f - --tenant-id $TENANT --strict\n  helm install app ./chart --post-renderer wif --post-renderer-args render,-f,-,--tenant-id,$TENANT"
+)]
 pub struct RenderArgs {
     /// Manifest stream to render (multi-document YAML); `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE|-")]

@@ -33,6 +33,9 @@ pub enum Output {
 
 /// `wif token get` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif token get --scope https://vault.azure.net/.default\n  wif token get --scope https://storage.azure.com/.default --identity writer --output json\n  wif token get --scope https://vault.azure.net/.default --client-id $CLIENT --token-file token --ca-file sts-ca.pem"
+)]
 pub struct GetArgs {
     /// The scope: one resource with /.default, e.g. https://vault.azure.net/.default.
     #[arg(long)]
@@ -62,6 +65,9 @@ pub struct GetArgs {
 
 /// `wif token inspect` flags.
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif token inspect                          # AZURE_FEDERATED_TOKEN_FILE\n  wif token inspect token --federated-credentials directory.yaml\n  wif token inspect \"$(cat token)\""
+)]
 pub struct InspectArgs {
     /// The token file (default AZURE_FEDERATED_TOKEN_FILE); `-` reads standard input.
     pub file: Option<String>,

@@ -7,6 +7,7 @@
 mod demo;
 mod doctor;
 mod fuzz_replay;
+mod help;
 mod hostile;
 mod issuer;
 mod proxy;
