@@ -294,7 +294,17 @@ fn describe(fic: &FederatedCredential, assertion: &AssertionClaims<'_>) -> Strin
 }
 
 fn explain_issuer(expected: &str, found: &str) -> String {
-    let reason = if expected.trim_end_matches('/') == found.trim_end_matches('/') {
+    issuer_difference(expected, found).map_or_else(String::new, |reason| format!(" ({reason})"))
+}
+
+/// How two issuer URLs that should be equal differ, when it is a near miss Entra does not
+/// forgive (a trailing slash, letter case, white space, the scheme, a doubled slash); `None`
+/// when they are equal or simply different URLs. `expected` is the credential's.
+pub fn issuer_difference(expected: &str, found: &str) -> Option<&'static str> {
+    if expected == found {
+        return None;
+    }
+    Some(if expected.trim_end_matches('/') == found.trim_end_matches('/') {
         if found.ends_with('/') {
             "they differ only by a trailing slash: the token's issuer ends with '/', the credential's does not (AKS issuers end with '/')"
         } else {
@@ -309,9 +319,8 @@ fn explain_issuer(expected: &str, found: &str) -> String {
     } else if expected.replace("//", "/") == found.replace("//", "/") {
         "they differ by a doubled slash"
     } else {
-        return String::new();
-    };
-    format!(" ({reason})")
+        return None;
+    })
 }
 
 fn explain_audience(expected: &str, found: &[String]) -> String {

@@ -270,6 +270,38 @@ impl Directory {
         })
     }
 
+    /// The config against itself, with the near-miss rules tokens are judged by: each
+    /// credential whose issuer is an `issuers` entry but for a trailing slash (or case, or
+    /// scheme), so that every token of that issuer will be refused. A warning, not an error:
+    /// it is also the very mistake the emulator is used to reproduce.
+    pub fn near_miss_warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for tenant in &self.tenants {
+            for principal in &tenant.principals {
+                for fic in &principal.credentials {
+                    if self.issuers.iter().any(|i| i.issuer == fic.issuer) {
+                        continue;
+                    }
+                    let near = self.issuers.iter().find_map(|i| {
+                        wif_core::fic::issuer_difference(&fic.issuer, &i.issuer).map(|how| (&i.issuer, how))
+                    });
+                    if let Some((listed, how)) = near {
+                        warnings.push(format!(
+                            "tenant {}, {} ({}), credential '{}': its issuer {:?} is not the issuers entry {listed:?}, so every token from that issuer will be refused (AADSTS700211): {}; make them equal unless that is what you mean to reproduce",
+                            tenant.id,
+                            principal.name,
+                            principal.client_id,
+                            fic.name,
+                            fic.issuer,
+                            how.replace("the token's issuer", "the issuers entry").replace("the token's", "the issuers entry's")
+                        ));
+                    }
+                }
+            }
+        }
+        warnings
+    }
+
     /// The tenant named by a URL segment: its GUID (any case) or its domain.
     pub fn tenant(&self, segment: &str) -> Option<&Tenant> {
         let segment = segment.to_ascii_lowercase();
@@ -414,5 +446,40 @@ issuers:
         for bad in ["common", "not a tenant", "a..b", "x/y"] {
             assert!(!is_tenant_identifier(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_credential_whose_issuer_misses_the_issuers_entry_by_a_slash_is_warned_about() {
+        let config = "tenants:\n  - tenantId: aaaaaaaa-0000-4000-8000-00000000000a\n    applications:\n      - displayName: reader\n        appId: 11111111-0000-4000-8000-000000000001\n        federatedIdentityCredentials:\n          - { name: k8s, issuer: \"https://oidc.example/\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }\nissuers:\n  - { issuer: \"https://oidc.example\", jwksFile: jwks.json }\n";
+        let warned = Directory::from_yaml(config, Path::new("."))
+            .unwrap()
+            .near_miss_warnings();
+        assert_eq!(
+            warned,
+            [
+                "tenant aaaaaaaa-0000-4000-8000-00000000000a, reader (11111111-0000-4000-8000-000000000001), credential 'k8s': its issuer \"https://oidc.example/\" is not the issuers entry \"https://oidc.example\", so every token from that issuer will be refused (AADSTS700211): they differ only by a trailing slash: the credential's issuer ends with '/', the issuers entry's does not; make them equal unless that is what you mean to reproduce"
+            ]
+        );
+        let exact = config.replace(
+            "\"https://oidc.example\", jwksFile",
+            "\"https://oidc.example/\", jwksFile",
+        );
+        assert_eq!(
+            Directory::from_yaml(&exact, Path::new("."))
+                .unwrap()
+                .near_miss_warnings(),
+            Vec::<String>::new()
+        );
+        let unrelated = config.replace(
+            "\"https://oidc.example\", jwksFile",
+            "\"https://other.example/\", jwksFile",
+        );
+        assert!(
+            Directory::from_yaml(&unrelated, Path::new("."))
+                .unwrap()
+                .near_miss_warnings()
+                .is_empty(),
+            "a credential for another, unlisted issuer is fine"
+        );
     }
 }

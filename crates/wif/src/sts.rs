@@ -76,6 +76,10 @@ pub fn run(args: &StsArgs) -> Result<()> {
         wif_sts::management::load_config(&args.config, args.state_file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     let base = base_dir(&args.config);
     let directory = Directory::from_config(config.clone(), &base).with_context(|| args.config.display().to_string())?;
+    for warning in directory.near_miss_warnings() {
+        tracing::warn!(config = %args.config.display(), "{warning}");
+        eprintln!("warning: {}: {warning}", args.config.display());
+    }
     let management = match &args.admin_token_file {
         Some(path) => Some(wif_sts::management::Management::new(
             read_admin_token(path)?,
