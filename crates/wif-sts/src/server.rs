@@ -354,11 +354,12 @@ async fn token(
             ("issued".to_owned(), response)
         }
         Err((error, correlation)) => {
+            // The diagnosis first: Entra's own words (kept as they are on the wire) follow.
             tracing::warn!(
+                diagnosis = ?error.diagnosis.as_deref().unwrap_or(""),
                 tenant = ?tenant,
                 code = error.code,
                 error = error.error,
-                diagnosis = ?error.diagnosis.as_deref().unwrap_or(""),
                 detail = ?error.log_detail.as_deref().unwrap_or(""),
                 correlation_id = ?correlation,
                 "token request refused: AADSTS{}",

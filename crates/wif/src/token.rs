@@ -153,6 +153,15 @@ fn get(args: &GetArgs, env: &impl EnvSource) -> Result<()> {
     let credential = wi.credential(identity);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let token = runtime.block_on(credential.get_token(&args.scope)).map_err(|error| {
+        // The emulator's diagnosis first, Entra's own (long) words after it.
+        if let wif_client::ClientError::Entra {
+            description,
+            diagnosis: Some(diagnosis),
+            ..
+        } = &error
+        {
+            return anyhow::anyhow!("{diagnosis}\n  Entra ID: {description}");
+        }
         let chain = wif_core::error_text::error_chain(&error);
         let untrusted = chain.contains("UnknownIssuer") || chain.contains("invalid peer certificate");
         let error = anyhow::Error::from(error);

@@ -106,7 +106,7 @@ pub enum JwtError {
         leeway: u64,
     },
     /// `iss` differs (exact, case-sensitive comparison).
-    #[error("issuer {found:?} is not the expected {expected:?}")]
+    #[error("issuer {} is not the expected {expected:?}", show_claim(found))]
     WrongIssuer {
         /// Expected.
         expected: String,
@@ -122,7 +122,7 @@ pub enum JwtError {
         found: Vec<String>,
     },
     /// `sub` differs.
-    #[error("subject {found:?} is not the expected {expected:?}")]
+    #[error("subject {} is not the expected {expected:?}", show_claim(found))]
     WrongSubject {
         /// Expected.
         expected: String,
@@ -131,7 +131,37 @@ pub enum JwtError {
     },
 }
 
+/// A claim that may be absent, for a person: quoted, or `absent` (never Rust's `Some(..)`).
+fn show_claim(claim: &Option<String>) -> String {
+    claim
+        .as_deref()
+        .map_or_else(|| "(absent)".to_owned(), |c| format!("{c:?}"))
+}
+
 fn show_kid(kid: &Option<String>) -> String {
     kid.as_deref()
         .map_or_else(|| "(no kid)".to_owned(), |k| format!("{k:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn claims_read_as_words_not_rust() {
+        let absent = JwtError::WrongSubject {
+            expected: "system:serviceaccount:demo:app".into(),
+            found: None,
+        };
+        assert_eq!(
+            absent.to_string(),
+            "subject (absent) is not the expected \"system:serviceaccount:demo:app\""
+        );
+        let other = JwtError::WrongIssuer {
+            expected: "https://a/".into(),
+            found: Some("https://b/".into()),
+        };
+        assert_eq!(other.to_string(), "issuer \"https://b/\" is not the expected \"https://a/\"");
+        assert!(!other.to_string().contains("Some("));
+    }
 }

@@ -168,7 +168,8 @@ fn wif_token_gets_inspects_and_reports_the_aadsts_code() {
     let refused = run(&get, "wrong.jwt");
     assert!(!refused.status.success());
     let words = stderr(&refused);
-    assert!(words.contains("AADSTS700213:"), "{words}");
+    assert!(words.contains("\n  Entra ID: AADSTS700213:"), "{words}");
+    assert!(words.starts_with("wif: application "), "the diagnosis first: {words}");
     assert!(
         words.contains("the namespace is 'demo' in the credential but 'production' in the token"),
         "{words}"
