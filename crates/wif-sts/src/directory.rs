@@ -322,6 +322,15 @@ fn checked_principal(
     if !is_guid(&client_id) {
         return Err(error(at, format!("client id {client_id:?} is not a GUID")));
     }
+    // Each credential's own rules first, so the error names it; then the rules of the set.
+    for (i, fic) in credentials.iter().enumerate() {
+        wif_core::fic::check_credential(fic).map_err(|e| {
+            error(
+                format!("{at}.federatedIdentityCredentials[{i}] ('{}')", fic.name),
+                e.to_string(),
+            )
+        })?;
+    }
     check_credentials(&credentials).map_err(|e| error(at, e.to_string()))?;
     let client_id = client_id.to_ascii_lowercase();
     let object_id = match object_id {
@@ -480,6 +489,17 @@ issuers:
                 .near_miss_warnings()
                 .is_empty(),
             "a credential for another, unlisted issuer is fine"
+        );
+    }
+
+    #[test]
+    fn a_credential_error_names_the_credential() {
+        let config = "tenants:\n  - tenantId: aaaaaaaa-0000-4000-8000-00000000000a\n    applications:\n      - displayName: reader\n        appId: 11111111-0000-4000-8000-000000000001\n        federatedIdentityCredentials:\n          - { name: ok-one, issuer: \"https://a/\", subject: s, audiences: [api://AzureADTokenExchange] }\n          - { name: two-audiences, issuer: \"https://a/\", subject: t, audiences: [a, b] }\n";
+        let refused = Directory::from_yaml(config, Path::new(".")).unwrap_err().to_string();
+        assert!(
+            refused.contains("federatedIdentityCredentials[1] ('two-audiences')")
+                && refused.contains("exactly one audience"),
+            "{refused}"
         );
     }
 }

@@ -86,7 +86,7 @@ pub enum JwtError {
     #[error("token has no exp claim")]
     MissingExp,
     /// `exp` is past, beyond the skew.
-    #[error("token expired at {exp} (now {now}, skew {leeway} s)")]
+    #[error("token expired at {} (now {}, skew {leeway} s)", when(*exp), when(*now))]
     Expired {
         /// exp.
         exp: i64,
@@ -96,7 +96,7 @@ pub enum JwtError {
         leeway: u64,
     },
     /// `nbf` is ahead, beyond the skew.
-    #[error("token not valid before {nbf} (now {now}, skew {leeway} s)")]
+    #[error("token not valid before {} (now {}, skew {leeway} s)", when(*nbf), when(*now))]
     NotYetValid {
         /// nbf.
         nbf: i64,
@@ -131,6 +131,20 @@ pub enum JwtError {
     },
 }
 
+/// A time claim for a person: RFC 3339 and the number itself (what the token holds); the
+/// number alone outside the calendar.
+fn when(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
+            ))
+            .ok()
+        })
+        .map_or_else(|| unix.to_string(), |t| format!("{t} ({unix})"))
+}
+
 /// A claim that may be absent, for a person: quoted, or `absent` (never Rust's `Some(..)`).
 fn show_claim(claim: &Option<String>) -> String {
     claim
@@ -161,7 +175,19 @@ mod tests {
             expected: "https://a/".into(),
             found: Some("https://b/".into()),
         };
-        assert_eq!(other.to_string(), "issuer \"https://b/\" is not the expected \"https://a/\"");
+        assert_eq!(
+            other.to_string(),
+            "issuer \"https://b/\" is not the expected \"https://a/\""
+        );
         assert!(!other.to_string().contains("Some("));
+        let expired = JwtError::Expired {
+            exp: 1_760_367_274,
+            now: 1_760_367_574,
+            leeway: 0,
+        };
+        assert_eq!(
+            expired.to_string(),
+            "token expired at 2025-10-13T14:54:34Z (1760367274) (now 2025-10-13T14:59:34Z (1760367574), skew 0 s)"
+        );
     }
 }
