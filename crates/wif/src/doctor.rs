@@ -148,8 +148,7 @@ pub fn read_credentials(specs: &[String]) -> Result<Option<Vec<ClientCredentials
 }
 
 fn read_token(path: &Path) -> Result<TokenFacts> {
-    let source = path.display().to_string();
-    let text = yaml::read_source(&source)?;
+    let (source, text) = yaml::read_token_arg(&path.to_string_lossy())?;
     let token = wif_jose::decode_unverified(text.trim()).with_context(|| format!("{source} is not a JWT"))?;
     Ok(token_facts(&source, &token))
 }

@@ -216,7 +216,7 @@ fn mint(args: &MintArgs) -> Result<()> {
 fn verify(args: &VerifyArgs) -> Result<()> {
     let jwks_bytes = std::fs::read(&args.jwks).with_context(|| format!("cannot read {}", args.jwks))?;
     let jwks = JwkSet::from_json(&jwks_bytes).with_context(|| format!("{} is not a JWKS", args.jwks))?;
-    let token = crate::yaml::read_source(&args.token)?;
+    let (_, token) = crate::yaml::read_token_arg(&args.token)?;
     let validation = Validation {
         issuer: args.issuer.clone(),
         audience: args.audience.clone(),

@@ -234,18 +234,7 @@ pub fn inspect(args: &InspectArgs, env: &impl EnvSource) -> Result<String> {
         Some(p) => p.clone(),
         None => identity::token_file_from_env(env)?.display().to_string(),
     };
-    // The token itself may be given instead of a file (it is never a file name).
-    let looks_like_jwt = path.starts_with("eyJ") && path.matches('.').count() == 2 && !path.contains('/');
-    let text = if looks_like_jwt {
-        path.clone()
-    } else {
-        crate::yaml::read_source(&path)?
-    };
-    let path = if looks_like_jwt {
-        "the token given".to_owned()
-    } else {
-        path
-    };
+    let (path, text) = crate::yaml::read_token_arg(&path)?;
     let token = wif_jose::decode_unverified(text.trim()).with_context(|| format!("{path} is not a JWT"))?;
     let now = wif_core::clock::unix_now();
     if let Some(report) = access_token_report(&token, now) {

@@ -31,6 +31,18 @@ pub fn read_source(path: &str) -> Result<String> {
     })
 }
 
+/// A token argument: the token itself when it is one (a JWT is never a file name: reading it
+/// as one fails with "File name too long"), else the file (`-` for standard input) it names.
+/// Returns what to call it in messages, and its text.
+pub fn read_token_arg(arg: &str) -> Result<(String, String)> {
+    let is_jwt = arg.starts_with("eyJ") && arg.matches('.').count() == 2 && !arg.contains('/');
+    if is_jwt {
+        Ok(("the token given".to_owned(), arg.to_owned()))
+    } else {
+        Ok((display_name(arg).to_owned(), read_source(arg)?))
+    }
+}
+
 /// `stdin` for `-`, the path otherwise.
 pub fn display_name(path: &str) -> &str {
     if path == "-" { "standard input" } else { path }

@@ -309,6 +309,21 @@ fn token_inspect_says_the_doctors_words() {
         "--federated-credentials",
         &credentials,
     ]);
+    // The token itself where a file is expected: read as the token, not as a file name.
+    let jwt = std::fs::read_to_string(dir.path("token")).unwrap();
+    let given = doctor(
+        &[
+            "--token",
+            jwt.trim(),
+            "--federated-credentials",
+            &credentials,
+            "-o",
+            "json",
+        ],
+        b"",
+    );
+    assert_eq!(given.status.code(), Some(1), "{}", stderr(&given));
+    assert!(!stderr(&given).contains("too long"), "{}", stderr(&given));
     let out = doctor(
         &[
             "--token",
