@@ -200,7 +200,7 @@ fn render_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     out.say("  the pod template, before (-) and after (+) the webhook's mutation:");
     let before = yaml::write_stream(&[documents[1]["spec"]["template"].clone()])?;
     let after = yaml::write_stream(&[rendered["spec"]["template"].clone()])?;
-    out.block(&line_diff(&before, &after));
+    out.block(&crate::line_diff::line_diff(&before, &after));
 
     let spec = &rendered["spec"]["template"]["spec"];
     let token_file = settings.token_layout.token_file();
@@ -534,45 +534,4 @@ fn exchange_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     // Later steps (the proxy) run with the environment made local.
     context.pod_env = env.0;
     Ok(())
-}
-
-/// A line diff (longest common subsequence): unchanged lines indented, others marked.
-pub fn line_diff(before: &str, after: &str) -> String {
-    let a: Vec<&str> = before.lines().collect();
-    let b: Vec<&str> = after.lines().collect();
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j, mut out) = (0, 0, String::new());
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            out.push_str(&format!("  {}\n", a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            out.push_str(&format!("- {}\n", a[i]));
-            i += 1;
-        } else {
-            out.push_str(&format!("+ {}\n", b[j]));
-            j += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn diff_marks_added_and_removed_lines() {
-        assert_eq!(line_diff("a\nb\nc\n", "a\nx\nc\nd\n"), "  a\n- b\n+ x\n  c\n+ d\n");
-    }
 }

@@ -9,6 +9,7 @@ mod files;
 mod issuer;
 mod issuer_serve;
 mod jwks;
+mod line_diff;
 mod proxy;
 mod render;
 mod service_args;

@@ -204,7 +204,7 @@ async fn serve(args: &UpArgs, state: State, accounts: Vec<Account>, account: Acc
         .map_err(port_taken("the issuer", state.ports.issuer_port, &state))?;
 
     // The projected tokens, before anything asks for them.
-    let key = Arc::new(wif_jose::SigningKey::from_pem(state.key.to_pkcs8_pem()?.as_bytes())?);
+    let key = Arc::clone(&state.key);
     let files: Vec<(String, String, PathBuf)> = accounts
         .iter()
         .map(|a| {

@@ -35,7 +35,7 @@ pub struct State {
     /// Ports and secret.
     pub ports: Ports,
     /// The issuer's signing key.
-    pub key: SigningKey,
+    pub key: std::sync::Arc<SigningKey>,
 }
 
 /// The default state directory: `$XDG_DATA_HOME/wif/up`, else `~/.local/share/wif/up`.
@@ -119,7 +119,7 @@ impl State {
         Ok(State {
             dir: dir.to_path_buf(),
             ports,
-            key,
+            key: std::sync::Arc::new(key),
         })
     }
 

@@ -86,6 +86,14 @@ fn credentials(subject: &str, issuer: &str, audience: &str) -> Vec<ClientCredent
     }]
 }
 
+/// The correct manifests against one credential of the managed identity.
+fn with_credential<'a>(subject: &str, issuer: &str, audience: &str) -> Case<'a> {
+    Case {
+        credentials: Some(credentials(subject, issuer, audience)),
+        ..Case::new(GOOD)
+    }
+}
+
 fn good_credentials() -> Vec<ClientCredentials> {
     credentials(
         "system:serviceaccount:payments:api-sa",
@@ -247,14 +255,11 @@ fn service_account_annotations() {
 
 #[test]
 fn credentials_that_do_not_accept_the_workload() {
-    let moved = Case {
-        credentials: Some(credentials(
-            "system:serviceaccount:payment:api-sa",
-            ISSUER,
-            "api://AzureADTokenExchange",
-        )),
-        ..Case::new(GOOD)
-    };
+    let moved = with_credential(
+        "system:serviceaccount:payment:api-sa",
+        ISSUER,
+        "api://AzureADTokenExchange",
+    );
     let finding = only(&moved, Rule::CredentialSubject);
     assert!(
         finding
@@ -273,14 +278,11 @@ fn credentials_that_do_not_accept_the_workload() {
             .name
             .starts_with("payments-api (on managed identity 'api-identity'")
     );
-    let slash = Case {
-        credentials: Some(credentials(
-            "system:serviceaccount:payments:api-sa",
-            ISSUER.trim_end_matches('/'),
-            "api://AzureADTokenExchange",
-        )),
-        ..Case::new(GOOD)
-    };
+    let slash = with_credential(
+        "system:serviceaccount:payments:api-sa",
+        ISSUER.trim_end_matches('/'),
+        "api://AzureADTokenExchange",
+    );
     let finding = only(&slash, Rule::CredentialIssuer);
     assert!(
         finding.message.contains("they differ only by a trailing slash"),
@@ -291,37 +293,28 @@ fn credentials_that_do_not_accept_the_workload() {
         finding.fix,
         format!("in credential 'payments-api', set the issuer to `{ISSUER}`")
     );
-    let scheme = Case {
-        credentials: Some(credentials(
-            "system:serviceaccount:payments:api-sa",
-            "http://oidc.example/cluster/",
-            "api://AzureADTokenExchange",
-        )),
-        ..Case::new(GOOD)
-    };
+    let scheme = with_credential(
+        "system:serviceaccount:payments:api-sa",
+        "http://oidc.example/cluster/",
+        "api://AzureADTokenExchange",
+    );
     assert!(only(&scheme, Rule::CredentialIssuer).message.contains("scheme"));
-    let audience = Case {
-        credentials: Some(credentials(
-            "system:serviceaccount:payments:api-sa",
-            ISSUER,
-            "api://AzureADTokenExchange/",
-        )),
-        ..Case::new(GOOD)
-    };
+    let audience = with_credential(
+        "system:serviceaccount:payments:api-sa",
+        ISSUER,
+        "api://AzureADTokenExchange/",
+    );
     let finding = only(&audience, Rule::CredentialAudience);
     assert!(
         finding.message.contains("differs only by a trailing slash"),
         "{}",
         finding.message
     );
-    let case = Case {
-        credentials: Some(credentials(
-            "system:serviceaccount:Payments:api-sa",
-            ISSUER,
-            "api://AzureADTokenExchange",
-        )),
-        ..Case::new(GOOD)
-    };
+    let case = with_credential(
+        "system:serviceaccount:Payments:api-sa",
+        ISSUER,
+        "api://AzureADTokenExchange",
+    );
     assert!(only(&case, Rule::CredentialSubject).message.contains("letter case"));
     let elsewhere = Case {
         credentials: Some(vec![ClientCredentials {
