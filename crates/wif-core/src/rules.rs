@@ -131,6 +131,12 @@ rules! {
         "The discovery document's issuer must equal the token's iss exactly, or Entra ID refuses the token.";
     IssuerKeyMissing => "issuer-key-missing", Error,
         "The token's kid is not in the issuer's JWKS: Entra ID cannot verify its signature (AADSTS700027); the service-account key was rotated without publishing the new one.";
+    WebhookMissing => "webhook-missing", Error,
+        "No MutatingWebhookConfiguration in the cluster calls the webhook (mutation.azure-workload-identity.io): pods are stored without the AZURE_* variables and the token, and the SDK falls back to IMDS or fails.";
+    WebhookNamespaceExcluded => "webhook-namespace-excluded", Error,
+        "The webhook's namespaceSelector leaves the workload's namespace out: the API server never calls the webhook for its pods, so they get no token and no variables.";
+    WebhookObjectSelector => "webhook-object-selector", Error,
+        "The webhook's objectSelector does not match the pod template's labels: the API server never calls the webhook for these pods.";
 }
 
 /// An admission warning, with the rule it is about.

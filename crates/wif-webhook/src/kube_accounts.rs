@@ -14,6 +14,11 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::api::{Api, PartialObjectMeta};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, watcher};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use wif_core::{ServiceAccountInfo, contract};
 
 use crate::accounts::{LookupError, ServiceAccountSource};
@@ -54,12 +59,32 @@ fn info(namespace: &str, name: &str, annotations: &[(Box<str>, Box<str>)]) -> Se
     }
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LookupLabels {
+    source: &'static str,
+}
+
+/// What the cache holds and where lookups were answered: lets an operator (and the
+/// end-to-end tests) see the watch deliver and the direct GET happen.
+#[derive(Debug, Clone, Default)]
+struct AccountMetrics {
+    cached: Gauge,
+    lookups: Family<LookupLabels, Counter>,
+}
+
+impl AccountMetrics {
+    fn lookup(&self, source: &'static str) {
+        self.lookups.get_or_create(&LookupLabels { source }).inc();
+    }
+}
+
 /// The cluster's ServiceAccounts, cached compactly.
 pub struct KubeServiceAccounts {
     client: kube::Client,
     accounts: Arc<RwLock<Accounts>>,
     ready: Arc<AtomicBool>,
     lookup_timeout: std::time::Duration,
+    metrics: AccountMetrics,
 }
 
 impl std::fmt::Debug for KubeServiceAccounts {
@@ -77,18 +102,40 @@ impl KubeServiceAccounts {
     pub fn start(client: kube::Client) -> Self {
         let accounts: Arc<RwLock<Accounts>> = Arc::default();
         let ready = Arc::new(AtomicBool::new(false));
-        let (map, flag, watch_client) = (Arc::clone(&accounts), Arc::clone(&ready), client.clone());
+        let metrics = AccountMetrics::default();
+        let (map, flag, watch_client, gauge) = (
+            Arc::clone(&accounts),
+            Arc::clone(&ready),
+            client.clone(),
+            metrics.cached.clone(),
+        );
         // Supervised: a watch that ends or panics is logged and started again (with a fresh
         // list), never left dead with a cache that silently stops changing.
         wif_server::supervise("ServiceAccount watch", move || {
-            watch_accounts(watch_client.clone(), Arc::clone(&map), Arc::clone(&flag))
+            watch_accounts(watch_client.clone(), Arc::clone(&map), Arc::clone(&flag), gauge.clone())
         });
         KubeServiceAccounts {
             client,
             accounts,
             ready,
             lookup_timeout: DEFAULT_LOOKUP_TIMEOUT,
+            metrics,
         }
+    }
+
+    /// Registers `wif_webhook_service_accounts_cached` and
+    /// `wif_webhook_service_account_lookups_total{source="cache|api|absent|error"}`.
+    pub fn register_metrics(&self, registry: &mut Registry) {
+        registry.register(
+            "wif_webhook_service_accounts_cached",
+            "ServiceAccounts in the watch cache",
+            self.metrics.cached.clone(),
+        );
+        registry.register(
+            "wif_webhook_service_account_lookups",
+            "ServiceAccount lookups by where they were answered: the cache, a direct GET after a miss, absent, or an error",
+            self.metrics.lookups.clone(),
+        );
     }
 
     /// Sets how long a direct GET may take before the pod is denied.
@@ -105,7 +152,7 @@ impl KubeServiceAccounts {
 
 /// Lists and watches every namespace's ServiceAccounts (metadata only, 500 a page) into
 /// `map`, setting `ready` once the first list is in.
-async fn watch_accounts(client: kube::Client, map: Arc<RwLock<Accounts>>, ready: Arc<AtomicBool>) {
+async fn watch_accounts(client: kube::Client, map: Arc<RwLock<Accounts>>, ready: Arc<AtomicBool>, cached: Gauge) {
     // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
     let api: Api<PartialObjectMeta<ServiceAccount>> = Api::all(client);
     let stream = watcher(api, watcher::Config::default().page_size(500)).default_backoff();
@@ -125,6 +172,7 @@ async fn watch_accounts(client: kube::Client, map: Arc<RwLock<Accounts>>, ready:
                     fresh.shrink_to_fit();
                     let count = fresh.len();
                     *write() = fresh;
+                    cached.set(i64::try_from(count).unwrap_or(i64::MAX));
                     if !ready.swap(true, Ordering::SeqCst) {
                         tracing::info!(accounts = count, "ServiceAccount cache synced");
                     }
@@ -132,12 +180,16 @@ async fn watch_accounts(client: kube::Client, map: Arc<RwLock<Accounts>>, ready:
             }
             Ok(Event::Apply(meta)) => {
                 if let Some((k, v)) = ours(&meta) {
-                    write().insert(k, v);
+                    let mut accounts = write();
+                    accounts.insert(k, v);
+                    cached.set(i64::try_from(accounts.len()).unwrap_or(i64::MAX));
                 }
             }
             Ok(Event::Delete(meta)) => {
                 if let Some((k, _)) = ours(&meta) {
-                    write().remove(&k);
+                    let mut accounts = write();
+                    accounts.remove(&k);
+                    cached.set(i64::try_from(accounts.len()).unwrap_or(i64::MAX));
                 }
             }
             Err(error) => tracing::warn!(%error, "ServiceAccount watch error; retrying with backoff"),
@@ -154,18 +206,30 @@ impl ServiceAccountSource for KubeServiceAccounts {
             .ok()
             .and_then(|a| a.get(key(namespace, name).as_str()).cloned());
         if let Some(annotations) = cached {
+            self.metrics.lookup("cache");
             return Ok(Some(info(namespace, name, &annotations)));
         }
         let api: Api<PartialObjectMeta<ServiceAccount>> = Api::namespaced(self.client.clone(), namespace);
         let lookup = tokio::time::timeout(self.lookup_timeout, api.get_opt(name));
-        match lookup.await.map_err(|_| LookupError::Timeout(self.lookup_timeout))? {
+        let answer = lookup.await.map_err(|_| {
+            self.metrics.lookup("error");
+            LookupError::Timeout(self.lookup_timeout)
+        })?;
+        match answer {
             Ok(Some(meta)) => {
+                self.metrics.lookup("api");
                 tracing::debug!(%namespace, %name, "ServiceAccount found by direct GET after a cache miss");
                 let (_, annotations) = ours(&meta).unwrap_or_else(|| (Box::from(""), Arc::from(Vec::new())));
                 Ok(Some(info(namespace, name, &annotations)))
             }
-            Ok(None) => Ok(None),
-            Err(error) => Err(LookupError::Api(error)),
+            Ok(None) => {
+                self.metrics.lookup("absent");
+                Ok(None)
+            }
+            Err(error) => {
+                self.metrics.lookup("error");
+                Err(LookupError::Api(error))
+            }
         }
     }
 

@@ -23,7 +23,8 @@ use crate::yaml;
     after_help = "Exit status: 0 no error found, 1 errors found, 2 the input cannot be read.\n\
 Examples:\n  kustomize build overlays/prod | wif doctor -f - --federated-credentials directory.yaml\n  \
 helm template ./chart | wif doctor -f - --federated-credentials CLIENT_ID=fics.json --issuer-url https://oidc.example/\n  \
-wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer"
+wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer\n  \
+wif doctor --cluster --federated-credentials CLIENT_ID=fics.json     # the cluster kubectl points at"
 )]
 pub struct DoctorArgs {
     /// Manifests: a file, a directory (its .yaml, .yml and .json files, recursively), or `-`
@@ -59,6 +60,14 @@ pub struct DoctorArgs {
     /// Output format.
     #[arg(short = 'o', long, default_value = "text", value_parser = ["text", "json"])]
     pub output: String,
+    /// Read the cluster too: its ServiceAccounts, workloads, Namespaces and
+    /// MutatingWebhookConfigurations, and its issuer (from the API server's discovery
+    /// document) unless --issuer-url names one.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The cluster for --cluster (default: KUBECONFIG, then in-cluster).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// Runs `wif doctor`; the exit code says what it found.
@@ -227,16 +236,25 @@ fn fetch_issuer(issuer: &str, ca_file: Option<&Path>) -> Result<IssuerFacts> {
 }
 
 fn diagnose_args(args: &DoctorArgs) -> Result<Vec<Finding>> {
-    if args.filenames.is_empty() && args.federated_credentials.is_empty() && args.token.is_none() {
-        bail!("nothing to check: pass manifests (-f PATH or -f -), --federated-credentials FILE or --token FILE");
+    if args.filenames.is_empty() && args.federated_credentials.is_empty() && args.token.is_none() && !args.cluster {
+        bail!(
+            "nothing to check: pass manifests (-f PATH or -f -), --cluster, --federated-credentials FILE or --token FILE"
+        );
     }
-    let documents = read_documents(args)?;
+    let mut documents = read_documents(args)?;
+    let mut cluster_issuer = None;
+    if args.cluster {
+        let cluster = crate::doctor_cluster::read(args.kubeconfig.as_deref())?;
+        documents.extend(cluster.documents);
+        cluster_issuer = cluster.issuer;
+    }
     let credentials = read_credentials(&args.federated_credentials)?;
     let token = args.token.as_deref().map(read_token).transpose()?;
     let issuer = args
         .issuer_url
         .clone()
-        .or_else(|| token.as_ref().map(|t| t.issuer.clone()).filter(|i| !i.is_empty()));
+        .or_else(|| token.as_ref().map(|t| t.issuer.clone()).filter(|i| !i.is_empty()))
+        .or(cluster_issuer);
     let issuer_check = match (&issuer, args.check_issuer) {
         (Some(issuer), true) => Some(fetch_issuer(issuer, args.ca_file.as_deref())?),
         (None, true) => bail!("--check-issuer needs the issuer: pass --token FILE or --issuer-url URL"),
@@ -253,11 +271,13 @@ fn diagnose_args(args: &DoctorArgs) -> Result<Vec<Finding>> {
         token: token.as_ref(),
         issuer_check: issuer_check.as_ref(),
         now: wif_core::clock::unix_now(),
+        cluster: args.cluster,
     }))
 }
 
 fn location(finding: &Finding) -> String {
-    match (&finding.object.source, finding.object.document) {
+    let document = finding.object.document.filter(|_| !from_cluster(finding));
+    match (&finding.object.source, document) {
         (Some(source), Some(document)) => format!(" [{source}, document {}]", document + 1),
         (Some(source), None) => format!(" [{source}]"),
         _ => String::new(),
@@ -267,6 +287,10 @@ fn location(finding: &Finding) -> String {
 fn counts(findings: &[Finding]) -> (usize, usize) {
     let errors = findings.iter().filter(|f| f.severity() == Severity::Error).count();
     (errors, findings.len() - errors)
+}
+
+fn from_cluster(finding: &Finding) -> bool {
+    finding.object.source.as_deref() == Some(crate::doctor_cluster::CLUSTER_SOURCE)
 }
 
 /// The findings for a person.
@@ -307,7 +331,7 @@ pub fn json_report(findings: &[Finding]) -> String {
                     "namespace": f.object.namespace,
                     "name": f.object.name,
                     "source": f.object.source,
-                    "document": f.object.document.map(|d| d + 1),
+                    "document": f.object.document.filter(|_| !from_cluster(f)).map(|d| d + 1),
                 },
                 "message": f.message,
                 "why": f.rule.why(),

@@ -32,9 +32,11 @@ pub struct SettingsArgs {
     /// Image of the proxy init container.
     #[arg(long, env = "PROXY_INIT_IMAGE")]
     pub proxy_init_image: Option<String>,
-    /// Place the proxy as a native sidecar (Kubernetes 1.32 and later), so Jobs complete.
-    #[arg(long)]
-    pub native_sidecar: bool,
+    /// Place the proxy as a native sidecar (Kubernetes 1.32 and later), so Jobs complete;
+    /// `--native-sidecar=false` forces the plain container. Unset: `wif webhook` asks the API
+    /// server's version once at start, as upstream does; `wif render` uses a plain container.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub native_sidecar: Option<bool>,
     /// --log-level handed to the proxy sidecar ("", info, debug, trace, all).
     #[arg(long, default_value = "info")]
     pub proxy_log_level: String,
@@ -59,7 +61,7 @@ impl SettingsArgs {
             proxy_image: self.proxy_image.clone(),
             proxy_init_image: self.proxy_init_image.clone(),
             proxy_log_level: Some(self.proxy_log_level.clone()),
-            native_sidecar: Some(self.native_sidecar),
+            native_sidecar: self.native_sidecar,
             custom_token_endpoint_annotation_suffix: self.custom_token_endpoint_annotation_suffix.clone(),
             custom_token_endpoint_audience: self.custom_token_endpoint_audience.clone(),
         };

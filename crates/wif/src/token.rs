@@ -321,6 +321,7 @@ pub fn inspect(args: &InspectArgs, env: &impl EnvSource) -> Result<String> {
             token: Some(&facts),
             issuer_check: None,
             now,
+            cluster: false,
         });
         out.push_str("\n\nagainst the credentials given:\n");
         if findings.is_empty() {

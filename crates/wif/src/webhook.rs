@@ -51,6 +51,10 @@ pub struct WebhookArgs {
     /// tests. Without it, the webhook watches the cluster's ServiceAccounts (metadata only).
     #[arg(long, value_name = "FILE")]
     pub service_accounts: Option<PathBuf>,
+    /// The cluster to watch, from outside it: a kubeconfig (its current context). Without it:
+    /// KUBECONFIG, then the in-cluster service account.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
     #[command(flatten)]
     pub settings: SettingsArgs,
     #[command(flatten)]
@@ -89,6 +93,23 @@ async fn prepare_certificates(client: &kube::Client, cert_dir: &std::path::Path)
     });
 }
 
+/// Upstream's start-up decision: the proxy is a native sidecar (an init container with
+/// `restartPolicy: Always`) when the API server is 1.32 or newer, a plain container before.
+/// Asked once; an API server that does not answer leaves the legacy placement, as upstream.
+async fn native_sidecar_supported(client: &kube::Client) -> bool {
+    match client.apiserver_version().await {
+        Ok(info) => {
+            let native = wif_core::settings::supports_native_sidecar(&info.git_version);
+            tracing::info!(version = %info.git_version, native_sidecar = native, "API server version read");
+            native
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the API server's version: the proxy sidecar stays a plain container");
+            false
+        }
+    }
+}
+
 /// Go's `host:port` with an empty host meaning every address.
 fn parse_go_addr(value: &str) -> Result<SocketAddr, String> {
     let full = if value.starts_with(':') {
@@ -110,7 +131,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
             args.tls_min_version
         );
     }
-    let settings = args.settings.settings()?;
+    let mut settings = args.settings.settings()?;
     let file_accounts = match &args.service_accounts {
         Some(path) => {
             let text = crate::yaml::read_source(&path.to_string_lossy())?;
@@ -139,20 +160,36 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
             }
             None => {
                 // In the cluster (or with a kubeconfig): the pod's service account, or KUBECONFIG.
-                let client = kube::Client::try_default().await.context("cannot reach the Kubernetes API (in-cluster config or KUBECONFIG); for local use pass --service-accounts FILE")?;
+                let client = crate::kube_client::connect(args.kubeconfig.as_deref()).await?;
+                if args.settings.native_sidecar.is_none() {
+                    settings.native_sidecar = native_sidecar_supported(&client).await;
+                }
                 if !args.disable_cert_rotation && args.self_signed_ca_out.is_none() {
                     prepare_certificates(&client, &args.webhook_cert_dir).await;
                 }
-                (Arc::new(KubeServiceAccounts::start(client)), "ServiceAccounts from the cluster".to_owned())
+                let accounts = KubeServiceAccounts::start(client);
+                accounts.register_metrics(&mut registry);
+                (Arc::new(accounts), "ServiceAccounts from the cluster".to_owned())
             }
         };
         let gate_accounts = Arc::clone(&accounts);
-        let state = Arc::new(WebhookState { settings, accounts, metrics: WebhookMetrics::new(&mut registry) });
-        let mut options = ServiceOptions::new(SocketAddr::new(args.bind_address, args.port), args.health_addr, tls, &args.tls_min_version);
+        let state = Arc::new(WebhookState {
+            settings,
+            accounts,
+            metrics: WebhookMetrics::new(&mut registry),
+        });
+        let mut options = ServiceOptions::new(
+            SocketAddr::new(args.bind_address, args.port),
+            args.health_addr,
+            tls,
+            &args.tls_min_version,
+        );
         options.metrics_addr = Some(args.metrics_addr);
         options.limits = args.limits.limits();
         options.readiness_gate = Some(wif_webhook::server::readiness_gate(gate_accounts));
-        let bound = wif_server::bind(options, wif_webhook::router(state), registry).await.context("starting the webhook")?;
+        let bound = wif_server::bind(options, wif_webhook::router(state), registry)
+            .await
+            .context("starting the webhook")?;
         println!(
             "webhook listening on https://{}{} with {source} (health on http://{}, metrics on http://{})",
             bound.address,

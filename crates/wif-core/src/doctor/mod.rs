@@ -10,6 +10,7 @@
 mod credential_files;
 mod federation;
 mod fixes;
+mod registration;
 mod token;
 mod workloads;
 
@@ -34,7 +35,7 @@ pub struct Document {
 }
 
 /// What a finding concerns.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectRef {
     /// `Deployment`, `ServiceAccount`, `FederatedIdentityCredential`, `Token`...
     pub kind: String,
@@ -97,11 +98,16 @@ pub struct Input<'a> {
     pub issuer_check: Option<&'a IssuerFacts>,
     /// Now, Unix seconds.
     pub now: i64,
+    /// The documents are a live cluster's (`wif doctor --cluster`): what is not among them
+    /// does not exist, so a missing MutatingWebhookConfiguration is a finding.
+    pub cluster: bool,
 }
 
-/// Every finding, errors first, then by object; the same finding is reported once.
+/// Every finding, errors first, then by object; the same finding about the same object is
+/// reported once (two workloads with the same mistake are two findings).
 pub fn diagnose(input: &Input<'_>) -> Vec<Finding> {
     let mut findings = workloads::check(input);
+    findings.extend(registration::check(input));
     if let Some(token) = input.token {
         findings.extend(token::check_token(input, token));
     }
@@ -109,7 +115,7 @@ pub fn diagnose(input: &Input<'_>) -> Vec<Finding> {
         findings.extend(token::check_issuer(input, facts));
     }
     let mut seen = std::collections::HashSet::new();
-    findings.retain(|f| seen.insert((f.rule, f.message.clone())));
+    findings.retain(|f| seen.insert((f.rule, f.object.clone(), f.message.clone())));
     findings.sort_by(|a, b| {
         b.severity()
             .cmp(&a.severity())

@@ -133,6 +133,7 @@ impl<'a> Case<'a> {
             token: self.token.as_ref(),
             issuer_check: self.issuer_check.as_ref(),
             now: 1_800_000_000,
+            cluster: false,
         })
     }
 }

@@ -114,7 +114,19 @@ fn refuses_bad_setups_clearly() {
                 "--self-signed-ca-out",
                 "/dev/null",
             ],
-            "cannot reach the Kubernetes API",
+            "no cluster: not in a pod and no kubeconfig (pass --kubeconfig FILE or set KUBECONFIG)",
+        ),
+        (
+            &[
+                "webhook",
+                "--tenant-id",
+                "t",
+                "--kubeconfig",
+                "/nonexistent/kubeconfig",
+                "--self-signed-ca-out",
+                "/dev/null",
+            ],
+            "cannot read the kubeconfig /nonexistent/kubeconfig",
         ),
         (
             &["webhook", "--tenant-id", "t", "--metrics-backend", "statsd"],
