@@ -11,6 +11,7 @@ pub mod contract;
 pub mod doctor;
 pub mod error_text;
 pub mod fic;
+pub mod line_diff;
 pub mod manifest;
 pub mod mutation;
 pub mod rules;

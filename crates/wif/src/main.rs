@@ -11,7 +11,7 @@ mod issuer;
 mod issuer_serve;
 mod jwks;
 mod kube_client;
-mod line_diff;
+use wif_core::line_diff;
 mod proxy;
 mod render;
 mod service_args;

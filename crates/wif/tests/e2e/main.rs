@@ -19,11 +19,14 @@ mod accounts;
 mod admission;
 mod cluster;
 mod deployment;
+mod differences;
+mod differential;
 mod doctor;
 mod reinvocation;
 mod render;
 mod rotation;
 mod tokens;
+mod upstream;
 mod webhook;
 
 use std::future::Future;
@@ -75,6 +78,7 @@ const SCENARIOS: &[(&str, Scenario)] = scenarios![
     tokens::azidentity_gets_tokens_in_two_tenants_from_one_token,
     tokens::azidentity_default_credential_with_the_pods_env,
     doctor::doctor_reads_the_cluster,
+    differential::same_pods_same_result_as_upstream,
     rotation::replicas_racing_end_with_one_certificate_set,
 ];
 

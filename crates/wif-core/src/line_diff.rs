@@ -1,5 +1,6 @@
-//! A line diff for the demo's "the webhook's mutation as a diff": unchanged lines indented,
-//! removed ones marked `-`, added ones `+` (longest common subsequence).
+//! A line diff, for people (the demo's "the webhook's mutation as a diff", the differential
+//! tests' report): unchanged lines indented, removed ones marked `-`, added ones `+` (longest
+//! common subsequence).
 
 /// A line diff (longest common subsequence): unchanged lines indented, others marked.
 pub fn line_diff(before: &str, after: &str) -> String {
