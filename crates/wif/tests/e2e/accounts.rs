@@ -26,25 +26,17 @@ fn lookups(text: &str, source: &str) -> f64 {
     .unwrap_or(0.0)
 }
 
-fn dry_run() -> PostParams {
-    PostParams {
-        dry_run: true,
-        ..Default::default()
-    }
-}
-
 pub async fn account_created_after_start_arrives_by_watch(env: Arc<Env>) -> Result<()> {
     let ns = env.cluster.namespace(&namespace_for("watch")).await?;
     env.cluster
         .service_account(&ns, "late", &[(CLIENT_ID, CLIENT_A)])
         .await?;
     let pod: Pod = serde_json::from_value(labelled_pod("p", "late", &["main"], &[]))?;
-    let pods = env.cluster.pods(&ns);
     // Right after the create the answer may still come from a direct GET; once the watch has
     // delivered the account, a pod is answered from the cache alone.
     eventually("a lookup answered by the watch cache", || async {
         let before = env.webhook.metrics_text().await?;
-        let answered = pods.create(&dry_run(), &pod).await?;
+        let answered = env.cluster.dry_run(&ns, &pod).await?;
         let after = env.webhook.metrics_text().await?;
         ensure!(
             env_value(&answered, "main", "AZURE_CLIENT_ID").as_deref() == Some(CLIENT_A),
@@ -76,10 +68,9 @@ pub async fn annotation_change_reaches_the_cache(env: Arc<Env>) -> Result<()> {
     env.cluster
         .service_account(&ns, "app", &[(CLIENT_ID, CLIENT_A)])
         .await?;
-    let pods = env.cluster.pods(&ns);
     let pod: Pod = serde_json::from_value(labelled_pod("p", "app", &["main"], &[]))?;
     eventually("the first client id", || async {
-        let answered = pods.create(&dry_run(), &pod).await?;
+        let answered = env.cluster.dry_run(&ns, &pod).await?;
         Ok(env_value(&answered, "main", "AZURE_CLIENT_ID").as_deref() == Some(CLIENT_A))
     })
     .await?;
@@ -92,7 +83,7 @@ pub async fn annotation_change_reaches_the_cache(env: Arc<Env>) -> Result<()> {
         )
         .await?;
     eventually("the changed client id", || async {
-        let answered = pods.create(&dry_run(), &pod).await?;
+        let answered = env.cluster.dry_run(&ns, &pod).await?;
         Ok(env_value(&answered, "main", "AZURE_CLIENT_ID").as_deref() == Some(CLIENT_B))
     })
     .await?;
@@ -207,11 +198,7 @@ pub async fn readyz_waits_for_the_first_list(env: Arc<Env>) -> Result<()> {
         .await
     }
     .await;
-    let _ = Api::<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration>::all(
-        env.cluster.client.clone(),
-    )
-    .delete(&name, &Default::default())
-    .await;
+    crate::webhook::unregister(&env.cluster, &name).await;
     outcome
 }
 

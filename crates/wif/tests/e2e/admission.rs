@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::PostParams;
 use serde_json::{Value, json};
 
 use crate::cluster::{CLIENT_A, OWN_WEBHOOK_LABEL, TENANT, container_env, env_value, eventually};
@@ -50,18 +49,9 @@ pub async fn wait_until_called(env: &Env) -> Result<()> {
 
 /// Dry-run pods in `namespace` until one comes back mutated.
 pub async fn probe_until_mutated(env: &Env, namespace: &str) -> Result<()> {
-    let pods = env.cluster.pods(namespace);
     let probe: Pod = serde_json::from_value(labelled_pod("probe", "probe", &["c"], &[]))?;
     eventually("the API server calling the webhook", || async {
-        let stored = pods
-            .create(
-                &PostParams {
-                    dry_run: true,
-                    ..Default::default()
-                },
-                &probe,
-            )
-            .await?;
+        let stored = env.cluster.dry_run(namespace, &probe).await?;
         Ok(env_value(&stored, "c", "AZURE_CLIENT_ID").is_some())
     })
     .await
@@ -335,9 +325,7 @@ pub async fn proxy_as_a_plain_container_the_api_server_accepts(env: Arc<Env>) ->
         .await?;
     probe_until_mutated(&env, &ns).await?;
     let stored = env.cluster.create_pod(&ns, proxy_pod("p")).await;
-    let api: kube::Api<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration> =
-        kube::Api::all(env.cluster.client.clone());
-    let _ = api.delete("e2e-legacy-sidecar", &Default::default()).await;
+    crate::webhook::unregister(&env.cluster, "e2e-legacy-sidecar").await;
     let stored = stored?;
     let spec = stored.spec.as_ref().context("no spec")?;
     let init = container_names(spec.init_containers.as_ref());
@@ -357,17 +345,7 @@ pub async fn server_side_dry_run_is_mutated_and_not_stored(env: Arc<Env>) -> Res
         .service_account(&ns, "app", &[(CLIENT_ID, CLIENT_A)])
         .await?;
     let pod: Pod = serde_json::from_value(labelled_pod("p", "app", &["main"], &[]))?;
-    let answered = env
-        .cluster
-        .pods(&ns)
-        .create(
-            &PostParams {
-                dry_run: true,
-                ..Default::default()
-            },
-            &pod,
-        )
-        .await?;
+    let answered = env.cluster.dry_run(&ns, &pod).await?;
     assert_mutated(&answered, "main", CLIENT_A, 3600)?;
     ensure!(
         env.cluster.pods(&ns).get_opt("p").await?.is_none(),

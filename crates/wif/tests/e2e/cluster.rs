@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
-use kube::api::{Api, DeleteParams, ObjectMeta, PostParams};
+use kube::api::{Api, ObjectMeta, PostParams};
 use kube::runtime::watcher;
 use serde_json::Value;
 
@@ -159,9 +159,14 @@ impl Cluster {
             .context("running kubectl")
     }
 
-    /// Deletes a pod, if there.
-    pub async fn delete_pod(&self, namespace: &str, name: &str) {
-        let _ = self.pods(namespace).delete(name, &DeleteParams::default()).await;
+    /// What the API server would store for `pod` (admission, defaulting, validation), nothing
+    /// kept: a server-side dry run.
+    pub async fn dry_run(&self, namespace: &str, pod: &Pod) -> std::result::Result<Pod, kube::Error> {
+        let params = PostParams {
+            dry_run: true,
+            ..Default::default()
+        };
+        self.pods(namespace).create(&params, pod).await
     }
 }
 

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, bail, ensure};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::PostParams;
 use serde_json::{Value, json};
 
 use crate::admission::{CLIENT_ID, USE_LABEL, probe_until_mutated};
@@ -285,11 +284,7 @@ pub fn generated(count: usize) -> Vec<Case> {
 
 async fn admit(env: &Env, namespace: &str, pod: &Value) -> Result<Outcome> {
     let pod: Pod = serde_json::from_value(pod.clone())?;
-    let params = PostParams {
-        dry_run: true,
-        ..Default::default()
-    };
-    match env.cluster.pods(namespace).create(&params, &pod).await {
+    match env.cluster.dry_run(namespace, &pod).await {
         Ok(stored) => Ok(Outcome::Stored(serde_json::to_value(stored)?)),
         Err(kube::Error::Api(status)) => Ok(Outcome::Refused(status.code, status.message)),
         Err(other) => bail!("the API server did not answer: {other}"),
@@ -324,9 +319,7 @@ pub async fn same_pods_same_result_as_upstream(env: Arc<Env>) -> Result<()> {
     )
     .await?;
     let outcome = compare_all(&env, &ours, &theirs).await;
-    let api: kube::Api<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration> =
-        kube::Api::all(env.cluster.client.clone());
-    let _ = api.delete(configuration, &Default::default()).await;
+    crate::webhook::unregister(&env.cluster, configuration).await;
     drop(upstream);
     outcome
 }

@@ -69,20 +69,11 @@ pub async fn containers_added_by_a_later_webhook_get_the_env(env: Arc<Env>) -> R
     let outcome = async {
         registered?;
         // Wait until the API server calls the later webhook too (a dry-run pod with `late`).
-        let pods = env.cluster.pods(&ns);
         let probe: k8s_openapi::api::core::v1::Pod =
             serde_json::from_value(labelled_pod("probe", "probe", &["c"], &[]))?;
         probe_until_mutated(&env, &ns).await?;
         crate::cluster::eventually("the API server calling the later webhook", || async {
-            let answered = pods
-                .create(
-                    &kube::api::PostParams {
-                        dry_run: true,
-                        ..Default::default()
-                    },
-                    &probe,
-                )
-                .await?;
+            let answered = env.cluster.dry_run(&ns, &probe).await?;
             Ok(answered
                 .spec
                 .is_some_and(|s| s.containers.iter().any(|c| c.name == "late")))
@@ -106,9 +97,7 @@ pub async fn containers_added_by_a_later_webhook_get_the_env(env: Arc<Env>) -> R
         assert_mutated(&stored, "late", CLIENT_A, 3600)
     }
     .await;
-    let api: kube::Api<k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration> =
-        kube::Api::all(env.cluster.client.clone());
-    let _ = api.delete(later, &Default::default()).await;
+    crate::webhook::unregister(&env.cluster, later).await;
     let _ = stop.send(());
     let _ = server.await;
     outcome

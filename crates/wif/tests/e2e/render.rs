@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::PostParams;
 use serde_json::{Value, json};
 
 use crate::admission::{CLIENT_ID, USE_LABEL, labelled_pod};
@@ -110,14 +109,7 @@ pub async fn offline_render_equals_what_the_api_server_stored(env: Arc<Env>) -> 
         let offline: Pod = serde_json::from_value(offline)?;
         let defaulted = env
             .cluster
-            .pods(&ns)
-            .create(
-                &PostParams {
-                    dry_run: true,
-                    ..Default::default()
-                },
-                &offline,
-            )
+            .dry_run(&ns, &offline)
             .await
             .with_context(|| format!("{name}: the API server refused the rendered pod"))?;
         let online = env.cluster.create_pod(&ns, original).await?;

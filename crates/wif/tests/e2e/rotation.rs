@@ -5,7 +5,6 @@
 //! it projects the Secret into each replica's cert dir.
 
 use std::collections::BTreeSet;
-use std::process::Command;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, ensure};
@@ -13,7 +12,7 @@ use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
-use crate::cluster::{TENANT, eventually, spawn};
+use crate::cluster::{eventually, spawn};
 use crate::webhook::Webhook;
 use crate::{Env, namespace_for};
 
@@ -38,13 +37,8 @@ async fn race(env: &Env, ns: &str) -> Result<()> {
     for replica in ["a", "b"] {
         let cert_dir = env.work.join(format!("rotation-{replica}"));
         std::fs::create_dir_all(&cert_dir)?;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wif"));
+        let mut command = crate::webhook::command(&env.cluster.kubeconfig);
         command
-            .args(["webhook", "--bind-address", "127.0.0.1", "--port", "0"])
-            .args(["--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
-            .args(["--tenant-id", TENANT, "--log-level", "debug"])
-            .arg("--kubeconfig")
-            .arg(&env.cluster.kubeconfig)
             .arg("--webhook-cert-dir")
             .arg(&cert_dir)
             .env("POD_NAMESPACE", ns);

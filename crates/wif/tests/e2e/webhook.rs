@@ -13,6 +13,20 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, Process, TENANT, banner_field, eventually, http_get, spawn_with_banner};
 
+/// `wif webhook` on loopback ports the kernel picks, for the cluster of `kubeconfig`.
+pub fn command(kubeconfig: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wif"));
+    command
+        .args(["webhook", "--bind-address", "127.0.0.1", "--port", "0"])
+        .args(["--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
+        .args(["--tenant-id", TENANT, "--log-level", "debug"])
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("KUBERNETES_SERVICE_HOST");
+    command
+}
+
 /// A running `wif webhook`.
 pub struct Webhook {
     pub process: Process,
@@ -37,18 +51,11 @@ impl Webhook {
     /// Starts `wif webhook` with a throwaway CA and waits for its banner.
     pub fn start(launch: WebhookLaunch<'_>) -> Result<Webhook> {
         let ca_out = launch.work.join(format!("{}-ca.pem", launch.name));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_wif"));
+        let mut command = command(launch.kubeconfig);
         command
-            .args(["webhook", "--bind-address", "127.0.0.1", "--port", "0"])
-            .args(["--health-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0"])
-            .args(["--tenant-id", TENANT, "--log-level", "debug"])
-            .arg("--kubeconfig")
-            .arg(launch.kubeconfig)
             .arg("--self-signed-ca-out")
             .arg(&ca_out)
-            .args(&launch.extra_args)
-            .env_remove("AZURE_TENANT_ID")
-            .env_remove("KUBERNETES_SERVICE_HOST");
+            .args(&launch.extra_args);
         for (k, v) in &launch.env {
             command.env(k, v);
         }
@@ -119,6 +126,13 @@ pub async fn register(
     }
     let configuration: MutatingWebhookConfiguration = serde_json::from_value(object)?;
     let api: Api<MutatingWebhookConfiguration> = Api::all(cluster.client.clone());
-    let _ = api.delete(name, &Default::default()).await;
+    unregister(cluster, name).await;
     Ok(api.create(&PostParams::default(), &configuration).await?)
+}
+
+/// Deletes a configuration a scenario registered, if it is there (the end of a scenario,
+/// whatever happened in it).
+pub async fn unregister(cluster: &Cluster, name: &str) {
+    let api: Api<MutatingWebhookConfiguration> = Api::all(cluster.client.clone());
+    let _ = api.delete(name, &Default::default()).await;
 }
