@@ -98,10 +98,11 @@ fn log_filter(level: &str) -> Result<EnvFilter, String> {
             "--log-level {level:?} is neither a level (error, warn, info, debug, trace, off; upstream's \"\" and all) nor a filter such as wif_sts=debug,info"
         ));
     }
-    // The platform verifier logs every refused certificate at ERROR before the caller sees the
-    // error and says what to do; below trace, the caller's words are enough.
+    // The platform verifier logs every refused certificate, and kube's client every failed
+    // request, at ERROR before the caller sees the error and says what to do; below trace,
+    // the caller's words are enough.
     let level = if is_level && level != "trace" {
-        format!("{level},rustls_platform_verifier=off")
+        format!("{level},rustls_platform_verifier=off,kube_client::client::builder=off")
     } else {
         level
     };

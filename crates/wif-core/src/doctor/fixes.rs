@@ -49,6 +49,37 @@ pub(super) fn fix_of_advice(rule: Rule, message: &str) -> String {
         Rule::ProxyWindows => {
             "remove the proxy annotation from the Windows pod; use an SDK that reads the token file".into()
         }
+        Rule::LabelValue | Rule::LabelNotString => format!(
+            "set the pod template's label {}: \"true\" (the string, lower case)",
+            contract::LABEL_USE
+        ),
+        Rule::LabelTypo => format!("rename the label to {}", contract::LABEL_USE),
+        Rule::LabelOnWorkload => format!(
+            "move the label {}: \"true\" to the pod template (spec.template.metadata.labels)",
+            contract::LABEL_USE
+        ),
         _ => "see the message".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_rules_name_the_exact_label() {
+        for rule in [
+            Rule::LabelValue,
+            Rule::LabelNotString,
+            Rule::LabelTypo,
+            Rule::LabelOnWorkload,
+        ] {
+            let fix = fix_of_advice(rule, "");
+            assert!(fix.contains(contract::LABEL_USE), "{}: {fix}", rule.id());
+        }
+        assert_eq!(
+            fix_of_advice(Rule::LabelValue, ""),
+            "set the pod template's label azure.workload.identity/use: \"true\" (the string, lower case)"
+        );
     }
 }

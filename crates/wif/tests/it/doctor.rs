@@ -146,7 +146,28 @@ fn unreadable_input_exits_2_with_the_file_named() {
     std::fs::write(dir.path("bad.yaml"), "kind: Pod\nmetadata: [\n").unwrap();
     std::fs::write(dir.path("binary.yaml"), [0x6b, 0x3a, 0xff, 0xfe, 0x0a]).unwrap();
     std::fs::write(dir.path("fics.json"), r#"{"credentials": 3}"#).unwrap();
+    // A cluster nobody serves: a loopback port with nothing listening.
+    let nobody = format!(
+        "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"https://127.0.0.1:{}\"}}}}]\nusers: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n",
+        free_port()
+    );
+    std::fs::write(dir.path("nobody.kubeconfig"), nobody).unwrap();
     let cases: Vec<(Vec<String>, String)> = vec![
+        (
+            vec![
+                "--cluster".into(),
+                "--kubeconfig".into(),
+                dir.path("missing.kubeconfig"),
+            ],
+            format!("cannot read the kubeconfig {}", dir.path("missing.kubeconfig")),
+        ),
+        (
+            vec!["--cluster".into(), "--kubeconfig".into(), dir.path("nobody.kubeconfig")],
+            format!(
+                "cannot list ServiceAccounts at the cluster of {}",
+                dir.path("nobody.kubeconfig")
+            ),
+        ),
         (
             vec!["-f".into(), dir.path("bad.yaml")],
             format!("{}, document 1: invalid YAML", dir.path("bad.yaml")),
