@@ -15,24 +15,28 @@ mod advice;
 mod inputs;
 mod pod;
 mod proxy;
+mod record;
 mod strconv;
+mod volume;
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
 use jsonptr::PointerBuf;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 pub use advice::{Target, annotation_warnings, is_guid, levenshtein, opt_in_advice};
 pub use inputs::{NamedIdentity, alias_env_suffix};
 pub use pod::PodView;
 pub use strconv::{GoParseIntError, parse_int};
+pub use volume::reserved_volume_name;
 
 use crate::contract;
 use crate::rules::{Advice, Rule};
-use crate::settings::{CaSource, CustomTokenEndpoint, TokenLayout, WebhookSettings};
+use crate::settings::{TokenLayout, WebhookSettings};
 use pod::{ContainerView, JsonObject, Obj};
+use record::{desired_env, plan_record, recorded_env, value_fingerprint};
+use volume::{plan_volume, volume_name, volume_sources};
 
 /// The metadata of a ServiceAccount that mutation reads: its annotations.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -103,17 +107,6 @@ impl Denial {
             message: message.into(),
         }
     }
-}
-
-/// The v1.6.0 volume name: the reserved prefix and 30 hex chars of SHA-256 of the pod name.
-pub fn reserved_volume_name(pod_name: &str) -> String {
-    let digest = Sha256::digest(pod_name.as_bytes());
-    let mut name = String::with_capacity(63);
-    name.push_str(contract::RESERVED_VOLUME_PREFIX);
-    for byte in digest.iter().take(contract::RESERVED_VOLUME_HASH_LEN / 2) {
-        name.push_str(&format!("{byte:02x}"));
-    }
-    name
 }
 
 fn pointer(tokens: &[&str]) -> PointerBuf {
@@ -258,151 +251,6 @@ pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) 
     plan_volume(view, &desired, &mut operations);
     plan_record(view, &desired, &mut operations);
     Ok(MutationPlan { operations, warnings })
-}
-
-fn desired_env(
-    settings: &WebhookSettings,
-    client_id: &str,
-    tenant_id: &str,
-    custom: Option<&CustomTokenEndpoint>,
-    identities: &[NamedIdentity],
-) -> Vec<(String, String)> {
-    let layout = settings.token_layout;
-    let mut env: Vec<(String, String)> = vec![
-        (contract::ENV_CLIENT_ID.into(), client_id.into()),
-        (contract::ENV_TENANT_ID.into(), tenant_id.into()),
-        (contract::ENV_FEDERATED_TOKEN_FILE.into(), layout.token_file().into()),
-        (contract::ENV_AUTHORITY_HOST.into(), settings.authority_host.clone()),
-    ];
-    if let Some(cte) = custom {
-        env.push((contract::ENV_KUBERNETES_TOKEN_PROXY.into(), cte.token_proxy.clone()));
-        env.push((contract::ENV_KUBERNETES_SNI_NAME.into(), cte.sni_name.clone()));
-        // Only point at a CA file that the volume actually carries.
-        if matches!(cte.ca, CaSource::ConfigMap(_) | CaSource::ClusterTrustBundle { .. }) {
-            env.push((contract::ENV_KUBERNETES_CA_FILE.into(), layout.ca_file()));
-        }
-        if let CaSource::Data(data) = &cte.ca {
-            env.push((contract::ENV_KUBERNETES_CA_DATA.into(), data.clone()));
-        }
-    }
-    for identity in identities {
-        let suffix = &identity.env_suffix;
-        env.push((
-            format!("{}_{suffix}", contract::ENV_CLIENT_ID),
-            identity.client_id.clone(),
-        ));
-        if let Some(tenant) = &identity.tenant_id {
-            env.push((format!("{}_{suffix}", contract::ENV_TENANT_ID), tenant.clone()));
-        }
-        if let Some(host) = &identity.authority_host {
-            env.push((format!("{}_{suffix}", contract::ENV_AUTHORITY_HOST), host.clone()));
-        }
-    }
-    env.retain(|(_, value)| !value.is_empty());
-    env
-}
-
-/// The record of injected values: `NAME=<first 8 hex of SHA-256(value)>`, comma-separated,
-/// sorted. Short enough for an annotation, and enough to tell our value from a user's.
-fn recorded_env(annotation: Option<&str>) -> BTreeMap<String, String> {
-    // A record edited into something unreadable is ignored: then nothing counts as ours.
-    annotation
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|item| item.split_once('='))
-        .map(|(name, hash)| (name.trim().to_owned(), hash.trim().to_owned()))
-        .collect()
-}
-
-fn value_fingerprint(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn record_text(env: &[(String, String)]) -> String {
-    let record: BTreeMap<&str, String> = env.iter().map(|(k, v)| (k.as_str(), value_fingerprint(v))).collect();
-    record
-        .iter()
-        .map(|(name, hash)| format!("{name}={hash}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn is_our_token_volume(volume: &JsonObject, layout: TokenLayout) -> bool {
-    volume
-        .get("projected")
-        .and_then(|p| p.get("sources"))
-        .and_then(Value::as_array)
-        .is_some_and(|sources| {
-            sources.iter().any(|s| {
-                s.get("serviceAccountToken")
-                    .and_then(|t| t.get("path"))
-                    .and_then(Value::as_str)
-                    == Some(layout.token_path())
-            })
-        })
-}
-
-/// The v1.6 volume keeps the name it already has when the pod carries one of ours (a pod
-/// re-admitted, or rendered offline under another name), so a changed pod name never yields
-/// a second volume at the same mount path (upstream's reinvocation bug, fixed on its main).
-fn volume_name(view: &PodView<'_>, layout: TokenLayout, pod_name: &str) -> String {
-    match layout {
-        TokenLayout::Legacy => contract::LEGACY_VOLUME_NAME.to_owned(),
-        TokenLayout::V1_6 => {
-            let computed = reserved_volume_name(pod_name);
-            let volumes = view.volumes().unwrap_or_default();
-            let name_of = |v: &JsonObject| v.get("name").and_then(Value::as_str).map(str::to_owned);
-            if volumes.iter().any(|v| name_of(v).as_deref() == Some(computed.as_str())) {
-                return computed;
-            }
-            volumes
-                .iter()
-                .filter(|v| is_our_token_volume(v, layout))
-                .filter_map(name_of)
-                .find(|n| n.starts_with(contract::RESERVED_VOLUME_PREFIX))
-                .unwrap_or(computed)
-        }
-    }
-}
-
-fn volume_sources(settings: &WebhookSettings, expiration: i64, custom: Option<&CustomTokenEndpoint>) -> Value {
-    let audience = custom.map_or(settings.audience.as_str(), |c| c.audience.as_str());
-    let mut sources = vec![json!({
-        "serviceAccountToken": {
-            "audience": audience,
-            "expirationSeconds": expiration,
-            "path": settings.token_layout.token_path()
-        }
-    })];
-    match custom.map(|c| &c.ca) {
-        Some(CaSource::ConfigMap(name)) => sources.push(json!({
-            "configMap": {
-                "name": name,
-                "items": [{ "key": "ca.crt", "path": contract::V1_6_CA_PATH }],
-                "optional": false
-            }
-        })),
-        Some(CaSource::ClusterTrustBundle {
-            signer_name,
-            label_selector,
-        }) => {
-            let mut bundle = json!({
-                "signerName": signer_name,
-                "path": contract::V1_6_CA_PATH,
-                "optional": false
-            });
-            if let (Some(selector), Some(map)) = (label_selector, bundle.as_object_mut()) {
-                map.insert("labelSelector".into(), selector.clone());
-            }
-            sources.push(json!({ "clusterTrustBundle": bundle }));
-        }
-        _ => {}
-    }
-    Value::Array(sources)
 }
 
 /// Appends the proxy init container and prepends the sidecar (to `initContainers` in
@@ -568,58 +416,8 @@ fn plan_container(
     operations.push(add(at(&["volumeMounts", "-"]), mount));
 }
 
-fn plan_volume(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {
-    let volume = json!({ "name": desired.volume_name, "projected": { "sources": desired.volume_sources } });
-    let Some(volumes) = view.volumes() else {
-        operations.push(add(pointer(&["spec", "volumes"]), json!([volume])));
-        return;
-    };
-    let position = volumes
-        .iter()
-        .position(|v| v.get("name").and_then(Value::as_str) == Some(desired.volume_name.as_str()));
-    let Some(i) = position else {
-        operations.push(add(pointer(&["spec", "volumes", "-"]), volume));
-        return;
-    };
-    if desired.layout == TokenLayout::Legacy {
-        return; // v1.5.x kept a pre-declared `azure-identity-token` volume
-    }
-    let index = i.to_string();
-    let existing = &volumes[i];
-    // Replace only the sources when the volume is already projected, so that fields the
-    // API server defaulted (defaultMode) stay and a re-admission is a no-op.
-    match existing.get("projected").filter(|p| p.is_object()) {
-        Some(projected) if only_keys(existing, &["name", "projected"]) => {
-            if projected.get("sources") != Some(&desired.volume_sources) {
-                let path = pointer(&["spec", "volumes", &index, "projected", "sources"]);
-                operations.push(if projected.get("sources").is_some() {
-                    replace(path, desired.volume_sources.clone())
-                } else {
-                    add(path, desired.volume_sources.clone())
-                });
-            }
-        }
-        _ => operations.push(replace(pointer(&["spec", "volumes", &index]), volume)),
-    }
-}
-
 fn only_keys(map: &Map<String, Value>, allowed: &[&str]) -> bool {
     map.keys().all(|k| allowed.contains(&k.as_str()))
-}
-
-fn plan_record(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {
-    let text = record_text(&desired.env);
-    if view.annotation(contract::WIF_ANNOTATION_INJECTED_ENV) == Some(text.as_str()) {
-        return;
-    }
-    let key = contract::WIF_ANNOTATION_INJECTED_ENV;
-    operations.push(if !view.has_metadata() {
-        add(pointer(&["metadata"]), json!({ "annotations": { key: text } }))
-    } else if view.annotation_map_is_absent() {
-        add(pointer(&["metadata", "annotations"]), json!({ key: text }))
-    } else {
-        add(pointer(&["metadata", "annotations", key]), json!(text))
-    });
 }
 
 #[cfg(test)]

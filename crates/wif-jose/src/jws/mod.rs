@@ -4,14 +4,14 @@
 
 use std::fmt;
 
-use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+use aws_lc_rs::signature;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde_json::{Map, Value};
 
 use crate::der::Curve;
-use crate::jwk::{Jwk, JwkSet};
+use crate::jwk::JwkSet;
 use crate::keys::{KeyError, SigningKey};
 
 /// The largest token accepted, in bytes (Kubernetes tokens are about 1 KiB).
@@ -105,9 +105,13 @@ impl fmt::Display for Algorithm {
     }
 }
 
+mod claims;
 mod error;
+mod signature_check;
 
+pub use claims::{MAX_NUMERIC_DATE, check_claims};
 pub use error::JwtError;
+pub use signature_check::{MIN_RSA_BITS, verify_signature_with};
 
 /// What a verified token must also satisfy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,231 +259,6 @@ fn header_algorithm(token: &UnverifiedToken) -> Result<Algorithm, JwtError> {
         return Err(JwtError::HmacAlgorithm { alg: alg.to_owned() });
     }
     Algorithm::from_name(alg).ok_or_else(|| JwtError::UnsupportedAlgorithm { alg: alg.to_owned() })
-}
-
-/// A JWK made ready to verify: its type decides which algorithms it accepts.
-enum KeyMaterial {
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    Ec { curve: Curve, point: Vec<u8> },
-}
-
-/// The smallest RSA modulus accepted, as aws-lc-rs's verifiers and Entra require.
-pub const MIN_RSA_BITS: usize = 2048;
-
-fn modulus_bits(n: &[u8]) -> usize {
-    let significant = n.iter().position(|b| *b != 0).map_or(&[][..], |i| &n[i..]);
-    match significant.first() {
-        Some(first) => significant.len() * 8 - first.leading_zeros() as usize,
-        None => 0,
-    }
-}
-
-fn key_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
-    let field = |name: &str, value: &Option<String>| -> Result<Vec<u8>, String> {
-        let text = value.as_deref().ok_or_else(|| format!("missing {name}"))?;
-        LENIENT_B64.decode(text).map_err(|_| format!("{name} is not base64url"))
-    };
-    match jwk.kty.as_str() {
-        "RSA" => {
-            let n = field("n", &jwk.n)?;
-            let bits = modulus_bits(&n);
-            if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "the RSA key is {bits} bits; at least {MIN_RSA_BITS} are required (Entra refuses smaller keys too)"
-                ));
-            }
-            Ok(KeyMaterial::Rsa {
-                n,
-                e: field("e", &jwk.e)?,
-            })
-        }
-        "EC" => {
-            let curve = jwk
-                .crv
-                .as_deref()
-                .and_then(Curve::from_name)
-                .ok_or("unsupported or missing crv")?;
-            let (x, y) = (field("x", &jwk.x)?, field("y", &jwk.y)?);
-            let len = curve.coordinate_len();
-            if x.len() != len || y.len() != len {
-                return Err(format!("coordinates must be {len} bytes for {}", curve.name()));
-            }
-            Ok(KeyMaterial::Ec {
-                curve,
-                point: [&[0x04][..], &x, &y].concat(),
-            })
-        }
-        "oct" => Err("symmetric (oct) keys are never accepted".into()),
-        other => Err(format!("unsupported kty {other:?}")),
-    }
-}
-
-fn check_fit(alg: Algorithm, jwk: &Jwk, material: &KeyMaterial) -> Result<(), JwtError> {
-    let mismatch = |key: String| JwtError::AlgorithmKeyMismatch {
-        alg,
-        kid: jwk.kid.clone(),
-        key,
-    };
-    match material {
-        KeyMaterial::Rsa { .. } if alg.rsa_parameters().is_none() => return Err(mismatch("an RSA key".into())),
-        KeyMaterial::Ec { curve, .. } if alg.curve() != Some(*curve) => {
-            return Err(mismatch(format!("an EC key on {}", curve.name())));
-        }
-        _ => {}
-    }
-    match jwk.alg.as_deref() {
-        Some(declared) if declared != alg.name() => Err(mismatch(format!("declared for {declared}"))),
-        _ => Ok(()),
-    }
-}
-
-fn verify_signature(alg: Algorithm, material: &KeyMaterial, message: &[u8], sig: &[u8]) -> bool {
-    match material {
-        KeyMaterial::Rsa { n, e } => alg
-            .rsa_parameters()
-            .is_some_and(|params| RsaPublicKeyComponents { n, e }.verify(params, message, sig).is_ok()),
-        KeyMaterial::Ec { curve, point } => {
-            let verifier: &'static signature::EcdsaVerificationAlgorithm = match curve {
-                Curve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
-                Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
-                Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
-            };
-            UnparsedPublicKey::new(verifier, point).verify(message, sig).is_ok()
-        }
-    }
-}
-
-/// Checks the signature against the JWKS: the key with the token's `kid`, or, for a token
-/// without `kid`, any key whose type fits its `alg`.
-pub fn verify_signature_with(token: &UnverifiedToken, keys: &JwkSet) -> Result<Algorithm, JwtError> {
-    let alg = header_algorithm(token)?;
-    let kid = token.kid();
-    let unknown = || JwtError::UnknownKid {
-        kid: kid.map(str::to_owned),
-        available: keys.keys.len(),
-        known: keys.keys.iter().filter_map(|k| k.kid.clone()).collect(),
-        skipped: keys.skipped.clone(),
-    };
-    let message = token.signing_input.as_bytes();
-    match kid {
-        Some(kid) => {
-            let mut last_error = None;
-            for jwk in keys.find(kid) {
-                let material = match key_material(jwk) {
-                    Ok(m) => m,
-                    Err(reason) => {
-                        last_error = Some(JwtError::UnusableKey {
-                            kid: jwk.kid.clone(),
-                            reason,
-                        });
-                        continue;
-                    }
-                };
-                if let Err(e) = check_fit(alg, jwk, &material) {
-                    last_error = Some(e);
-                    continue;
-                }
-                if verify_signature(alg, &material, message, &token.signature) {
-                    return Ok(alg);
-                }
-                last_error = Some(JwtError::BadSignature { kid: jwk.kid.clone() });
-            }
-            Err(last_error.unwrap_or_else(unknown))
-        }
-        None => {
-            let mut tried = false;
-            for jwk in &keys.keys {
-                let Ok(material) = key_material(jwk) else { continue };
-                if check_fit(alg, jwk, &material).is_err() {
-                    continue;
-                }
-                tried = true;
-                if verify_signature(alg, &material, message, &token.signature) {
-                    return Ok(alg);
-                }
-            }
-            Err(if tried {
-                JwtError::BadSignature { kid: None }
-            } else {
-                unknown()
-            })
-        }
-    }
-}
-
-/// The latest NumericDate accepted: 9999-12-31T23:59:59Z. A later one (1e20, 2^63) is not a
-/// date any issuer means; saturating it would make a token that never expires.
-pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
-
-fn numeric_claim(token: &UnverifiedToken, name: &str) -> Result<Option<i64>, JwtError> {
-    let invalid = || {
-        malformed(format!(
-            "{name} is not a NumericDate (whole seconds since 1970, at most {MAX_NUMERIC_DATE})"
-        ))
-    };
-    match token.claims.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            let seconds = match n.as_i64() {
-                Some(whole) => whole,
-                // 1.7e9 written as a float is still whole seconds; 1.5 or 1e20 are not.
-                None => match n.as_f64() {
-                    Some(f) if f.fract() == 0.0 && f.abs() <= MAX_NUMERIC_DATE as f64 => f as i64,
-                    _ => return Err(invalid()),
-                },
-            };
-            if (0..=MAX_NUMERIC_DATE).contains(&seconds) {
-                Ok(Some(seconds))
-            } else {
-                Err(invalid())
-            }
-        }
-        Some(_) => Err(malformed(format!("{name} must be a number"))),
-    }
-}
-
-/// Checks `exp`/`nbf` against `now` (Unix seconds) and `iss`/`aud`/`sub` against `validation`.
-pub fn check_claims(token: &UnverifiedToken, validation: &Validation, now: i64) -> Result<(), JwtError> {
-    let leeway = validation.leeway_seconds;
-    let skew = i64::try_from(leeway).unwrap_or(i64::MAX);
-    match numeric_claim(token, "exp")? {
-        Some(exp) if now > exp.saturating_add(skew) => return Err(JwtError::Expired { exp, now, leeway }),
-        None if validation.require_exp => return Err(JwtError::MissingExp),
-        _ => {}
-    }
-    if let Some(nbf) = numeric_claim(token, "nbf")?
-        && nbf > now.saturating_add(skew)
-    {
-        return Err(JwtError::NotYetValid { nbf, now, leeway });
-    }
-    if let Some(expected) = &validation.issuer {
-        let found = token.claim_str("iss");
-        if found != Some(expected.as_str()) {
-            return Err(JwtError::WrongIssuer {
-                expected: expected.clone(),
-                found: found.map(str::to_owned),
-            });
-        }
-    }
-    if let Some(expected) = &validation.audience {
-        let found = token.audiences();
-        if !found.iter().any(|a| a == expected) {
-            return Err(JwtError::WrongAudience {
-                expected: expected.clone(),
-                found,
-            });
-        }
-    }
-    if let Some(expected) = &validation.subject {
-        let found = token.claim_str("sub");
-        if found != Some(expected.as_str()) {
-            return Err(JwtError::WrongSubject {
-                expected: expected.clone(),
-                found: found.map(str::to_owned),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Verifies a token completely: structure, algorithm, key, signature, then claims.

@@ -5,6 +5,7 @@ use aws_lc_rs::hmac;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::jwk::Jwk;
 use crate::jwk::jwks_of;
 
 const NOW: i64 = 1_750_000_000;
