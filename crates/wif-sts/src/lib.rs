@@ -13,6 +13,7 @@ pub mod exchange;
 pub mod issuers;
 pub mod local;
 pub mod management;
+pub mod rbac;
 pub mod server;
 pub mod tokens;
 
