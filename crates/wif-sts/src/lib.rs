@@ -11,6 +11,7 @@ pub mod directory;
 pub mod errors;
 pub mod exchange;
 pub mod issuers;
+pub mod keyvault;
 pub mod local;
 pub mod management;
 pub mod rbac;
