@@ -5,7 +5,9 @@
 use anyhow::{Context, Result, ensure};
 use wif_proxy::{IdentityTable, Proxy, ProxyOptions};
 
-use crate::demo::{DemoContext, DemoEnv, Printer, READER_CLIENT, TENANT_A, TENANT_B, WRITER_CLIENT};
+use crate::demo_exchange::DemoEnv;
+
+use crate::demo::{DemoContext, Printer, READER_CLIENT, TENANT_A, TENANT_B, WRITER_CLIENT};
 
 /// The App Service secret the demo's proxy and its "app" share.
 const IDENTITY_HEADER: &str = "wif-demo-identity-header-secret";

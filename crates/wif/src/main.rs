@@ -2,6 +2,7 @@
 //! the library crates; each subcommand lives in its own module.
 
 mod demo;
+mod demo_exchange;
 mod demo_issuer;
 mod demo_proxy;
 mod doctor;

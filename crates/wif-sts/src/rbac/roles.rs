@@ -7,6 +7,20 @@ use super::{Permission, RoleDefinition};
 
 const NONE: &[&str] = &[];
 
+/// The control-plane reads Azure gives every Key Vault data-plane role but Secrets User.
+const KEY_VAULT_DATA_ROLE_ACTIONS: &[&str] = &[
+    "Microsoft.Authorization/*/read",
+    "Microsoft.Insights/alertRules/*",
+    "Microsoft.Resources/deployments/*",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.Support/*",
+    "Microsoft.KeyVault/checkNameAvailability/read",
+    "Microsoft.KeyVault/deletedVaults/read",
+    "Microsoft.KeyVault/locations/*/read",
+    "Microsoft.KeyVault/vaults/*/read",
+    "Microsoft.KeyVault/operations/read",
+];
+
 /// Every built-in role of the local plane.
 pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
     RoleDefinition {
@@ -56,18 +70,7 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
         role_name: "Key Vault Administrator",
         description: "Perform all data plane operations on a key vault and all objects in it, including certificates, keys, and secrets. Cannot manage key vault resources or manage role assignments. Only works for key vaults that use the 'Azure role-based access control' permission model.",
         permission: Permission {
-            actions: &[
-                "Microsoft.Authorization/*/read",
-                "Microsoft.Insights/alertRules/*",
-                "Microsoft.Resources/deployments/*",
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
-                "Microsoft.Support/*",
-                "Microsoft.KeyVault/checkNameAvailability/read",
-                "Microsoft.KeyVault/deletedVaults/read",
-                "Microsoft.KeyVault/locations/*/read",
-                "Microsoft.KeyVault/vaults/*/read",
-                "Microsoft.KeyVault/operations/read",
-            ],
+            actions: KEY_VAULT_DATA_ROLE_ACTIONS,
             not_actions: NONE,
             data_actions: &["Microsoft.KeyVault/vaults/*"],
             not_data_actions: NONE,
@@ -78,18 +81,7 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
         role_name: "Key Vault Secrets Officer",
         description: "Perform any action on the secrets of a key vault, except manage permissions. Only works for key vaults that use the 'Azure role-based access control' permission model.",
         permission: Permission {
-            actions: &[
-                "Microsoft.Authorization/*/read",
-                "Microsoft.Insights/alertRules/*",
-                "Microsoft.Resources/deployments/*",
-                "Microsoft.Resources/subscriptions/resourceGroups/read",
-                "Microsoft.Support/*",
-                "Microsoft.KeyVault/checkNameAvailability/read",
-                "Microsoft.KeyVault/deletedVaults/read",
-                "Microsoft.KeyVault/locations/*/read",
-                "Microsoft.KeyVault/vaults/*/read",
-                "Microsoft.KeyVault/operations/read",
-            ],
+            actions: KEY_VAULT_DATA_ROLE_ACTIONS,
             not_actions: NONE,
             data_actions: &["Microsoft.KeyVault/vaults/secrets/*"],
             not_data_actions: NONE,
