@@ -30,6 +30,7 @@ fn main() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("floor listening on http://{}", listener.local_addr().expect("address"));
         let serving = Serving {
+            tunnel: None,
             tls: None,
             limits: ConnectionLimits::default(),
             metrics: ConnectionMetrics::register(&mut Registry::default()),

@@ -180,6 +180,7 @@ impl Proxy {
     pub async fn serve(self, shutdown: impl std::future::Future<Output = ()> + Send) {
         let router = Router::new().fallback(handle).with_state(Arc::clone(&self.state));
         let serving = Serving {
+            tunnel: None,
             tls: None,
             limits: self.limits,
             metrics: self.connections,

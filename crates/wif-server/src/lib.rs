@@ -12,6 +12,7 @@ pub mod serve;
 pub mod service;
 pub mod task;
 pub mod tls;
+pub mod tunnel;
 
 pub use admin::{AdminState, admin_router};
 pub use limits::ConnectionLimits;
@@ -19,3 +20,4 @@ pub use serve::{ConnectionMetrics, Serving, serve_https, shutdown_signal};
 pub use service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
 pub use task::supervise;
 pub use tls::{CertificateSource, TlsError, install_crypto_provider};
+pub use tunnel::TunnelPolicy;

@@ -117,6 +117,9 @@ pub struct Serving {
     pub limits: ConnectionLimits,
     /// Where connection counts go.
     pub metrics: ConnectionMetrics,
+    /// A `CONNECT` to an allowed host comes first on each connection, when set
+    /// ([`crate::tunnel`]).
+    pub tunnel: Option<crate::tunnel::TunnelPolicy>,
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; then stops accepting and waits
@@ -128,7 +131,12 @@ pub async fn serve_https(
     router: Router,
     shutdown: impl Future<Output = ()> + Send,
 ) {
-    let Serving { tls, limits, metrics } = serving;
+    let Serving {
+        tls,
+        limits,
+        metrics,
+        tunnel,
+    } = serving;
     let acceptor = tls.map(TlsAcceptor::from);
     let max_connections = limits
         .max_connections
@@ -165,10 +173,34 @@ pub async fn serve_https(
             peer,
         };
         let acceptor = acceptor.clone();
+        let tunnel = tunnel.clone();
         metrics.open.inc();
         tokio::spawn(async move {
             let _permit = permit;
             let metrics = connection.metrics.clone();
+            let mut stream = stream;
+            if let Some(policy) = tunnel {
+                match tokio::time::timeout(
+                    limits.handshake_timeout,
+                    crate::tunnel::accept_connect(&mut stream, &policy),
+                )
+                .await
+                {
+                    Ok(Ok(host)) => tracing::debug!(%peer, host = ?host, "tunnel opened"),
+                    Ok(Err(error)) => {
+                        tracing::info!(%peer, %error, "CONNECT refused");
+                        metrics.closed("tunnel_refused");
+                        metrics.open.dec();
+                        return;
+                    }
+                    Err(_) => {
+                        tracing::debug!(%peer, "CONNECT not received in time");
+                        metrics.closed("handshake_timeout");
+                        metrics.open.dec();
+                        return;
+                    }
+                }
+            }
             match acceptor {
                 Some(acceptor) => match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await {
                     Ok(Ok(tls)) => connection.serve(tls).await,

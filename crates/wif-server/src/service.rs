@@ -57,6 +57,9 @@ pub struct ServiceOptions {
     pub readiness_gate: Option<crate::admin::ReadinessGate>,
     /// The bounds on every client, of the main and the admin listeners alike.
     pub limits: ConnectionLimits,
+    /// A third listener, a `CONNECT` proxy for the hosts its policy allows, whose tunnels
+    /// the main router serves over TLS ([`crate::tunnel`]).
+    pub tunnel: Option<(SocketAddr, crate::tunnel::TunnelPolicy)>,
 }
 
 impl std::fmt::Debug for ServiceOptions {
@@ -82,6 +85,7 @@ impl ServiceOptions {
             reload_interval: Duration::from_secs(5),
             readiness_gate: None,
             limits: ConnectionLimits::default(),
+            tunnel: None,
         }
     }
 }
@@ -120,7 +124,10 @@ pub struct BoundService {
     pub admin: AdminState,
     /// Connection counts of the main listener.
     pub connections: ConnectionMetrics,
+    /// The `CONNECT` listener's address, when asked for.
+    pub tunnel_address: Option<SocketAddr>,
     limits: ConnectionLimits,
+    tunnel: Option<(TcpListener, crate::tunnel::TunnelPolicy)>,
     listener: TcpListener,
     health: TcpListener,
     metrics: Option<TcpListener>,
@@ -184,6 +191,10 @@ pub async fn bind(
         Some(addr) => Some(bind(addr).await?),
         None => None,
     };
+    let tunnel = match options.tunnel {
+        Some((addr, policy)) => Some((bind(addr).await?, policy)),
+        None => None,
+    };
     let io = |source| ServiceError::Io {
         what: "cannot read the bound address".into(),
         source,
@@ -192,12 +203,14 @@ pub async fn bind(
         address: listener.local_addr().map_err(io)?,
         health_address: health.local_addr().map_err(io)?,
         metrics_address: metrics.as_ref().map(TcpListener::local_addr).transpose().map_err(io)?,
+        tunnel_address: tunnel.as_ref().map(|(l, _)| l.local_addr()).transpose().map_err(io)?,
         admin: match options.readiness_gate {
             Some(gate) => AdminState::new(registry, "starting").with_gate(gate),
             None => AdminState::new(registry, "starting"),
         },
         connections,
         limits: options.limits,
+        tunnel,
         listener,
         health,
         metrics,
@@ -219,6 +232,7 @@ impl BoundService {
             let router = admin_router(self.admin.clone());
             let mut stop = stop_rx.clone();
             let serving = Serving {
+                tunnel: None,
                 tls: None,
                 limits: self.limits,
                 metrics: ConnectionMetrics::default(),
@@ -227,9 +241,27 @@ impl BoundService {
                 let _ = stop.changed().await;
             })));
         }
+        if let Some((listener, policy)) = self.tunnel {
+            let mut stop = stop_rx.clone();
+            let serving = Serving {
+                tls: Some(Arc::clone(&self.tls)),
+                limits: self.limits,
+                metrics: ConnectionMetrics::default(),
+                tunnel: Some(policy),
+            };
+            admin_tasks.push(tokio::spawn(serve_https(
+                listener,
+                serving,
+                self.router.clone(),
+                async move {
+                    let _ = stop.changed().await;
+                },
+            )));
+        }
         self.admin.set_ready();
         let admin = self.admin.clone();
         let serving = Serving {
+            tunnel: None,
             tls: Some(self.tls),
             limits: self.limits,
             metrics: self.connections,

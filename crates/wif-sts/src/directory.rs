@@ -22,6 +22,15 @@ pub struct DirectoryConfig {
     /// Lifetime of tokens issued to applications (Entra: about an hour).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_lifetime_seconds: Option<i64>,
+    /// The local Azure plane: subscriptions with their resource groups, vaults and clusters.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<crate::cloud::SubscriptionConfig>,
+    /// Role assignments at any scope.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_assignments: Vec<crate::cloud::RoleAssignmentConfig>,
+    /// The Key Vault DNS suffix (`vault.wif.test` when absent): vault `V` is `V.<suffix>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_vault_dns_suffix: Option<String>,
 }
 
 /// A tenant.
@@ -71,6 +80,12 @@ pub struct ManagedIdentityConfig {
     /// ARM resource id (`xms_mirid`); a placeholder under the name when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_id: Option<String>,
+    /// Its ARM location (the resource group's when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+    /// Its ARM tags.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
     /// Its federated identity credentials.
     #[serde(default)]
     pub federated_identity_credentials: Vec<FederatedCredential>,
@@ -163,6 +178,8 @@ pub struct Directory {
     pub issuers: Vec<IssuerConfig>,
     /// Application token lifetime.
     pub token_lifetime_seconds: i64,
+    /// The Key Vault DNS suffix: requests for host `V.<suffix>` are vault `V`'s.
+    pub key_vault_dns_suffix: String,
 }
 
 /// Default lifetime of application tokens (Entra's `expires_in` is typically 3599).
@@ -191,6 +208,13 @@ impl Directory {
 
     /// Checks a parsed config.
     pub fn from_config(config: DirectoryConfig, base_dir: &Path) -> Result<Self, DirectoryError> {
+        crate::cloud::ops::check(&config).map_err(|e| error("config", e))?;
+        let key_vault_dns_suffix = config
+            .key_vault_dns_suffix
+            .clone()
+            .unwrap_or_else(|| crate::cloud::DEFAULT_VAULT_DNS_SUFFIX.to_owned())
+            .trim_start_matches('.')
+            .to_owned();
         let mut tenants: Vec<Tenant> = Vec::new();
         for (ti, t) in config.tenants.into_iter().enumerate() {
             let at = format!("tenants[{ti}]");
@@ -267,6 +291,7 @@ impl Directory {
             tenants,
             issuers,
             token_lifetime_seconds,
+            key_vault_dns_suffix,
         })
     }
 

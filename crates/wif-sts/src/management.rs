@@ -1,11 +1,10 @@
 //! A management API in the shape of Microsoft Graph's
 //! `applications/{id}/federatedIdentityCredentials` (list, get, create, update, delete), and
 //! the same under `userAssignedIdentities/{name}`, so credentials can change while the
-//! emulator runs. Guarded by a bearer token of its own. Every change is checked with Entra's
+//! emulator runs. Guarded by a bearer token of its own, or a Graph token the emulator minted. Every change is checked with Entra's
 //! rules against the whole directory, then written to the state file (atomically) before it
 //! is acknowledged, so a restart loses nothing that was answered with 2xx.
 
-use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,53 +15,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::Mutex;
 use wif_core::fic::FederatedCredential;
 
-use crate::directory::{Directory, DirectoryConfig, derived_guid};
+use crate::directory::{DirectoryConfig, derived_guid};
 use crate::server::StsState;
+use crate::store::{Store, commit};
 
 /// Largest management request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The management API's own state.
-pub struct Management {
-    token: String,
-    state_file: Option<PathBuf>,
-    base_dir: PathBuf,
-    config: Mutex<DirectoryConfig>,
-}
-
-impl std::fmt::Debug for Management {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Management")
-            .field("state_file", &self.state_file)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Management {
-    /// The API for `config` (as read, relative paths unresolved), writing changes to
-    /// `state_file` when given.
-    pub fn new(token: String, config: DirectoryConfig, base_dir: PathBuf, state_file: Option<PathBuf>) -> Self {
-        Management {
-            token,
-            state_file,
-            base_dir,
-            config: Mutex::new(config),
-        }
-    }
-}
-
-/// Reads the state file when it exists, else the config file: what a (re)start serves.
-pub fn load_config(config_file: &FsPath, state_file: Option<&FsPath>) -> Result<DirectoryConfig, String> {
-    let path = match state_file {
-        Some(state) if state.exists() => state,
-        _ => config_file,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
 
 /// A Graph error: `{"error": {"code", "message", "innerError"}}`.
 struct GraphError {
@@ -91,19 +51,25 @@ fn graph_error(status: StatusCode, code: &'static str, message: impl Into<String
     }
 }
 
-fn authorized(management: &Management, headers: &HeaderMap) -> bool {
+fn authorized(state: &StsState, store: &Store, headers: &HeaderMap) -> bool {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
+    let Some(presented) = presented else {
+        return false;
+    };
     // Compare in constant time so the token cannot be guessed byte by byte.
-    presented.is_some_and(|p| {
-        p.len() == management.token.len()
-            && p.bytes()
-                .zip(management.token.bytes())
+    let admin = store.admin_token.as_deref().is_some_and(|token| {
+        presented.len() == token.len()
+            && presented
+                .bytes()
+                .zip(token.bytes())
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
-    })
+    });
+    // Or, as in Graph, a Graph token this emulator minted.
+    admin || crate::caller::verify(state, presented, crate::caller::Surface::Graph).is_ok()
 }
 
 #[derive(Clone, Copy)]
@@ -185,40 +151,26 @@ struct FicBody {
     _odata_type: Option<String>,
 }
 
-/// Checks the changed config, persists it, and swaps the served directory.
-async fn commit(state: &StsState, management: &Management, candidate: DirectoryConfig) -> Result<(), GraphError> {
-    let directory = Directory::from_config(candidate.clone(), &management.base_dir)
-        .map_err(|e| graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.message))?;
-    if let Some(path) = &management.state_file {
-        persist(path, &candidate)
-            .map_err(|e| graph_error(StatusCode::INTERNAL_SERVER_ERROR, "Service_InternalServerError", e))?;
+fn commit_refused(error: crate::store::CommitError) -> GraphError {
+    match error {
+        crate::store::CommitError::Invalid(e) => graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.message),
+        crate::store::CommitError::Persist(e) => {
+            graph_error(StatusCode::INTERNAL_SERVER_ERROR, "Service_InternalServerError", e)
+        }
     }
-    *state.directory.write().await = Arc::new(directory);
-    Ok(())
-}
-
-fn persist(path: &FsPath, config: &DirectoryConfig) -> Result<(), String> {
-    use std::io::Write;
-    let text = serde_saphyr::to_string(config).map_err(|e| e.to_string())?;
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace {}: {e}", path.display()))
 }
 
 type Shared = Arc<StsState>;
 
-fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Management>, GraphError> {
-    let Some(management) = state.management.clone() else {
+fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Store>, GraphError> {
+    let Some(management) = state.store.clone() else {
         return Err(graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             "the management API is off: start wif sts with --admin-token-file",
         ));
     };
-    if !authorized(&management, headers) {
+    if !authorized(state, &management, headers) {
         return Err(graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -289,7 +241,7 @@ async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str,
     };
     fics.push(fic.clone());
     if let Err(error) = commit(state, &management, candidate.clone()).await {
-        return error.into_response();
+        return commit_refused(error).into_response();
     }
     *config = candidate;
     let mut response = (
@@ -386,7 +338,7 @@ async fn one(
         }
     }
     if let Err(error) = commit(state, &management, candidate.clone()).await {
-        return error.into_response();
+        return commit_refused(error).into_response();
     }
     *config = candidate;
     StatusCode::NO_CONTENT.into_response()

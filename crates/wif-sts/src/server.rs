@@ -29,6 +29,7 @@ use crate::issuers::{IssuerCheck, IssuerKeys};
 use crate::tokens;
 
 mod discovery;
+mod surfaces;
 
 /// Largest token request body read (a projected token is about 1 KiB; 16 KiB is our cap).
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
@@ -82,8 +83,10 @@ pub struct StsState {
     /// token's `iss` is built from it, whatever `Host` a client sends, and an assertion from
     /// this origin is refused as Entra refuses its own tokens. Set once the port is known.
     public_url: std::sync::RwLock<String>,
-    /// The management API, when enabled.
-    pub management: Option<Arc<crate::management::Management>>,
+    /// The changeable state (ARM, Graph, vaults and the management API), when enabled.
+    pub store: Option<Arc<crate::store::Store>>,
+    /// The key that signs tokens, as a JWKS: what ARM, Graph and the vaults verify callers with.
+    pub own_keys: wif_jose::JwkSet,
     /// What "now" is: assertions' time windows, issued tokens, error timestamps.
     pub clock: Arc<dyn Clock>,
 }
@@ -139,20 +142,21 @@ impl StsState {
         )
     }
 
-    /// As [`StsState::new`], with the management API.
-    pub fn with_management(
+    /// As [`StsState::new`], with the changeable state: ARM, Graph, the vaults and (when the
+    /// store has an admin token) the management API.
+    pub fn with_store(
         directory: Directory,
         signing_key: SigningKey,
         public_url: String,
         registry: &mut Registry,
-        management: crate::management::Management,
+        store: crate::store::Store,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         Self::assemble(
             directory,
             signing_key,
             public_url,
             registry,
-            Some(Arc::new(management)),
+            Some(Arc::new(store)),
             Arc::new(SystemClock),
         )
     }
@@ -164,17 +168,19 @@ impl StsState {
         signing_key: SigningKey,
         public_url: String,
         registry: &mut Registry,
-        management: Option<Arc<crate::management::Management>>,
+        store: Option<Arc<crate::store::Store>>,
         clock: Arc<dyn Clock>,
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         let issuers = IssuerKeys::new(directory.issuers.clone())?;
+        let own_keys = wif_jose::jwks_of(std::slice::from_ref(signing_key.public_key()));
         Ok(Arc::new(StsState {
+            own_keys,
             directory: RwLock::new(Arc::new(directory)),
             signing_key,
             issuers,
             metrics: StsMetrics::new(registry),
             public_url: std::sync::RwLock::new(public_url),
-            management,
+            store,
             clock,
         }))
     }
@@ -284,11 +290,15 @@ pub fn router(state: Shared) -> Router {
         .route("/{tenant}/discovery/keys", get(discovery::keys))
         .route("/common/discovery/instance", get(discovery::instance_discovery))
         .merge(crate::management::routes())
-        .fallback(not_found)
+        .fallback(surfaces::other)
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            surfaces::by_host,
+        ))
         .with_state(state)
 }
 
-async fn not_found() -> Response {
+pub(super) async fn not_found() -> Response {
     json_response(
         StatusCode::NOT_FOUND,
         &json!({ "error": "not_found", "error_description": "No such endpoint on the wif Entra ID emulator." }),

@@ -269,7 +269,7 @@ mod management {
 
     use serde_json::{Value, json};
     use wif_sts::directory::DirectoryConfig;
-    use wif_sts::management::Management;
+    use wif_sts::store::Store;
 
     use super::*;
 
@@ -296,8 +296,8 @@ mod management {
         let key = SigningKey::generate(Algorithm::RS256).unwrap();
         let mut registry = prometheus_client::registry::Registry::default();
         let state = if management_on {
-            let management = Management::new(ADMIN_TOKEN.into(), config, base.into(), state_file);
-            wif_sts::StsState::with_management(directory, key, String::new(), &mut registry, management)
+            let store = Store::new(config, base.into(), state_file).with_admin_token(ADMIN_TOKEN.into());
+            wif_sts::StsState::with_store(directory, key, String::new(), &mut registry, store)
         } else {
             wif_sts::StsState::new(directory, key, String::new(), &mut registry)
         }

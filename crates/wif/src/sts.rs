@@ -45,10 +45,15 @@ pub struct StsArgs {
     /// listen address (127.0.0.1 for an unspecified one).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
-    /// Where the management API keeps the directory; read at start when it exists, so a
-    /// restart keeps every acknowledged change (default: the config file itself is not touched).
-    #[arg(long, value_name = "FILE", requires = "admin_token_file")]
+    /// Where the directory and the local Azure plane (ARM, Graph, vaults, role assignments)
+    /// are kept; read at start when it exists, so a restart keeps every acknowledged change
+    /// (default: changes live in memory; the config file itself is never written).
+    #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
+    /// Also listen here as an HTTP CONNECT proxy for vault hosts (`V.<keyVaultDnsSuffix>`):
+    /// clients set HTTPS_PROXY to it and NO_PROXY for the rest; any other host is refused.
+    #[arg(long, value_name = "ADDR")]
+    pub vault_proxy_addr: Option<SocketAddr>,
 }
 
 fn base_dir(path: &std::path::Path) -> PathBuf {
@@ -73,27 +78,26 @@ fn read_admin_token(path: &std::path::Path) -> Result<String> {
 /// Runs `wif sts` until SIGTERM.
 pub fn run(args: &StsArgs) -> Result<()> {
     let config =
-        wif_sts::management::load_config(&args.config, args.state_file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+        wif_sts::store::load_config(&args.config, args.state_file.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
     let base = base_dir(&args.config);
     let directory = Directory::from_config(config.clone(), &base).with_context(|| args.config.display().to_string())?;
     for warning in directory.near_miss_warnings() {
         tracing::warn!(config = %args.config.display(), "{warning}");
         eprintln!("warning: {}: {warning}", args.config.display());
     }
-    let management = match &args.admin_token_file {
-        Some(path) => Some(wif_sts::management::Management::new(
-            read_admin_token(path)?,
-            config,
-            base,
-            args.state_file.clone(),
-        )),
-        None => None,
-    };
+    let suffix = directory.key_vault_dns_suffix.clone();
+    let mut store = wif_sts::store::Store::new(config, base, args.state_file.clone());
+    if let Some(path) = &args.admin_token_file {
+        store = store.with_admin_token(read_admin_token(path)?);
+    }
     let signing_key = match &args.signing_key {
         Some(path) => crate::issuer::load_signing_key(&path.to_string_lossy())?,
         None => SigningKey::generate(Algorithm::RS256)?,
     };
-    let tls = args.tls.source(&[])?;
+    let vault_names = [format!("*.{suffix}"), suffix.clone()];
+    let tls = args
+        .tls
+        .source(&vault_names.iter().map(String::as_str).collect::<Vec<_>>())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -102,13 +106,11 @@ pub fn run(args: &StsArgs) -> Result<()> {
         let mut registry = Registry::default();
         let tenants = directory.tenants.len();
         let configured = args.public_url.clone().unwrap_or_default();
-        let state = match management {
-            Some(m) => StsState::with_management(directory, signing_key, configured, &mut registry, m),
-            None => StsState::new(directory, signing_key, configured, &mut registry),
-        }
-        .map_err(|e| anyhow::anyhow!("{}", wif_core::error_text::error_chain(&e)))?;
+        let state = StsState::with_store(directory, signing_key, configured, &mut registry, store)
+            .map_err(|e| anyhow::anyhow!("{}", wif_core::error_text::error_chain(&e)))?;
         let mut options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
         options.limits = args.limits.limits();
+        options.tunnel = args.vault_proxy_addr.map(|addr| (addr, wif_sts::vault::tunnel_policy(&suffix)));
         let bound = wif_server::bind(options, wif_sts::router(std::sync::Arc::clone(&state)), registry).await?;
         if args.public_url.is_none() {
             let mut reached = bound.address;
@@ -123,6 +125,12 @@ pub fn run(args: &StsArgs) -> Result<()> {
             state.public_url(),
             bound.health_address
         );
+        if let Some(proxy) = bound.tunnel_address {
+            println!("vault hosts *.{suffix} through the CONNECT proxy http://{proxy} (HTTPS_PROXY=http://{proxy} NO_PROXY=127.0.0.1,localhost)");
+        }
+        if args.state_file.is_none() {
+            println!("no --state-file: changes made through ARM, Graph and the vaults live in memory only");
+        }
         tracing::info!(address = %bound.address, tenants, "sts serving");
         bound.serve(shutdown_signal()).await;
         Ok(())

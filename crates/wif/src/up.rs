@@ -39,6 +39,10 @@ pub struct UpArgs {
     /// Print the variables for `eval "$(wif up --print-env)"` and exit (the servers are not started).
     #[arg(long)]
     pub print_env: bool,
+    /// Print the lines that point azure-cli at the local Azure plane (custom cloud, proxy for
+    /// vault hosts, federated login) and exit (the servers are not started).
+    #[arg(long, conflicts_with = "print_env")]
+    pub print_az_setup: bool,
     /// The ServiceAccount the variables are for (NAMESPACE/NAME; default: the first of the config).
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub service_account: Option<String>,
@@ -52,14 +56,14 @@ fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
 }
 
-/// The app's variables for `account`.
-fn env_lines(state: &State, account: &Account) -> Vec<(String, String)> {
+/// The app's variables for `account`, whose identity is `(client id, tenant)`.
+fn env_lines(state: &State, account: &Account, identity: &(String, String)) -> Vec<(String, String)> {
     let ca = state.ca_file().display().to_string();
     let bundle = state.ca_bundle().display().to_string();
     let mut lines = vec![
         ("AZURE_AUTHORITY_HOST".to_owned(), state.sts_url()),
-        ("AZURE_TENANT_ID".into(), account.identity.1.clone()),
-        ("AZURE_CLIENT_ID".into(), account.identity.0.clone()),
+        ("AZURE_TENANT_ID".into(), identity.1.clone()),
+        ("AZURE_CLIENT_ID".into(), identity.0.clone()),
         (
             "AZURE_FEDERATED_TOKEN_FILE".into(),
             state
@@ -91,9 +95,14 @@ fn env_text(lines: &[(String, String)]) -> String {
         .collect()
 }
 
-fn chosen<'a>(accounts: &'a [Account], wanted: Option<&str>) -> Result<&'a Account> {
-    match wanted {
-        None => accounts.first().context("no service account"),
+/// The account the variables are for, and its identity: the one asked for, else the first
+/// with a client id.
+fn chosen<'a>(accounts: &'a [Account], wanted: Option<&str>) -> Result<(&'a Account, (String, String))> {
+    let account = match wanted {
+        None => accounts
+            .iter()
+            .find(|a| a.identity.is_some())
+            .context("no serviceAccounts entry has a clientId: give one an identity of the config")?,
         Some(wanted) => accounts
             .iter()
             .find(|a| format!("{}/{}", a.namespace, a.name) == wanted)
@@ -103,8 +112,41 @@ fn chosen<'a>(accounts: &'a [Account], wanted: Option<&str>) -> Result<&'a Accou
                     "--service-account {wanted} is not in the config (it has {})",
                     known.join(", ")
                 )
-            }),
-    }
+            })?,
+    };
+    let identity = account.identity.clone().with_context(|| {
+        format!(
+            "ServiceAccount {}/{} has no clientId in the config: it gets a token file only",
+            account.namespace, account.name
+        )
+    })?;
+    Ok((account, identity))
+}
+
+/// The lines that point azure-cli at the local Azure plane and log it in as `identity`
+/// with `account`'s projected token (spec/azure-control-plane.md §1, protocols.md §3.5).
+fn az_setup_lines(state: &State, account: &Account, identity: &(String, String)) -> String {
+    let dir = state.dir.join("azure-cli").display().to_string();
+    let token = state
+        .token_file(&account.namespace, &account.name)
+        .display()
+        .to_string();
+    let proxy = format!("http://127.0.0.1:{}", state.ports.vault_proxy_port);
+    format!(
+        "export AZURE_CONFIG_DIR={} REQUESTS_CA_BUNDLE={}\n\
+export HTTPS_PROXY={} NO_PROXY=127.0.0.1,localhost\n\
+az cloud register -n WifLocal --endpoint-resource-manager {}/\n\
+az cloud set -n WifLocal\n\
+az config set core.instance_discovery=false\n\
+az login --service-principal -u {} -t {} --federated-token \"$(cat {})\"\n",
+        quote(&dir),
+        quote(&state.ca_bundle().display().to_string()),
+        quote(&proxy),
+        state.sts_url(),
+        identity.0,
+        identity.1,
+        quote(&token),
+    )
 }
 
 /// Runs `wif up`.
@@ -129,20 +171,26 @@ pub fn run(args: &UpArgs) -> Result<()> {
         Some(path) => path.display().to_string(),
         None => "the default config".into(),
     })?;
-    let account = chosen(&accounts, args.service_account.as_deref())?.clone();
-    if args.print_env {
-        let state = State::load_or_create(&dir)?;
-        print!("{}", env_text(&env_lines(&state, &account)));
+    let (account, identity) = chosen(&accounts, args.service_account.as_deref())?;
+    let account = account.clone();
+    let suffix = crate::up_config::vault_suffix(&config);
+    if args.print_env || args.print_az_setup {
+        let state = State::load_or_create(&dir, &suffix)?;
+        if args.print_env {
+            print!("{}", env_text(&env_lines(&state, &account, &identity)));
+        } else {
+            print!("{}", az_setup_lines(&state, &account, &identity));
+        }
         return Ok(());
     }
     let _lock = lock(&dir)?;
-    let state = State::load_or_create(&dir)?;
+    let state = State::load_or_create(&dir, &suffix)?;
     let directory = directory(&config, &accounts, &state)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    runtime.block_on(serve(args, state, accounts, account, directory))
+    runtime.block_on(serve(args, state, accounts, (account, identity), directory))
 }
 
 fn port_taken(what: &str, port: u16, state: &State) -> impl Fn(anyhow::Error) -> anyhow::Error {
@@ -187,7 +235,13 @@ async fn rotate_tokens(
     }
 }
 
-async fn serve(args: &UpArgs, state: State, accounts: Vec<Account>, account: Account, directory: String) -> Result<()> {
+async fn serve(
+    args: &UpArgs,
+    state: State,
+    accounts: Vec<Account>,
+    (account, identity): (Account, (String, String)),
+    directory: String,
+) -> Result<()> {
     let tls = || TlsSource::CertDir(state.dir.join("tls"));
     let loopback = |port: u16| std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut stops = Vec::new();
@@ -223,24 +277,44 @@ async fn serve(args: &UpArgs, state: State, accounts: Vec<Account>, account: Acc
         }));
     }
 
-    // The emulator.
+    // The emulator and the local Azure plane, from their state file once there is one.
     let mut registry = Registry::default();
-    let parsed = wif_sts::Directory::from_yaml(&directory, &state.dir).context("the directory made from the config")?;
-    let sts_state = wif_sts::StsState::new(
-        parsed,
-        wif_jose::SigningKey::generate(wif_jose::Algorithm::RS256)?,
-        state.sts_url(),
-        &mut registry,
-    )
-    .map_err(|e| anyhow::anyhow!("{}", wif_core::error_text::error_chain(&e)))?;
-    let options = ServiceOptions::new(loopback(state.ports.sts_port), loopback(0), tls(), "1.2");
+    let state_file = state.azure_state_file();
+    let config: wif_sts::directory::DirectoryConfig = if state_file.exists() {
+        println!(
+            "wif up: the local Azure plane's state is read from {} (remove it to start again from the config)",
+            state_file.display()
+        );
+        wif_sts::store::load_config(&state_file, None).map_err(|e| anyhow::anyhow!(e))?
+    } else {
+        serde_json::from_str(&directory).context("the directory made from the config")?
+    };
+    let parsed = wif_sts::Directory::from_config(config.clone(), &state.dir).with_context(|| {
+        format!(
+            "the directory (from {})",
+            if state_file.exists() {
+                state_file.display().to_string()
+            } else {
+                "the config".into()
+            }
+        )
+    })?;
+    let suffix = parsed.key_vault_dns_suffix.clone();
+    let store = wif_sts::store::Store::new(config, state.dir.clone(), Some(state_file));
+    let sts_state = wif_sts::StsState::with_store(parsed, state.sts_key()?, state.sts_url(), &mut registry, store)
+        .map_err(|e| anyhow::anyhow!("{}", wif_core::error_text::error_chain(&e)))?;
+    let mut options = ServiceOptions::new(loopback(state.ports.sts_port), loopback(0), tls(), "1.2");
+    options.tunnel = Some((
+        loopback(state.ports.vault_proxy_port),
+        wif_sts::vault::tunnel_policy(&suffix),
+    ));
     let sts = wif_server::bind(options, wif_sts::router(sts_state), registry)
         .await
         .map_err(anyhow::Error::from)
         .map_err(port_taken("the emulator", state.ports.sts_port, &state))?;
 
     // The proxy, with the pod's environment.
-    let lines = env_lines(&state, &account);
+    let lines = env_lines(&state, &account, &identity);
     let env: HashMap<&str, String> = lines.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let table = wif_proxy::IdentityTable::from_env(&env, env.keys().map(|k| (*k).to_owned()))?;
     let workload = wif_client::WorkloadIdentity::from_env(&env, Some(std::fs::read(state.ca_file())?.as_slice()))?;
@@ -280,6 +354,12 @@ async fn serve(args: &UpArgs, state: State, accounts: Vec<Account>, account: Acc
         env_file.display()
     );
     print!("{}", env_text(&lines));
+    println!(
+        "the local Azure plane (ARM and Graph at {}/, vaults *.{suffix} through http://127.0.0.1:{}); for azure-cli, paste (or eval \"$(wif up --print-az-setup)\"):",
+        state.sts_url(),
+        state.ports.vault_proxy_port
+    );
+    print!("{}", az_setup_lines(&state, &account, &identity));
     println!("Ctrl-C stops every server.");
     wif_server::shutdown_signal().await;
     for stop in stops {

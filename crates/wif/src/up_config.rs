@@ -20,8 +20,9 @@ pub struct Account {
     pub namespace: String,
     /// Name.
     pub name: String,
-    /// The default identity: client id and tenant.
-    pub identity: (String, String),
+    /// The default identity: client id and tenant (none for an account that only gets a
+    /// token file, for an identity made later through ARM).
+    pub identity: Option<(String, String)>,
     /// Named identities: alias, client id, tenant.
     pub named: Vec<(String, String, String)>,
 }
@@ -85,7 +86,10 @@ pub fn accounts(config: &Value) -> Result<Vec<Account>> {
             Ok(Account {
                 namespace: text(entry, "namespace").unwrap_or_else(|| "default".into()),
                 name: text(entry, "name").with_context(|| format!("{at}: name is missing"))?,
-                identity: identity(entry, &at)?,
+                identity: match text(entry, "clientId") {
+                    Some(_) => Some(identity(entry, &at)?),
+                    None => None,
+                },
                 named,
             })
         })
@@ -120,7 +124,10 @@ pub fn directory(config: &Value, accounts: &[Account], state: &State) -> Result<
                 }
                 for account in accounts {
                     let subject = wif_core::doctor::subject_of(&account.namespace, &account.name);
-                    let uses = std::iter::once(&account.identity.0)
+                    let uses = account
+                        .identity
+                        .iter()
+                        .map(|(c, _)| c)
                         .chain(account.named.iter().map(|(_, c, _)| c))
                         .any(|c| c.eq_ignore_ascii_case(&id));
                     let trusted = credentials.iter().any(|c| c["subject"] == subject.as_str());
@@ -136,11 +143,75 @@ pub fn directory(config: &Value, accounts: &[Account], state: &State) -> Result<
             }
         }
     }
-    let directory = json!({
+    let mut directory = json!({
         "tenants": tenants,
         "issuers": [{"issuer": issuer, "caFile": state.ca_file().display().to_string()}],
+        "subscriptions": subscriptions(config, &issuer)?,
+        "keyVaultDnsSuffix": vault_suffix(config),
     });
+    if let Some(assignments) = config.get("roleAssignments") {
+        directory["roleAssignments"] = assignments.clone();
+    }
     Ok(serde_json::to_string(&directory)?)
+}
+
+/// The resource group and managed cluster the default subscription holds: the local cluster.
+pub const LOCAL_GROUP: &str = "wif-local";
+
+/// The Key Vault DNS suffix of the config (`keyVaultDnsSuffix`, default `vault.wif.test`).
+pub fn vault_suffix(config: &Value) -> String {
+    text(config, "keyVaultDnsSuffix")
+        .unwrap_or_else(|| wif_sts::cloud::DEFAULT_VAULT_DNS_SUFFIX.to_owned())
+        .trim_start_matches('.')
+        .to_owned()
+}
+
+/// The config's subscriptions, each managed cluster's issuer defaulting to the local issuer;
+/// without any, one for the first tenant holding the local cluster (group and cluster
+/// [`LOCAL_GROUP`]), so the tutorials' `az aks show` finds the local issuer.
+pub fn subscriptions(config: &Value, issuer: &str) -> Result<Value> {
+    let mut listed = config.get("subscriptions").cloned().unwrap_or_else(|| json!([]));
+    let list = listed.as_array_mut().context("subscriptions must be a list")?;
+    for group in list
+        .iter_mut()
+        .filter_map(|s| s.get_mut("resourceGroups"))
+        .filter_map(Value::as_array_mut)
+        .flatten()
+    {
+        for cluster in group
+            .get_mut("managedClusters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(map) = cluster.as_object_mut() {
+                map.entry("issuerUrl").or_insert_with(|| json!(issuer));
+            }
+        }
+    }
+    if list.is_empty()
+        && let Some(tenant) = config["tenants"]
+            .as_array()
+            .and_then(|t| t.first())
+            .and_then(|t| text(t, "tenantId"))
+    {
+        list.push(json!({
+            "subscriptionId": default_subscription(&tenant),
+            "tenantId": tenant,
+            "displayName": "wif local",
+            "resourceGroups": [{
+                "name": LOCAL_GROUP,
+                "location": "eastus",
+                "managedClusters": [{"name": LOCAL_GROUP, "issuerUrl": issuer}],
+            }],
+        }));
+    }
+    Ok(listed)
+}
+
+/// The default subscription of `tenant`: the same id at every start.
+pub fn default_subscription(tenant: &str) -> String {
+    wif_sts::directory::derived_guid(&format!("subscription:{}", tenant.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -152,7 +223,7 @@ mod tests {
         let default = accounts(&default_config()).unwrap();
         assert_eq!(
             default[0].identity,
-            (DEFAULT_CLIENT.to_owned(), DEFAULT_TENANT.to_owned())
+            Some((DEFAULT_CLIENT.to_owned(), DEFAULT_TENANT.to_owned()))
         );
         let stray = json!({"tenants": [], "serviceAccounts": [{"name": "a", "clientId": "x"}]});
         assert_eq!(

@@ -25,6 +25,9 @@ pub struct Ports {
     pub proxy_port: u16,
     /// App Service's `IDENTITY_HEADER`.
     pub identity_header: String,
+    /// The CONNECT proxy for vault hosts (0 in a state directory made before it existed).
+    #[serde(default)]
+    pub vault_proxy_port: u16,
 }
 
 /// The state directory and what it holds.
@@ -38,6 +41,16 @@ pub struct State {
     pub key: std::sync::Arc<SigningKey>,
 }
 
+/// The key in `file`, made (mode 0600) on first use.
+fn kept_key(file: &Path) -> Result<SigningKey> {
+    if file.exists() {
+        return crate::issuer::load_signing_key(&file.to_string_lossy());
+    }
+    let key = SigningKey::generate(Algorithm::RS256)?;
+    write_private(file, key.to_pkcs8_pem()?.as_bytes(), true)?;
+    Ok(key)
+}
+
 /// The default state directory: `$XDG_DATA_HOME/wif/up`, else `~/.local/share/wif/up`.
 pub fn default_dir() -> Result<PathBuf> {
     let data = std::env::var_os("XDG_DATA_HOME")
@@ -48,10 +61,10 @@ pub fn default_dir() -> Result<PathBuf> {
     Ok(data.join("wif").join("up"))
 }
 
-/// Three distinct free loopback ports, chosen by the kernel.
-fn free_ports() -> Result<[u16; 3]> {
-    let listeners = [0; 3].map(|_| std::net::TcpListener::bind("127.0.0.1:0"));
-    let mut ports = [0u16; 3];
+/// Distinct free loopback ports, chosen by the kernel.
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = [0; N].map(|_| std::net::TcpListener::bind("127.0.0.1:0"));
+    let mut ports = [0u16; N];
     for (port, listener) in ports.iter_mut().zip(listeners) {
         *port = listener
             .context("cannot find a free loopback port")?
@@ -62,17 +75,23 @@ fn free_ports() -> Result<[u16; 3]> {
 }
 
 impl State {
-    /// The state in `dir`, made on first use.
-    pub fn load_or_create(dir: &Path) -> Result<Self> {
+    /// The state in `dir`, made on first use; the serving certificate also names the vault
+    /// hosts under `vault_suffix`.
+    pub fn load_or_create(dir: &Path, vault_suffix: &str) -> Result<Self> {
         std::fs::create_dir_all(dir.join("tls")).with_context(|| format!("cannot create {}", dir.display()))?;
         let ports_file = dir.join("state.json");
         let ports = if ports_file.exists() {
             let text = std::fs::read_to_string(&ports_file)
                 .with_context(|| format!("cannot read {}", ports_file.display()))?;
-            serde_json::from_str(&text)
-                .with_context(|| format!("{} is damaged: remove it to pick new ports", ports_file.display()))?
+            let mut ports: Ports = serde_json::from_str(&text)
+                .with_context(|| format!("{} is damaged: remove it to pick new ports", ports_file.display()))?;
+            if ports.vault_proxy_port == 0 {
+                [ports.vault_proxy_port] = free_ports()?;
+                write_private(&ports_file, serde_json::to_string_pretty(&ports)?.as_bytes(), true)?;
+            }
+            ports
         } else {
-            let [issuer_port, sts_port, proxy_port] = free_ports()?;
+            let [issuer_port, sts_port, proxy_port, vault_proxy_port] = free_ports()?;
             let identity_header = format!(
                 "{}{}",
                 wif_jose::kubernetes::random_uuid()?.replace('-', ""),
@@ -83,25 +102,35 @@ impl State {
                 sts_port,
                 proxy_port,
                 identity_header,
+                vault_proxy_port,
             };
             write_private(&ports_file, serde_json::to_string_pretty(&ports)?.as_bytes(), true)?;
             ports
         };
-        let key_file = dir.join("sa.key");
-        let key = if key_file.exists() {
-            crate::issuer::load_signing_key(&key_file.to_string_lossy())?
-        } else {
-            let key = SigningKey::generate(Algorithm::RS256)?;
-            write_private(&key_file, key.to_pkcs8_pem()?.as_bytes(), true)?;
-            key
-        };
+        let key = kept_key(&dir.join("sa.key"))?;
+        kept_key(&dir.join("sts.key"))?;
         let (cert, tls_key, ca) = (dir.join("tls/tls.crt"), dir.join("tls/tls.key"), dir.join("ca.pem"));
-        if !(cert.exists() && tls_key.exists() && ca.exists()) {
+        let suffix = vault_suffix.trim_start_matches('.');
+        let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| (*n).to_owned()).collect();
+        names.extend([format!("*.{suffix}"), suffix.to_owned()]);
+        let names_file = dir.join("tls/names");
+        let names_text = names.join("\n");
+        let same_names = std::fs::read_to_string(&names_file).is_ok_and(|t| t == names_text);
+        if !(cert.exists() && tls_key.exists() && ca.exists() && same_names) {
+            if ca.exists() {
+                eprintln!(
+                    "wif up: the serving certificate did not name {}: a new CA is made ({}); clients that kept the old one must read it again",
+                    names.join(", "),
+                    ca.display()
+                );
+            }
             let authority = LocalCa::new("wif up local CA")?;
-            let serving = authority.issue(&LOOPBACK_NAMES)?;
+            let serving = authority.issue(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
             std::fs::write(&cert, &serving.cert_pem).with_context(|| format!("cannot write {}", cert.display()))?;
             write_private(&tls_key, serving.key_pem.as_bytes(), true)?;
             std::fs::write(&ca, authority.cert_pem()).with_context(|| format!("cannot write {}", ca.display()))?;
+            std::fs::write(&names_file, &names_text)
+                .with_context(|| format!("cannot write {}", names_file.display()))?;
         }
         // Clients that replace the system roots with a bundle (requests, OpenSSL) get the
         // system's roots and ours, so other HTTPS keeps working in the same shell.
@@ -141,6 +170,17 @@ impl State {
     /// The emulator's URL.
     pub fn sts_url(&self) -> String {
         format!("https://127.0.0.1:{}", self.ports.sts_port)
+    }
+
+    /// The emulator's signing key: kept, so the tokens azure-cli cached stay valid across
+    /// restarts, as Entra's keys outlive a login.
+    pub fn sts_key(&self) -> Result<SigningKey> {
+        crate::issuer::load_signing_key(&self.dir.join("sts.key").to_string_lossy())
+    }
+
+    /// The local Azure plane's state file: ARM, Graph and vault changes survive a restart.
+    pub fn azure_state_file(&self) -> PathBuf {
+        self.dir.join("azure-state.yaml")
     }
 
     /// The projected token file of `namespace/name`.

@@ -57,10 +57,19 @@ impl Running {
 }
 
 async fn start(limits: ConnectionLimits, tls: Option<Arc<rustls::ServerConfig>>) -> Running {
+    start_with(limits, tls, None).await
+}
+
+async fn start_with(
+    limits: ConnectionLimits,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    tunnel: Option<crate::tunnel::TunnelPolicy>,
+) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let metrics = ConnectionMetrics::default();
     let serving = Serving {
+        tunnel,
         tls,
         limits,
         metrics: metrics.clone(),
@@ -251,4 +260,40 @@ async fn shutdown_ends_idle_connections_and_returns() {
         .expect("drained");
     read_until_closed(&mut idle).await;
     assert_eq!(metrics.open_count(), 0);
+}
+
+#[tokio::test]
+async fn a_tunnel_listener_bounds_the_connect_and_refuses_other_hosts() {
+    let policy = crate::tunnel::TunnelPolicy::new("*.vault.test", |h| h.ends_with(".vault.test"));
+    let server = start_with(limits(300), Some(tls_config()), Some(policy)).await;
+    // Silent: closed at the handshake timeout, before any CONNECT.
+    let mut silent = TcpStream::connect(server.address).await.unwrap();
+    assert!(read_until_closed(&mut silent).await.is_empty());
+    // Half a CONNECT head, never finished: closed too.
+    let mut trickled = TcpStream::connect(server.address).await.unwrap();
+    trickled
+        .write_all(b"CONNECT kv.vault.test:443 HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    assert!(read_until_closed(&mut trickled).await.is_empty());
+    assert_eq!(server.metrics.closed_count("handshake_timeout"), 2);
+    // Another host: refused at once, in words.
+    let mut other = TcpStream::connect(server.address).await.unwrap();
+    other
+        .write_all(b"CONNECT example.com:443 HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut other).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 403 Forbidden"), "{answer}");
+    assert_eq!(server.metrics.closed_count("tunnel_refused"), 1);
+    // An allowed host: 200, then the TLS handshake is bounded as on any listener.
+    let mut allowed = TcpStream::connect(server.address).await.unwrap();
+    allowed
+        .write_all(b"CONNECT kv.vault.test:443 HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut allowed).await).into_owned();
+    assert_eq!(answer, "HTTP/1.1 200 Connection Established\r\n\r\n");
+    assert_eq!(server.metrics.closed_count("handshake_timeout"), 3);
+    server.stop().await;
 }

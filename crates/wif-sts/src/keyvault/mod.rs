@@ -91,34 +91,44 @@ pub fn valid_secret_name(name: &str) -> bool {
 }
 
 /// One version of a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SecretVersion {
     /// 32 lower-case hex characters.
     pub version: String,
     /// The value.
     pub value: String,
     /// `contentType`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     /// Tags (az always adds `file-encoding: utf-8`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
     /// Unix seconds.
     pub created: i64,
 }
 
 /// A secret: its name as first set, and its versions, oldest first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Secret {
     pub name: String,
     pub versions: Vec<SecretVersion>,
 }
 
 /// A vault's secrets; names compare case-insensitively, as Key Vault's do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct VaultSecrets {
     secrets: BTreeMap<String, Secret>,
 }
 
 impl VaultSecrets {
+    /// Whether the vault holds no secret.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
     /// Adds a version (`version` from the caller: the shell draws it at random).
     pub fn set(&mut self, name: &str, new: SecretVersion) -> Result<&SecretVersion, KeyVaultError> {
         if !valid_secret_name(name) {

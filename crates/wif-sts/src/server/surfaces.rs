@@ -1,0 +1,65 @@
+//! Which surface answers a request: a vault host (`V.<vault suffix>`) is the vault's whatever
+//! its path; otherwise the token endpoint's routes come first, and what they leave goes to
+//! ARM or Graph by its first path segment (matched case-insensitively, as Azure does).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, Uri, header};
+use axum::response::Response;
+
+use super::{Shared, not_found};
+
+/// The host a request names: HTTP/2's authority, else `Host`.
+fn request_host(uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// Requests for a vault host (`V.<vault suffix>`) are the vault's, whatever their path.
+pub(super) async fn by_host(
+    State(state): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(host) = request_host(request.uri(), request.headers()) {
+        let suffix = state.directory().await.key_vault_dns_suffix.clone();
+        if let Some(name) = crate::vault::vault_of_host(&host, &suffix) {
+            let name = name.to_owned();
+            let (parts, body) = request.into_parts();
+            return crate::vault::handle(
+                Arc::clone(&state),
+                host,
+                name,
+                parts.method,
+                parts.uri,
+                parts.headers,
+                body,
+            )
+            .await;
+        }
+    }
+    next.run(request).await
+}
+
+/// ARM's and Graph's paths (matched case-insensitively, as Azure does), else a 404.
+pub(super) async fn other(
+    State(state): State<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    if crate::arm::claims(uri.path()) {
+        return crate::arm::handle(state, method, uri, headers, body).await;
+    }
+    if crate::graph::claims(uri.path()) {
+        return crate::graph::handle(state, method, uri, headers, body).await;
+    }
+    not_found().await
+}
