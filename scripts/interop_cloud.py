@@ -288,6 +288,14 @@ check("CONNECT proxy: any other host is refused at once (403)", answer.startswit
 answer = connect(b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
 check("CONNECT proxy: a plain request is refused (405)", answer.startswith("HTTP/1.1 405 "), answer)
 
+# The tutorial's clean-up: the group goes, and its identities with it.
+rc, _, err = az("group", "delete", "--name", "myResourceGroup", "--yes")
+check("az group delete (the tutorial's clean-up)", rc == 0, err)
+rc, out, err = az("identity", "list", "--resource-group", "myResourceGroup")
+check("its identities are gone with it: ResourceGroupNotFound", rc != 0 and "ResourceGroupNotFound" in err, (out, err))
+got = workload(env, "token", "https://management.azure.com/.default")
+check("and the deleted identity gets no token (AADSTS700016)", "AADSTS700016" in got.get("failed", ""), got)
+
 down(proc)
 left = open(guard_log).read() if os.path.exists(guard_log) else ""
 check("no client tried to leave loopback", left == "", left)

@@ -1,5 +1,6 @@
 //! The emulator in-process, on an ephemeral loopback port with a CA made for it: for tests
-//! (ours, and users' own), benchmarks and the demo. Dropping it stops the server. With a
+//! (ours, and users' own), benchmarks and the demo; with the local Azure plane (its state in
+//! memory) and the CONNECT proxy for vault hosts on a second port. Dropping it stops the server. With a
 //! [`StaticIssuer`] (a cluster issuer whose keys the emulator reads from a file) the whole
 //! exchange runs without an issuer server.
 
@@ -13,8 +14,9 @@ use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
 use wif_server::tls::certified_key_from_pem;
 use wif_server::{ServiceOptions, TlsSource};
 
-use crate::directory::Directory;
+use crate::directory::{Directory, DirectoryConfig};
 use crate::server::{StsState, router};
+use crate::store::Store;
 
 /// Why the emulator did not start; the cause is kept.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +36,8 @@ pub struct LocalEmulator {
     pub ca_pem: String,
     /// Its state (directory, metrics), for inspection.
     pub state: Arc<StsState>,
+    /// The CONNECT proxy for vault hosts (`HTTPS_PROXY=http://ADDR`).
+    pub vault_proxy: std::net::SocketAddr,
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -49,21 +53,30 @@ impl LocalEmulator {
         base_dir: &Path,
         wrap: impl FnOnce(Router) -> Router,
     ) -> Result<Self, StartError> {
-        let directory = Directory::from_yaml(yaml, base_dir).map_err(fail)?;
+        let config: DirectoryConfig = serde_saphyr::from_str(yaml).map_err(fail)?;
+        let directory = Directory::from_config(config.clone(), base_dir).map_err(fail)?;
+        let suffix = directory.key_vault_dns_suffix.clone();
         let mut registry = Registry::default();
         let signing_key = SigningKey::generate(Algorithm::RS256).map_err(fail)?;
-        let state = StsState::new(directory, signing_key, "https://127.0.0.1".into(), &mut registry).map_err(fail)?;
+        let store = Store::new(config, base_dir.to_path_buf(), None);
+        let state = StsState::with_store(directory, signing_key, "https://127.0.0.1".into(), &mut registry, store)
+            .map_err(fail)?;
         let ca = LocalCa::new("wif local emulator CA").map_err(fail)?;
-        let cert = ca.issue(&LOOPBACK_NAMES).map_err(fail)?;
+        let wildcard = format!("*.{suffix}");
+        let mut names = LOOPBACK_NAMES.to_vec();
+        names.extend([wildcard.as_str(), suffix.as_str()]);
+        let cert = ca.issue(&names).map_err(fail)?;
         let generated = Path::new("(generated)");
         let key = certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), generated, generated)
             .map_err(fail)?;
         let loopback = "127.0.0.1:0".parse().map_err(fail)?;
-        let options = ServiceOptions::new(loopback, loopback, TlsSource::Given(key), "1.2");
+        let mut options = ServiceOptions::new(loopback, loopback, TlsSource::Given(key), "1.2");
+        options.tunnel = Some((loopback, crate::vault::tunnel_policy(&suffix)));
         let bound = wif_server::bind(options, wrap(router(Arc::clone(&state))), registry)
             .await
             .map_err(fail)?;
         let url = format!("https://{}", bound.address);
+        let vault_proxy = bound.tunnel_address.unwrap_or(bound.address);
         state.set_public_url(&url);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(bound.serve(async move {
@@ -73,6 +86,7 @@ impl LocalEmulator {
             url,
             ca_pem: ca.cert_pem().to_owned(),
             state,
+            vault_proxy,
             _stop: stop,
         })
     }

@@ -51,14 +51,27 @@ fn graph_error(status: StatusCode, code: &'static str, message: impl Into<String
     }
 }
 
-fn authorized(state: &StsState, store: &Store, headers: &HeaderMap) -> bool {
+/// Who may change credentials: the admin token holder, anywhere; a Graph caller, in its own
+/// tenant only (as Graph confines a service principal to its directory).
+enum Access {
+    Admin,
+    Tenant(String),
+}
+
+impl Access {
+    fn reaches(&self, tenant_id: &str) -> bool {
+        match self {
+            Access::Admin => true,
+            Access::Tenant(own) => own.eq_ignore_ascii_case(tenant_id),
+        }
+    }
+}
+
+fn authorized(state: &StsState, store: &Store, headers: &HeaderMap) -> Option<Access> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let Some(presented) = presented else {
-        return false;
-    };
+        .and_then(|v| v.strip_prefix("Bearer "))?;
     // Compare in constant time so the token cannot be guessed byte by byte.
     let admin = store.admin_token.as_deref().is_some_and(|token| {
         presented.len() == token.len()
@@ -68,8 +81,13 @@ fn authorized(state: &StsState, store: &Store, headers: &HeaderMap) -> bool {
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
     });
+    if admin {
+        return Some(Access::Admin);
+    }
     // Or, as in Graph, a Graph token this emulator minted.
-    admin || crate::caller::verify(state, presented, crate::caller::Surface::Graph).is_ok()
+    crate::caller::verify(state, presented, crate::caller::Surface::Graph)
+        .ok()
+        .map(|caller| Access::Tenant(caller.tenant_id))
 }
 
 #[derive(Clone, Copy)]
@@ -82,10 +100,11 @@ enum Parent {
 /// id, or an identity by name, client id or principal id.
 fn credentials_of<'c>(
     config: &'c mut DirectoryConfig,
+    access: &Access,
     parent: Parent,
     id: &str,
 ) -> Option<(String, &'c mut Vec<FederatedCredential>)> {
-    for tenant in &mut config.tenants {
+    for tenant in config.tenants.iter_mut().filter(|t| access.reaches(&t.tenant_id)) {
         match parent {
             Parent::Application => {
                 for app in &mut tenant.applications {
@@ -162,7 +181,7 @@ fn commit_refused(error: crate::store::CommitError) -> GraphError {
 
 type Shared = Arc<StsState>;
 
-fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Store>, GraphError> {
+fn management(state: &StsState, headers: &HeaderMap) -> Result<(Arc<Store>, Access), GraphError> {
     let Some(management) = state.store.clone() else {
         return Err(graph_error(
             StatusCode::NOT_FOUND,
@@ -170,23 +189,23 @@ fn management(state: &StsState, headers: &HeaderMap) -> Result<Arc<Store>, Graph
             "the management API is off: start wif sts with --admin-token-file",
         ));
     };
-    if !authorized(state, &management, headers) {
-        return Err(graph_error(
+    match authorized(state, &management, headers) {
+        Some(access) => Ok((management, access)),
+        None => Err(graph_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Access token is empty or invalid.",
-        ));
+        )),
     }
-    Ok(management)
 }
 
 async fn list(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str) -> Response {
-    let management = match management(state, headers) {
+    let (management, access) = match management(state, headers) {
         Ok(m) => m,
         Err(e) => return e.into_response(),
     };
     let mut config = management.config.lock().await;
-    match credentials_of(&mut config, parent, id) {
+    match credentials_of(&mut config, &access, parent, id) {
         Some((client, fics)) => {
             Json200(json!({ "value": fics.iter().map(|f| to_graph(&client, f)).collect::<Vec<_>>() })).into_response()
         }
@@ -200,7 +219,7 @@ async fn list(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str) -
 }
 
 async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str, body: &[u8]) -> Response {
-    let management = match management(state, headers) {
+    let (management, access) = match management(state, headers) {
         Ok(m) => m,
         Err(e) => return e.into_response(),
     };
@@ -214,7 +233,7 @@ async fn create(state: &StsState, headers: &HeaderMap, parent: Parent, id: &str,
     };
     let mut config = management.config.lock().await;
     let mut candidate = config.clone();
-    let Some((client, fics)) = credentials_of(&mut candidate, parent, id) else {
+    let Some((client, fics)) = credentials_of(&mut candidate, &access, parent, id) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -270,13 +289,13 @@ async fn one(
     key: &str,
     body: &[u8],
 ) -> Response {
-    let management = match management(state, headers) {
+    let (management, access) = match management(state, headers) {
         Ok(m) => m,
         Err(e) => return e.into_response(),
     };
     let mut config = management.config.lock().await;
     let mut candidate = config.clone();
-    let Some((client, fics)) = credentials_of(&mut candidate, parent, id) else {
+    let Some((client, fics)) = credentials_of(&mut candidate, &access, parent, id) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",

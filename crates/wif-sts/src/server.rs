@@ -40,11 +40,18 @@ struct OutcomeLabels {
     outcome: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SurfaceLabels {
+    surface: &'static str,
+    status: u16,
+}
+
 /// The emulator's metrics.
 #[derive(Debug, Clone)]
 pub struct StsMetrics {
     requests: Family<OutcomeLabels, Counter>,
     duration: Histogram,
+    azure_requests: Family<SurfaceLabels, Counter>,
 }
 
 impl StsMetrics {
@@ -53,7 +60,13 @@ impl StsMetrics {
         let metrics = StsMetrics {
             requests: Family::default(),
             duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            azure_requests: Family::default(),
         };
+        registry.register(
+            "wif_sts_azure_requests",
+            "Requests to the local Azure plane by surface (arm, graph, vault) and HTTP status",
+            metrics.azure_requests.clone(),
+        );
         registry.register(
             "wif_sts_token_requests",
             "Token requests by endpoint and outcome (issued, or the AADSTS code)",
@@ -65,6 +78,20 @@ impl StsMetrics {
             metrics.duration.clone(),
         );
         metrics
+    }
+
+    /// Counts one answer of the local Azure plane.
+    pub(crate) fn count_azure(&self, surface: &'static str, status: u16) {
+        self.azure_requests
+            .get_or_create(&SurfaceLabels { surface, status })
+            .inc();
+    }
+
+    /// Answers of the local Azure plane so far with `status` from `surface` (tests, diagnostics).
+    pub fn azure_count(&self, surface: &'static str, status: u16) -> u64 {
+        self.azure_requests
+            .get_or_create(&SurfaceLabels { surface, status })
+            .get()
     }
 }
 

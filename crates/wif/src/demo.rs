@@ -2,7 +2,8 @@
 //! checked. Exit 0 only if every step did what it should. Steps: the webhook's mutation of a
 //! sample Deployment (rendered offline), the webhook over TLS, a cluster OIDC issuer on
 //! loopback and a projected token it signs, that token exchanged at the emulator for two
-//! identities (and a typo diagnosed), and an IMDS request to the proxy ([`crate::demo_proxy`]).
+//! identities (and a typo diagnosed), an IMDS request to the proxy ([`crate::demo_proxy`]),
+//! and a Key Vault secret read under Azure RBAC on the local Azure plane ([`crate::demo_vault`]).
 //! Each step reads what earlier ones left in the [`DemoContext`].
 
 use anyhow::{Result, bail, ensure};
@@ -104,6 +105,10 @@ fn steps() -> Vec<(&'static str, Step)> {
         (
             "an app that only speaks managed identity gets its tokens from the IMDS proxy (wif proxy)",
             crate::demo_proxy::proxy_step,
+        ),
+        (
+            "the app reads a Key Vault secret, Azure RBAC deciding, on the local Azure plane (wif sts)",
+            crate::demo_vault::vault_step,
         ),
     ]
 }

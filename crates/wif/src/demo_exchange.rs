@@ -34,7 +34,8 @@ tenants:
 issuers:
   - issuer: "{issuer}"
     caFile: issuer-ca.pem
-"#
+{}"#,
+        crate::demo_vault::subscriptions_section()
     )
 }
 

@@ -172,6 +172,11 @@ impl RunningSts {
         &self.emulator.ca_pem
     }
 
+    /// Its CONNECT proxy for vault hosts.
+    pub fn vault_proxy(&self) -> std::net::SocketAddr {
+        self.emulator.vault_proxy
+    }
+
     /// A scratch directory that lives as long as the emulator.
     pub fn workdir(&self) -> &Path {
         &self.workdir.0

@@ -5,6 +5,7 @@ mod demo;
 mod demo_exchange;
 mod demo_issuer;
 mod demo_proxy;
+mod demo_vault;
 mod doctor;
 mod doctor_cluster;
 mod files;

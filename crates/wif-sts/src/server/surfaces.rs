@@ -32,7 +32,7 @@ pub(super) async fn by_host(
         if let Some(name) = crate::vault::vault_of_host(&host, &suffix) {
             let name = name.to_owned();
             let (parts, body) = request.into_parts();
-            return crate::vault::handle(
+            let response = crate::vault::handle(
                 Arc::clone(&state),
                 host,
                 name,
@@ -42,6 +42,8 @@ pub(super) async fn by_host(
                 body,
             )
             .await;
+            state.metrics.count_azure("vault", response.status().as_u16());
+            return response;
         }
     }
     next.run(request).await
@@ -55,11 +57,19 @@ pub(super) async fn other(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if crate::arm::claims(uri.path()) {
-        return crate::arm::handle(state, method, uri, headers, body).await;
-    }
-    if crate::graph::claims(uri.path()) {
-        return crate::graph::handle(state, method, uri, headers, body).await;
-    }
-    not_found().await
+    let (surface, response) = if crate::arm::claims(uri.path()) {
+        (
+            "arm",
+            crate::arm::handle(Arc::clone(&state), method, uri, headers, body).await,
+        )
+    } else if crate::graph::claims(uri.path()) {
+        (
+            "graph",
+            crate::graph::handle(Arc::clone(&state), method, uri, headers, body).await,
+        )
+    } else {
+        return not_found().await;
+    };
+    state.metrics.count_azure(surface, response.status().as_u16());
+    response
 }

@@ -42,3 +42,76 @@ fn paths_map_to_operations() {
     assert!(operation(&Method::GET, "/keys/k").is_none());
     assert!(operation(&Method::GET, "/secrets/a/b/c").is_none());
 }
+
+#[tokio::test]
+async fn an_access_policy_vault_grants_what_its_policy_lists() {
+    use crate::cloud::{AccessPolicyConfig, AccessPolicyPermissions, KeyVaultConfig, VaultPlace};
+    let principal = "0b1e0000-0000-4000-8000-000000000001";
+    let vault = KeyVaultConfig {
+        name: "kv-policies".into(),
+        location: "eastus".into(),
+        enable_rbac_authorization: false,
+        access_policies: vec![AccessPolicyConfig {
+            object_id: principal.into(),
+            tenant_id: None,
+            permissions: AccessPolicyPermissions {
+                secrets: vec!["Get".into(), "list".into()],
+                ..AccessPolicyPermissions::default()
+            },
+        }],
+        sku: "standard".into(),
+        tags: Default::default(),
+        secrets: Default::default(),
+    };
+    let place = VaultPlace {
+        subscription_id: "5ab5c71b-0000-4000-8000-000000000001".into(),
+        resource_group: "rg".into(),
+        tenant_id: "aaaaaaaa-0000-4000-8000-00000000000a".into(),
+    };
+    let caller = |oid: &str| crate::caller::Caller {
+        object_id: oid.into(),
+        app_id: "c1e00000-0000-4000-8000-000000000001".into(),
+        tenant_id: place.tenant_id.clone(),
+    };
+    let config = DirectoryConfig::default();
+    let target = format!("{}/secrets/s", place.vault_id(&vault.name));
+    assert!(
+        access::refusal(
+            &config,
+            &vault,
+            &place,
+            &caller(principal),
+            SecretOperation::Get,
+            &target
+        )
+        .is_none()
+    );
+    assert!(
+        access::refusal(
+            &config,
+            &vault,
+            &place,
+            &caller(principal),
+            SecretOperation::List,
+            &target
+        )
+        .is_none()
+    );
+    for (who, kind) in [
+        (principal, SecretOperation::Set),
+        ("0b1e0000-0000-4000-8000-000000000002", SecretOperation::Get),
+    ] {
+        let refused = access::refusal(&config, &vault, &place, &caller(who), kind, &target).expect("refused");
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+        let body = axum::body::to_bytes(refused.into_body(), 64 * 1024).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["innererror"]["code"], "AccessDenied");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("does not have secrets"),
+            "{body}"
+        );
+    }
+}
