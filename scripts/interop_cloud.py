@@ -40,15 +40,17 @@ serviceAccounts:
 
 def up():
     """Starts `wif up` in its own process group and waits (bounded) for its last banner line."""
+    # Its log goes to a file: a pipe nobody reads would fill and stall it.
+    log = open(os.path.join(tmp, "wif-up.log"), "a")
     proc = subprocess.Popen([WIF, "up", "--state-dir", state, "--config", config], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=log, start_new_session=True)
     seen = b""
     while b"Ctrl-C" not in seen:
         ready, _, _ = select.select([proc.stdout], [], [], 60)
         chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
         if not chunk:
             proc.kill()
-            raise RuntimeError(f"wif up did not start: {seen!r} {proc.stderr.read()!r}")
+            raise RuntimeError(f"wif up did not start: {seen!r}; see {log.name}")
         seen += chunk
     return proc, seen.decode()
 

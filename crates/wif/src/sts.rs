@@ -119,18 +119,19 @@ pub fn run(args: &StsArgs) -> Result<()> {
             }
             state.set_public_url(format!("https://{reached}"));
         }
+        if args.state_file.is_none() {
+            tracing::info!("no --state-file: changes made through ARM, Graph and the vaults live in memory only");
+        }
+        // One banner line: tests and scripts read the first line and may close the pipe.
+        let vault_proxy = bound.tunnel_address.map_or_else(String::new, |proxy| {
+            format!(", vault hosts *.{suffix} through the CONNECT proxy http://{proxy}")
+        });
         println!(
-            "Entra ID emulator listening on https://{} with {tenants} tenant(s) as {} (health on http://{})",
+            "Entra ID emulator listening on https://{} with {tenants} tenant(s) as {} (health on http://{}){vault_proxy}",
             bound.address,
             state.public_url(),
             bound.health_address
         );
-        if let Some(proxy) = bound.tunnel_address {
-            println!("vault hosts *.{suffix} through the CONNECT proxy http://{proxy} (HTTPS_PROXY=http://{proxy} NO_PROXY=127.0.0.1,localhost)");
-        }
-        if args.state_file.is_none() {
-            println!("no --state-file: changes made through ARM, Graph and the vaults live in memory only");
-        }
         tracing::info!(address = %bound.address, tenants, "sts serving");
         bound.serve(shutdown_signal()).await;
         Ok(())

@@ -281,7 +281,8 @@ async fn serve(
     let mut registry = Registry::default();
     let state_file = state.azure_state_file();
     let config: wif_sts::directory::DirectoryConfig = if state_file.exists() {
-        println!(
+        // On stderr: the first line on stdout stays the "ready" banner scripts wait for.
+        eprintln!(
             "wif up: the local Azure plane's state is read from {} (remove it to start again from the config)",
             state_file.display()
         );
