@@ -164,3 +164,12 @@ doctor_seeds += [good, good.replace("payments:api-sa", "payment:api-sa"),
                  'apiVersion: v1\nkind: List\nitems: [{kind: Pod, metadata: {labels: {azure.workload.identity/use: "true"}}, spec: {containers: 3}}]\n',
                  "kind: Deployment\nspec: {template: {metadata: {labels: {azure.workload.identity/use: true}}}}\n", ""]
 write("doctor", doctor_seeds)
+
+# connect_head: what HTTPS_PROXY clients send the vault proxy, near misses and garbage
+write("connect_head", ["CONNECT kv1.vault.wif.test:443 HTTP/1.0\r\nHost: kv1.vault.wif.test:443\r\n\r\n",
+                       "CONNECT kv1.vault.wif.test:443 HTTP/1.1\r\n\r\n", "CONNECT a.b.vault.wif.test:443 HTTP/1.1\r\n\r\n",
+                       "CONNECT vault.wif.test:443 HTTP/1.1\r\n\r\n", "CONNECT kv1.vault.wif.test HTTP/1.1\r\n\r\n",
+                       "CONNECT kv1.vault.wif.test:99999 HTTP/1.1\r\n\r\n", "CONNECT [::1]:443 HTTP/1.1\r\n\r\n",
+                       "GET http://example.com/ HTTP/1.1\r\n\r\n", "CONNECT azcliprod.blob.core.windows.net:443 HTTP/1.1\r\n\r\n",
+                       "CONNECT  kv1.vault.wif.test:443  HTTP/1.1\r\n\r\n", "CONNECT \u00e9.vault.wif.test:443 HTTP/1.1\r\n\r\n",
+                       "kv1.vault.wif.test:8443", ".vault.wif.test:8443", "", b"\xff\xfe\r\n\r\n"])

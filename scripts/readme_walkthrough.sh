@@ -12,7 +12,9 @@ work=$(mktemp -d)
 # The walkthrough runs in a process group of its own, so what it leaves running (a server it
 # started with &, when a later line fails) is stopped with it.
 group=""
-trap '[ -n "$group" ] && kill -- -"$group" 2>/dev/null; rm -rf "$work"' EXIT
+# A group already gone is no failure (under set -e, a failed kill would end the trap, and
+# the script, with status 1 after it printed ok).
+trap '{ [ -n "$group" ] && kill -- -"$group" 2>/dev/null; } || true; rm -rf "$work"' EXIT
 awk '/<!-- walkthrough: start -->/ {on=1; next} /<!-- walkthrough: end -->/ {on=0} on' "$root/README.md" \
   | sed '1{/^```/d}; ${/^```/d}' > "$work/walkthrough.sh"
 [ -s "$work/walkthrough.sh" ] || { echo "FAILED: README.md has no walkthrough block"; exit 1; }

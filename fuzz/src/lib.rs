@@ -227,3 +227,13 @@ pub fn doctor(data: &[u8]) {
         cluster: true,
     });
 }
+
+/// A CONNECT request head, as the vault proxy reads it, and the vault its host names.
+pub fn connect_head(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let line = text.split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    if let Ok((host, _port)) = wif_server::tunnel::parse_connect(line) {
+        let _ = wif_sts::vault::vault_of_host(host, "vault.wif.test");
+    }
+    let _ = wif_sts::vault::vault_of_host(&text, ".vault.wif.test:8443");
+}

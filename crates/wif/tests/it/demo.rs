@@ -1,4 +1,4 @@
-//! `wif demo` runs every step (the proxy's last) and exits 0.
+//! `wif demo` runs every step (the Key Vault read under RBAC last) and exits 0.
 
 use super::*;
 
@@ -16,12 +16,17 @@ fn demo_succeeds_and_reports_each_step() {
         text.contains("App Service (IDENTITY_ENDPOINT), client_id=writer: the named identity"),
         "the proxy step: {text}"
     );
+    assert!(
+        text.contains("403 Forbidden (ForbiddenByRbac)") && text.contains("200 db-password = "),
+        "the vault step: {text}"
+    );
     for (n, title) in [
         "the webhook's mutation of a Deployment, rendered offline (wif render)",
         "the webhook over TLS, answering the AdmissionReview kube-apiserver sends for a pod (wif webhook)",
         "a cluster OIDC issuer on loopback, and the projected token it signs (wif issuer)",
         "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts, wif-client)",
         "an app that only speaks managed identity gets its tokens from the IMDS proxy (wif proxy)",
+        "the app reads a Key Vault secret, Azure RBAC deciding, on the local Azure plane (wif sts)",
     ]
     .iter()
     .enumerate()
@@ -34,7 +39,7 @@ fn demo_succeeds_and_reports_each_step() {
     }
     assert_eq!(
         text.matches("\n   ok\n").count(),
-        5,
+        6,
         "each step checked its result: {text}"
     );
     assert!(!text.contains("FAILED"), "{text}");

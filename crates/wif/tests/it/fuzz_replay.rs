@@ -73,6 +73,11 @@ fn imds_query_corpus() {
 }
 
 #[test]
+fn connect_head_corpus() {
+    replay("connect_head", targets::connect_head);
+}
+
+#[test]
 fn iptables_listing_corpus() {
     replay("iptables_listing", targets::iptables_listing);
 }
