@@ -114,6 +114,9 @@ pub struct StsState {
     pub store: Option<Arc<crate::store::Store>>,
     /// The key that signs tokens, as a JWKS: what ARM, Graph and the vaults verify callers with.
     pub own_keys: wif_jose::JwkSet,
+    /// The Key Vault DNS suffix: requests for host `V.<suffix>` are vault `V`'s. Fixed at
+    /// start (nothing changes it), so routing a request takes no lock.
+    pub vault_dns_suffix: String,
     /// What "now" is: assertions' time windows, issued tokens, error timestamps.
     pub clock: Arc<dyn Clock>,
 }
@@ -200,8 +203,10 @@ impl StsState {
     ) -> Result<Arc<Self>, crate::issuers::FetchError> {
         let issuers = IssuerKeys::new(directory.issuers.clone())?;
         let own_keys = wif_jose::jwks_of(std::slice::from_ref(signing_key.public_key()));
+        let vault_dns_suffix = directory.key_vault_dns_suffix.clone();
         Ok(Arc::new(StsState {
             own_keys,
+            vault_dns_suffix,
             directory: RwLock::new(Arc::new(directory)),
             signing_key,
             issuers,

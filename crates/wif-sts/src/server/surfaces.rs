@@ -12,13 +12,10 @@ use axum::response::Response;
 use super::{Shared, not_found};
 
 /// The host a request names: HTTP/2's authority, else `Host`.
-fn request_host(uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    uri.authority().map(|a| a.as_str().to_owned()).or_else(|| {
-        headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned)
-    })
+fn request_host<'r>(uri: &'r Uri, headers: &'r HeaderMap) -> Option<&'r str> {
+    uri.authority()
+        .map(axum::http::uri::Authority::as_str)
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
 }
 
 /// Requests for a vault host (`V.<vault suffix>`) are the vault's, whatever their path.
@@ -27,24 +24,25 @@ pub(super) async fn by_host(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if let Some(host) = request_host(request.uri(), request.headers()) {
-        let suffix = state.directory().await.key_vault_dns_suffix.clone();
-        if let Some(name) = crate::vault::vault_of_host(&host, &suffix) {
-            let name = name.to_owned();
-            let (parts, body) = request.into_parts();
-            let response = crate::vault::handle(
-                Arc::clone(&state),
-                host,
-                name,
-                parts.method,
-                parts.uri,
-                parts.headers,
-                body,
-            )
-            .await;
-            state.metrics.count_azure("vault", response.status().as_u16());
-            return response;
-        }
+    // Borrowed until it is a vault's: the token endpoint's requests allocate nothing here.
+    let vault = request_host(request.uri(), request.headers()).and_then(|host| {
+        let name = crate::vault::vault_of_host(host, &state.vault_dns_suffix)?;
+        Some((host.to_owned(), name.to_owned()))
+    });
+    if let Some((host, name)) = vault {
+        let (parts, body) = request.into_parts();
+        let response = crate::vault::handle(
+            Arc::clone(&state),
+            host,
+            name,
+            parts.method,
+            parts.uri,
+            parts.headers,
+            body,
+        )
+        .await;
+        state.metrics.count_azure("vault", response.status().as_u16());
+        return response;
     }
     next.run(request).await
 }
