@@ -11,10 +11,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio::sync::RwLock;
@@ -29,71 +25,14 @@ use crate::issuers::{IssuerCheck, IssuerKeys};
 use crate::tokens;
 
 mod discovery;
+mod metrics;
 mod surfaces;
+
+use metrics::OutcomeLabels;
+pub use metrics::StsMetrics;
 
 /// Largest token request body read (a projected token is about 1 KiB; 16 KiB is our cap).
 pub const MAX_FORM_BYTES: usize = 64 * 1024;
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    endpoint: &'static str,
-    outcome: String,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct SurfaceLabels {
-    surface: &'static str,
-    status: u16,
-}
-
-/// The emulator's metrics.
-#[derive(Debug, Clone)]
-pub struct StsMetrics {
-    requests: Family<OutcomeLabels, Counter>,
-    duration: Histogram,
-    azure_requests: Family<SurfaceLabels, Counter>,
-}
-
-impl StsMetrics {
-    /// Registers them.
-    pub fn new(registry: &mut Registry) -> Self {
-        let metrics = StsMetrics {
-            requests: Family::default(),
-            duration: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
-            azure_requests: Family::default(),
-        };
-        registry.register(
-            "wif_sts_azure_requests",
-            "Requests to the local Azure plane by surface (arm, graph, vault) and HTTP status",
-            metrics.azure_requests.clone(),
-        );
-        registry.register(
-            "wif_sts_token_requests",
-            "Token requests by endpoint and outcome (issued, or the AADSTS code)",
-            metrics.requests.clone(),
-        );
-        registry.register(
-            "wif_sts_token_request_duration_seconds",
-            "Time to answer a token request",
-            metrics.duration.clone(),
-        );
-        metrics
-    }
-
-    /// Counts one answer of the local Azure plane.
-    pub(crate) fn count_azure(&self, surface: &'static str, status: u16) {
-        self.azure_requests
-            .get_or_create(&SurfaceLabels { surface, status })
-            .inc();
-    }
-
-    /// Answers of the local Azure plane so far with `status` from `surface` (tests, diagnostics).
-    pub fn azure_count(&self, surface: &'static str, status: u16) -> u64 {
-        self.azure_requests
-            .get_or_create(&SurfaceLabels { surface, status })
-            .get()
-    }
-}
 
 /// What the handlers share.
 pub struct StsState {
