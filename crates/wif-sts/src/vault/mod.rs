@@ -92,6 +92,12 @@ enum Operation<'p> {
     Delete { name: &'p str },
 }
 
+/// A change the vault makes, once permitted (through the store, which persists it).
+enum Write<'p> {
+    Set(&'p str),
+    Delete(&'p str),
+}
+
 fn operation<'p>(method: &Method, path: &'p str) -> Option<Operation<'p>> {
     let rest = path.strip_prefix("/secrets")?;
     if rest.is_empty() || rest == "/" {
@@ -128,11 +134,12 @@ pub async fn handle(
             None,
         );
     };
+    // Only where the vault is, for the challenge: its secrets are read under the lock below.
     let found = {
         let config = store.config.lock().await;
-        ops::find_vault(&config, &name).map(|(v, p)| (v.clone(), p, vault_suffix(&config)))
+        ops::find_vault(&config, &name).map(|(v, p)| (v.name.clone(), p, vault_suffix(&config)))
     };
-    let Some((vault, place, suffix)) = found else {
+    let Some((vault_name, place, suffix)) = found else {
         return json_response(
             404,
             &keyvault::error_body(
@@ -206,48 +213,48 @@ pub async fn handle(
     {
         return failure(&KeyVaultError::BadName { name: n.to_owned() });
     }
-    let vault_id = place.vault_id(&vault.name);
+    let vault_id = place.vault_id(&vault_name);
     let target = match secret_name {
         Some(n) => format!("{vault_id}/secrets/{n}"),
         None => vault_id.clone(),
     };
-    {
+    // One lock for the decision and a read: nothing is copied, nothing waits on the network.
+    let write = {
         let config = store.config.lock().await;
-        if let Some(denied) = refusal(&config, &vault, &place, &caller, kind, &target) {
+        let Some((vault, _)) = ops::find_vault(&config, &name) else {
+            return VaultChangeError::Gone.response();
+        };
+        if let Some(denied) = refusal(&config, vault, &place, &caller, kind, &target) {
             tracing::info!(vault = %name, caller = %caller.object_id, action = kind.data_action(), "vault call refused: not permitted");
             return denied;
         }
-    }
-    match op {
-        Operation::List => {
-            let config = store.config.lock().await;
-            let items: Vec<Value> = ops::find_vault(&config, &name)
-                .map(|(v, _)| {
-                    v.secrets
-                        .list()
-                        .into_iter()
-                        .map(|(secret, version)| {
-                            let mut item = keyvault::bundle(&host, secret, version, false);
-                            item["id"] = json!(format!("https://{host}/secrets/{}", secret.name));
-                            item
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            json_response(200, &json!({"value": items, "nextLink": null}), None)
-        }
-        Operation::Get { name: secret, version } => {
-            let config = store.config.lock().await;
-            match ops::find_vault(&config, &name).map(|(v, _)| v.secrets.get(secret, version)) {
-                Some(Ok((s, v))) => json_response(200, &keyvault::bundle(&host, s, v, true), None),
-                Some(Err(e)) => failure(&e),
-                None => failure(&KeyVaultError::SecretNotFound {
-                    name: secret.to_owned(),
-                }),
+        match op {
+            Operation::List => {
+                let items: Vec<Value> = vault
+                    .secrets
+                    .list()
+                    .into_iter()
+                    .map(|(secret, version)| {
+                        let mut item = keyvault::bundle(&host, secret, version, false);
+                        item["id"] = json!(format!("https://{host}/secrets/{}", secret.name));
+                        item
+                    })
+                    .collect();
+                return json_response(200, &json!({"value": items, "nextLink": null}), None);
             }
+            Operation::Get { name: secret, version } => {
+                return match vault.secrets.get(secret, version) {
+                    Ok((s, v)) => json_response(200, &keyvault::bundle(&host, s, v, true), None),
+                    Err(e) => failure(&e),
+                };
+            }
+            Operation::Set { name } => Write::Set(name),
+            Operation::Delete { name } => Write::Delete(name),
         }
-        Operation::Set { name: secret } => set(&state, &store, &host, &name, secret, body).await,
-        Operation::Delete { name: secret } => {
+    };
+    match write {
+        Write::Set(secret) => set(&state, &store, &host, &name, secret, body).await,
+        Write::Delete(secret) => {
             let deleted = store
                 .change(&state, |c| {
                     find_vault(c, &name)?
