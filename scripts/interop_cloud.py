@@ -7,8 +7,10 @@ ServiceAccount and Deployment, and a process with exactly that env gets a token 
 identity. scripts/tutorials/keyvault.sh makes a vault and a secret; Python's SecretClient with
 WorkloadIdentityCredential (challenge verification on, through the CONNECT proxy) gets 403
 ForbiddenByRbac, then the value once "Key Vault Secrets User" is assigned; a second identity
-without an assignment is refused. The state survives a restart. Then bad input to every new
-endpoint. Every client runs behind the loopback guard. argv[1]: wif; argv[2]: az."""
+without an assignment is refused; the Azure SDK for Go's azsecrets Client (challenge
+verification on) sees the same. The state survives a restart. Then bad input to every new
+endpoint. Every client runs behind the loopback guard (Go's: a dialer that refuses anything but
+loopback). argv[1]: wif; argv[2]: az; argv[3]: the Go client (scripts/go-client)."""
 import json, os, select, signal, socket, subprocess, sys, tempfile
 
 import interop_common as common
@@ -16,7 +18,7 @@ import interop_common as common
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUARD = os.path.join(HERE, "loopback_guard")
 TUTORIALS = os.path.join(HERE, "tutorials")
-WIF, AZ = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+WIF, AZ, GO_CLIENT = (os.path.abspath(a) for a in sys.argv[1:4])
 PYTHON = sys.executable
 check = common.check
 TENANT = "aaaaaaaa-0000-4000-8000-00000000000a"
@@ -112,6 +114,21 @@ def workload(env, *args):
         return json.loads(res.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):
         return {"failed": res.stderr[-1500:]}
+
+
+def go_workload(env, vault_uri, name):
+    """The Go client's azsecrets read with exactly `env` (plus trust store and proxy)."""
+    full = dict(env, PATH=os.environ["PATH"], HOME=tmp, SSL_CERT_FILE=os.path.join(state, "ca-bundle.pem"),
+                HTTPS_PROXY=f"http://127.0.0.1:{ports['vault_proxy']}", NO_PROXY="127.0.0.1,localhost")
+    res = subprocess.run([GO_CLIENT, "secret", vault_uri, name], capture_output=True, text=True, env=full, timeout=120)
+    try:
+        return json.loads(res.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return {"failed": res.stderr[-1500:]}
+
+
+def forbidden_by_rbac(got):
+    return got.get("status") == 403 and "ForbiddenByRbac" in got.get("text", "")
 
 
 def claims(token):
@@ -213,10 +230,14 @@ got = workload(env, "secret", vault_uri, "wid-tuto-password")
 check("SecretClient before the assignment: 403 Forbidden, innererror ForbiddenByRbac",
       got.get("status") == 403 and got.get("error", {}).get("innererror", {}).get("code") == "ForbiddenByRbac"
       and "Microsoft.KeyVault/vaults/secrets/getSecret/action" in got.get("error", {}).get("message", ""), got)
+got = go_workload(env, vault_uri, "wid-tuto-password")
+check("Go azsecrets before the assignment: 403 ForbiddenByRbac", forbidden_by_rbac(got), got)
 rc, _, err = shell(f"bash {TUTORIALS}/keyvault.sh", GRANT_WORKLOAD=1)
 check("keyvault.sh again, granting Key Vault Secrets User (re-run path)", rc == 0, err)
 got = workload(env, "secret", vault_uri, "wid-tuto-password")
 check("SecretClient with WorkloadIdentityCredential reads the secret", got == {"value": "Hello!"}, got)
+got = go_workload(env, vault_uri, "wid-tuto-password")
+check("Go azsecrets with WorkloadIdentityCredential reads the secret", got == {"value": "Hello!"}, got)
 rc, _, err = shell(
     "az identity create -g myResourceGroup -n otherIdentity -l eastus -o none\n"
     "az identity federated-credential create -g myResourceGroup --identity-name otherIdentity -n other "
@@ -227,6 +248,8 @@ other_env = dict(env, AZURE_CLIENT_ID=other_id,
 got = workload(other_env, "secret", vault_uri, "wid-tuto-password")
 check("a second identity without an assignment is refused: 403 ForbiddenByRbac",
       rc == 0 and got.get("status") == 403 and got.get("error", {}).get("innererror", {}).get("code") == "ForbiddenByRbac", (got, err))
+got = go_workload(other_env, vault_uri, "wid-tuto-password")
+check("and so is it with Go azsecrets", forbidden_by_rbac(got), got)
 
 # Nothing acknowledged is lost on restart.
 down(proc)

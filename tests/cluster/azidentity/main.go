@@ -6,6 +6,10 @@
 //	    at run time, DisableInstanceDiscovery), all from AZURE_FEDERATED_TOKEN_FILE.
 //	azidentity-client default SCOPE
 //	    NewDefaultAzureCredential with the environment as it is (the webhook's variables).
+//	azidentity-client secret VAULT_URL NAME
+//	    azsecrets' Client (challenge verification on) with a WorkloadIdentityCredential from
+//	    the environment, through HTTPS_PROXY (the emulator's CONNECT proxy for vault hosts):
+//	    prints {"value":..} or {"status":..,"error_code":..,"text":..}.
 //
 // Prints one JSON line per token: {"tenant":..,"client":..,"token":..}. Every connection goes
 // through a dialer that refuses anything but loopback, so a credential that falls back to
@@ -15,6 +19,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -26,6 +31,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 )
 
 func loopbackOnly(ctx context.Context, network, address string) (net.Conn, error) {
@@ -47,6 +53,48 @@ func guardedClient() *http.Client {
 	transport.DialContext = loopbackOnly
 	transport.Proxy = nil
 	return &http.Client{Transport: transport, Timeout: 30 * time.Second}
+}
+
+// proxiedClient is guardedClient honouring HTTPS_PROXY / NO_PROXY: the proxy it dials must
+// be on loopback too.
+func proxiedClient() *http.Client {
+	client := guardedClient()
+	client.Transport.(*http.Transport).Proxy = http.ProxyFromEnvironment
+	return client
+}
+
+func readSecret(vault, name string) error {
+	cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions:            options(),
+		DisableInstanceDiscovery: true,
+	})
+	if err != nil {
+		return err
+	}
+	clientOptions := options()
+	clientOptions.Transport = proxiedClient()
+	client, err := azsecrets.NewClient(vault, cred, &azsecrets.ClientOptions{ClientOptions: clientOptions})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	answer := map[string]any{}
+	secret, err := client.GetSecret(ctx, name, "", nil)
+	var refused *azcore.ResponseError
+	switch {
+	case errors.As(err, &refused):
+		answer["status"], answer["error_code"], answer["text"] = refused.StatusCode, refused.ErrorCode, refused.Error()
+	case err != nil:
+		return err
+	case secret.Value == nil:
+		return fmt.Errorf("the secret has no value")
+	default:
+		answer["value"] = *secret.Value
+	}
+	line, _ := json.Marshal(answer)
+	fmt.Println(string(line))
+	return nil
 }
 
 func options() azcore.ClientOptions {
@@ -71,10 +119,15 @@ func emit(tenant, client string, cred azcore.TokenCredential, scope string) erro
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: azidentity-client workload SCOPE TENANT:CLIENT... | default SCOPE")
+		return fmt.Errorf("usage: azidentity-client workload SCOPE TENANT:CLIENT... | default SCOPE | secret VAULT_URL NAME")
 	}
 	mode, scope := args[0], args[1]
 	switch mode {
+	case "secret":
+		if len(args) != 3 {
+			return fmt.Errorf("secret needs VAULT_URL NAME")
+		}
+		return readSecret(args[1], args[2])
 	case "workload":
 		if len(args) < 3 {
 			return fmt.Errorf("workload needs at least one TENANT:CLIENT")
