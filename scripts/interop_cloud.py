@@ -279,6 +279,7 @@ cases = [
     ("ARM: malformed JSON", arm("PUT", f"{sub_path}/resourcegroups/x?api-version=1", arm_token, raw="{not json"), 400, "InvalidRequestContent"),
     ("ARM: unknown api path", arm("GET", f"{sub_path}/providers/Microsoft.Nope/things?api-version=1", arm_token), 404, "InvalidResourceType"),
     ("ARM: oversized body", arm("PUT", f"{sub_path}/resourcegroups/x?api-version=1", arm_token, raw="{" + " " * 200_000 + "}"), 413, "RequestEntityTooLarge"),
+    ("ARM: a PUT on the subscription", arm("PUT", f"{sub_path}?api-version=2022-12-01", arm_token, {}), 405, "MethodNotAllowed"),
     ("ARM: missing group", arm("GET", f"{sub_path}/resourceGroups/nope/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x?api-version=1", arm_token), 404, "ResourceGroupNotFound"),
     ("Graph: no token", arm("GET", "/v1.0/servicePrincipals"), 401, "InvalidAuthenticationToken"),
     ("Graph: an ARM token", arm("GET", "/v1.0/servicePrincipals", arm_token), 401, "InvalidAuthenticationToken"),

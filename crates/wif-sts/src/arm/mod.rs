@@ -57,7 +57,8 @@ pub(crate) fn refusal(error: &ArmError) -> Response {
     )
 }
 
-fn caller_refusal(error: &CallerError) -> Response {
+/// ARM's 401 for a refused token, with the challenge ARM sends (its authority: this emulator).
+fn caller_refusal(error: &CallerError, authority: &str) -> Response {
     let (code, message) = match error {
         CallerError::Missing => (
             "AuthenticationFailed",
@@ -80,7 +81,8 @@ fn caller_refusal(error: &CallerError) -> Response {
         ),
     };
     let mut response = refusal(&arm_error(401, code, message));
-    let challenge = format!("Bearer authorization_uri=\"\", error=\"invalid_token\", error_description=\"{code}\"");
+    let challenge =
+        format!("Bearer authorization_uri=\"{authority}/\", error=\"invalid_token\", error_description=\"{code}\"");
     if let Ok(value) = HeaderValue::from_str(&challenge) {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
@@ -225,7 +227,7 @@ pub async fn handle(
         Ok(caller) => caller,
         Err(error) => {
             tracing::info!(%error, path = ?uri.path(), "ARM call refused: token");
-            return caller_refusal(&error);
+            return caller_refusal(&error, &state.public_url());
         }
     };
     if !query.iter().any(|(k, _)| k.eq_ignore_ascii_case("api-version")) {

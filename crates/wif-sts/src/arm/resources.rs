@@ -128,6 +128,11 @@ pub(super) async fn route(request: &ArmRequest<'_>) -> Result<Response, ArmError
     }
     let sub = s[1];
     let sub_scope = format!("/subscriptions/{sub}");
+    // Subscriptions, their locations and the list of groups are read-only here.
+    let read_only = s.len() == 2 || (s.len() == 3 && (is(2, "locations") || is(2, "resourcegroups")));
+    if read_only && *request.method != Method::GET {
+        return Err(method_not_allowed(request));
+    }
     match s.len() {
         2 => {
             request
