@@ -284,6 +284,7 @@ cases = [
     ("Graph: no token", arm("GET", "/v1.0/servicePrincipals"), 401, "InvalidAuthenticationToken"),
     ("Graph: an ARM token", arm("GET", "/v1.0/servicePrincipals", arm_token), 401, "InvalidAuthenticationToken"),
     ("Graph: unknown segment", arm("GET", "/v1.0/users", graph_token), 400, "BadRequest"),
+    ("Graph: oversized body", arm("POST", "/v1.0/directoryObjects/getByIds", graph_token, raw="{" + " " * 200_000 + "}"), 413, "Request_BadRequest"),
     ("Graph: malformed getByIds", arm("POST", "/v1.0/directoryObjects/getByIds", graph_token, raw="[1,"), 400, "BadRequest"),
     ("vault: an ARM token", arm("GET", f"{vault_uri}secrets/wid-tuto-password/?api-version=7.4", arm_token), 401, "Unauthorized"),
     ("vault: malformed JSON", arm("PUT", f"{vault_uri}secrets/x?api-version=7.4", vault_token, raw="{oops"), 400, "BadParameter"),
