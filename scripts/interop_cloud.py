@@ -159,6 +159,8 @@ check("wif up prints the azure-cli lines", "az cloud register -n WifLocal --endp
 # azure-cli: one-flag registration (it reads /metadata/endpoints), then the federated login.
 rc, out, err = shell(setup.replace("\naz login", "\naz login --output none"))
 check("az cloud register (one flag), az cloud set, az login --federated-token", rc == 0, err)
+rc, out, err = shell(setup.replace("\naz login", "\naz login --output none"))
+check("the same lines again, in a second shell, succeed too", rc == 0, err)
 rc, out, err = az("account", "show", "--query", "[tenantId, user.name, environmentName]", "-o", "tsv")
 check("az account show: the tenant, the service principal, the cloud",
       rc == 0 and out.split() == [TENANT, APP, "WifLocal"], (out, err))

@@ -135,7 +135,7 @@ fn az_setup_lines(state: &State, account: &Account, identity: &(String, String))
     format!(
         "export AZURE_CONFIG_DIR={} REQUESTS_CA_BUNDLE={}\n\
 export HTTPS_PROXY={} NO_PROXY=127.0.0.1,localhost\n\
-az cloud register -n WifLocal --endpoint-resource-manager {}/\n\
+az cloud show -n WifLocal --output none 2>/dev/null || az cloud register -n WifLocal --endpoint-resource-manager {}/\n\
 az cloud set -n WifLocal\n\
 az config set core.instance_discovery=false\n\
 az login --service-principal -u {} -t {} --federated-token \"$(cat {})\"\n",
