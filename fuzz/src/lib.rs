@@ -32,12 +32,12 @@ pub fn jwt(data: &[u8]) {
 /// and as the webhook's certificate Secret (tls.crt), whose check once panicked on a date.
 pub fn x509(data: &[u8]) {
     let _ = wif_jose::der::certificate_spki(data);
-    let _ = wif_jose::der::certificate_validity(data);
+    let _ = wif_server::pki::certificate_validity(data);
     let _ = wif_jose::der::parse_spki(data);
     let _ = wif_jose::der::rsa_spki_from_pkcs1(data);
     if let Ok(blocks) = wif_jose::pem::parse_pem(data) {
         for block in blocks.iter().take(4) {
-            let _ = wif_jose::der::certificate_validity(&block.der);
+            let _ = wif_server::pki::certificate_validity(&block.der);
             let _ = wif_jose::der::parse_spki(&block.der);
         }
     }

@@ -240,10 +240,7 @@ impl TokenCache {
                     return match (valid, &state.backoff.last_error) {
                         (Some(token), _) => (Ok(token), CacheOutcome::HitRefreshing),
                         (None, Some(error)) => (Err(error.clone()), CacheOutcome::Miss),
-                        (None, None) => (
-                            Err(ClientError::Config("backing off after a failure".into())),
-                            CacheOutcome::Miss,
-                        ),
+                        (None, None) => (Err(ClientError::Backoff), CacheOutcome::Miss),
                     };
                 }
                 None => {
@@ -276,7 +273,7 @@ impl TokenCache {
                 let task = runtime.spawn(run);
                 let joined = async move {
                     task.await
-                        .unwrap_or_else(|e| Err(ClientError::Config(format!("the token refresh stopped: {e}"))))
+                        .unwrap_or_else(|e| Err(ClientError::RefreshStopped(Arc::new(e))))
                 };
                 (joined.boxed().shared(), true)
             }
@@ -411,7 +408,7 @@ mod tests {
 
         // A failed background refresh: the valid token is still served, and the key backs off.
         clock.advance_secs(3600 - 300);
-        let down = || Err(ClientError::Config("down".into()));
+        let down = || Err(ClientError::EmptyTokenFile { path: "down".into() });
         let stale = cache.get(&slots, "s", fetch(&calls, None, down())).await.unwrap();
         assert_eq!(&*stale.token, "renewed");
         until(|| !cache.refreshing(&slots, "s")).await;
@@ -426,7 +423,7 @@ mod tests {
         clock.advance_secs(290); // past expiry (minus the margin): never served, the caller waits
         let refused = cache.get(&slots, "s", fetch(&calls, None, down())).await.unwrap_err();
         assert!(
-            matches!(refused, ClientError::Config(ref m) if m == "down"),
+            matches!(refused, ClientError::EmptyTokenFile { ref path } if path == "down"),
             "{refused}"
         );
         assert_eq!(calls.load(Ordering::SeqCst), 4);

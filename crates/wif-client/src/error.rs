@@ -8,8 +8,14 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub enum ClientError {
     /// Missing or invalid configuration.
-    #[error("{0}")]
-    Config(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An earlier attempt failed moments ago and is not retried yet.
+    #[error("backing off after a failure")]
+    Backoff,
+    /// The task refreshing the token ended without an answer (it panicked, or the runtime stops).
+    #[error("the token refresh stopped")]
+    RefreshStopped(#[source] Arc<tokio::task::JoinError>),
     /// The token file is not there.
     #[error("token file {path} cannot be read")]
     TokenFile {
@@ -66,6 +72,70 @@ pub enum ClientError {
         /// What was wrong with it.
         reason: String,
     },
+}
+
+/// Configuration a token cannot be had with: what is missing or wrong, and where.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A variable that must be set is not.
+    #[error("{name} is not set{}", hint.map(|h| format!(" ({h})")).unwrap_or_default())]
+    Missing {
+        /// The variable.
+        name: String,
+        /// What usually sets it.
+        hint: Option<&'static str>,
+    },
+    /// Neither a named identity's tenant nor the default one is set.
+    #[error("neither AZURE_TENANT_ID_{suffix} nor AZURE_TENANT_ID is set")]
+    NoTenant {
+        /// The alias's variable suffix.
+        suffix: String,
+    },
+    /// A named identity without its client id.
+    #[error("AZURE_CLIENT_ID_{suffix} is not set (annotate the ServiceAccount with wif.dev/client-id.{alias})")]
+    NoNamedClient {
+        /// The alias's variable suffix.
+        suffix: String,
+        /// The alias, lower case.
+        alias: String,
+    },
+    /// An alias that cannot name variables.
+    #[error("identity alias {0:?} is not usable (letters, digits, '-', '_')")]
+    Alias(String),
+    /// An authority host that is not an https URL.
+    #[error(transparent)]
+    AuthorityHost(#[from] wif_core::cloud::AuthorityHostError),
+    /// A tenant that is neither a GUID nor a domain.
+    #[error("tenant id {0:?} must be a GUID or a domain (letters, digits, '-' and '.')")]
+    Tenant(String),
+    /// A client id with characters no client id has.
+    #[error("client id {0:?} is not a valid client id")]
+    ClientId(String),
+    /// A CA file that cannot be read.
+    #[error("SSL_CERT_FILE {path} cannot be read")]
+    CaFile {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// CA certificates that do not parse.
+    #[error("{origin}: not a PEM certificate bundle")]
+    CaBundle {
+        /// Where they came from.
+        origin: String,
+        /// Why.
+        #[source]
+        source: Arc<reqwest::Error>,
+    },
+    /// The HTTPS client could not be made.
+    #[error("cannot build the HTTPS client")]
+    HttpClient(#[source] Arc<reqwest::Error>),
+    /// The token request's form could not be encoded.
+    #[error("cannot encode the token request")]
+    Form(#[source] Arc<serde_urlencoded::ser::Error>),
 }
 
 impl ClientError {

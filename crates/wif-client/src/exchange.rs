@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use wif_core::settings::EnvSource;
 
-use crate::error::ClientError;
+use crate::error::{ClientError, ConfigError};
 use crate::identity::Identity;
 
 /// Largest response body read.
@@ -36,8 +36,13 @@ pub struct TokenClient {
 }
 
 fn certificates(pem: &[u8], origin: &str) -> Result<Vec<reqwest::Certificate>, ClientError> {
-    reqwest::Certificate::from_pem_bundle(pem)
-        .map_err(|e| ClientError::Config(format!("{origin}: not a PEM certificate bundle: {e}")))
+    reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+        ConfigError::CaBundle {
+            origin: origin.to_owned(),
+            source: std::sync::Arc::new(e),
+        }
+        .into()
+    })
 }
 
 impl TokenClient {
@@ -45,7 +50,10 @@ impl TokenClient {
     pub fn new(env: &impl EnvSource, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
         let mut extra = Vec::new();
         if let Some(path) = env.var("SSL_CERT_FILE").filter(|p| !p.is_empty()) {
-            let pem = std::fs::read(&path).map_err(|e| ClientError::Config(format!("SSL_CERT_FILE {path}: {e}")))?;
+            let pem = std::fs::read(&path).map_err(|e| ConfigError::CaFile {
+                path: path.clone(),
+                source: std::sync::Arc::new(e),
+            })?;
             extra.extend(certificates(&pem, &path)?);
         }
         if let Some(pem) = extra_ca_pem {
@@ -59,7 +67,7 @@ impl TokenClient {
             .tls_certs_merge(extra)
             .user_agent(concat!("wif-client/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClientError::Config(format!("cannot build the HTTPS client: {e}")))?;
+            .map_err(|e| ConfigError::HttpClient(std::sync::Arc::new(e)))?;
         Ok(TokenClient { http })
     }
 
@@ -76,7 +84,7 @@ impl TokenClient {
             ),
             ("client_assertion", assertion),
         ];
-        let body = serde_urlencoded::to_string(form).map_err(|e| ClientError::Config(e.to_string()))?;
+        let body = serde_urlencoded::to_string(form).map_err(|e| ConfigError::Form(std::sync::Arc::new(e)))?;
         let transport = |source: reqwest::Error| ClientError::Transport {
             endpoint: endpoint.clone(),
             source: std::sync::Arc::new(source),

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use wif_core::cloud::{Cloud, normalize_authority_host};
 use wif_core::settings::EnvSource;
 
-use crate::error::ClientError;
+use crate::error::{ClientError, ConfigError};
 
 /// One identity: where to ask, in which tenant, as which application.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -24,21 +24,16 @@ pub struct Identity {
 impl Identity {
     /// Checks and normalizes the three parts.
     pub fn new(authority_host: &str, tenant_id: &str, client_id: &str) -> Result<Self, ClientError> {
-        let authority_host =
-            normalize_authority_host(authority_host).map_err(|e| ClientError::Config(e.to_string()))?;
+        let authority_host = normalize_authority_host(authority_host).map_err(ConfigError::AuthorityHost)?;
         if tenant_id.is_empty()
             || !tenant_id
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         {
-            return Err(ClientError::Config(format!(
-                "tenant id {tenant_id:?} must be a GUID or a domain (letters, digits, '-' and '.')"
-            )));
+            return Err(ConfigError::Tenant(tenant_id.to_owned()).into());
         }
         if client_id.is_empty() || !client_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            return Err(ClientError::Config(format!(
-                "client id {client_id:?} is not a valid client id"
-            )));
+            return Err(ConfigError::ClientId(client_id.to_owned()).into());
         }
         Ok(Identity {
             authority_host,
@@ -57,16 +52,25 @@ fn var(env: &impl EnvSource, name: &str) -> Option<String> {
     env.var(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+fn missing(name: &str, hint: Option<&'static str>) -> ClientError {
+    ConfigError::Missing {
+        name: name.to_owned(),
+        hint,
+    }
+    .into()
+}
+
 fn default_authority(env: &impl EnvSource) -> String {
     var(env, "AZURE_AUTHORITY_HOST").unwrap_or_else(|| Cloud::Public.authority_host().to_owned())
 }
 
 /// The default identity: `AZURE_CLIENT_ID` in `AZURE_TENANT_ID` at `AZURE_AUTHORITY_HOST`.
 pub fn from_env(env: &impl EnvSource) -> Result<Identity, ClientError> {
-    let tenant = var(env, "AZURE_TENANT_ID").ok_or_else(|| ClientError::Config("AZURE_TENANT_ID is not set".into()))?;
+    let tenant = var(env, "AZURE_TENANT_ID").ok_or_else(|| missing("AZURE_TENANT_ID", None))?;
     let client = var(env, "AZURE_CLIENT_ID").ok_or_else(|| {
-        ClientError::Config(
-            "AZURE_CLIENT_ID is not set (does the ServiceAccount carry azure.workload.identity/client-id?)".into(),
+        missing(
+            "AZURE_CLIENT_ID",
+            Some("does the ServiceAccount carry azure.workload.identity/client-id?"),
         )
     })?;
     Identity::new(&default_authority(env), &tenant, &client)
@@ -75,20 +79,15 @@ pub fn from_env(env: &impl EnvSource) -> Result<Identity, ClientError> {
 /// A named identity: `AZURE_CLIENT_ID_<ALIAS>`, with `AZURE_TENANT_ID_<ALIAS>` and
 /// `AZURE_AUTHORITY_HOST_<ALIAS>` falling back to the default ones.
 pub fn named_from_env(env: &impl EnvSource, alias: &str) -> Result<Identity, ClientError> {
-    let suffix = wif_core::mutation::alias_env_suffix(&alias.to_ascii_lowercase()).ok_or_else(|| {
-        ClientError::Config(format!(
-            "identity alias {alias:?} is not usable (letters, digits, '-', '_')"
-        ))
-    })?;
-    let client = var(env, &format!("AZURE_CLIENT_ID_{suffix}")).ok_or_else(|| {
-        ClientError::Config(format!(
-            "AZURE_CLIENT_ID_{suffix} is not set (annotate the ServiceAccount with wif.dev/client-id.{})",
-            alias.to_ascii_lowercase()
-        ))
+    let suffix = wif_core::mutation::alias_env_suffix(&alias.to_ascii_lowercase())
+        .ok_or_else(|| ConfigError::Alias(alias.to_owned()))?;
+    let client = var(env, &format!("AZURE_CLIENT_ID_{suffix}")).ok_or_else(|| ConfigError::NoNamedClient {
+        suffix: suffix.clone(),
+        alias: alias.to_ascii_lowercase(),
     })?;
     let tenant = var(env, &format!("AZURE_TENANT_ID_{suffix}"))
         .or_else(|| var(env, "AZURE_TENANT_ID"))
-        .ok_or_else(|| ClientError::Config(format!("neither AZURE_TENANT_ID_{suffix} nor AZURE_TENANT_ID is set")))?;
+        .ok_or_else(|| ConfigError::NoTenant { suffix: suffix.clone() })?;
     let authority = var(env, &format!("AZURE_AUTHORITY_HOST_{suffix}")).unwrap_or_else(|| default_authority(env));
     Identity::new(&authority, &tenant, &client)
 }
@@ -112,9 +111,9 @@ pub fn token_file_from_env(env: &impl EnvSource) -> Result<PathBuf, ClientError>
     var(env, "AZURE_FEDERATED_TOKEN_FILE")
         .map(PathBuf::from)
         .ok_or_else(|| {
-            ClientError::Config(
-                "AZURE_FEDERATED_TOKEN_FILE is not set (is the pod labelled azure.workload.identity/use: \"true\"?)"
-                    .into(),
+            missing(
+                "AZURE_FEDERATED_TOKEN_FILE",
+                Some("is the pod labelled azure.workload.identity/use: \"true\"?"),
             )
         })
 }

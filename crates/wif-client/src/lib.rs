@@ -23,5 +23,5 @@ pub mod identity;
 
 pub use cache::{AccessToken, CacheOutcome, TokenCache};
 pub use credential::{FederatedCredential, WorkloadIdentity};
-pub use error::ClientError;
+pub use error::{ClientError, ConfigError};
 pub use identity::Identity;

@@ -1,8 +1,8 @@
 //! Reading the X.509 and SPKI structures this crate needs, with RustCrypto's `x509-cert`,
 //! `spki` and `pkcs1` (strict DER decoders kept by the people who keep the PKCS and X.509
-//! crates of the Rust ecosystem): a certificate's SubjectPublicKeyInfo and validity, an SPKI's
+//! crates of the Rust ecosystem): a certificate's SubjectPublicKeyInfo, an SPKI's
 //! algorithm, curve and key, and the SPKI of a PKCS#1 RSA key. Anything cryptographic is
-//! aws-lc-rs's job.
+//! aws-lc-rs's job; a certificate's validity is TLS's concern (`wif_server::pki`).
 
 use der::asn1::{BitStringRef, ObjectIdentifier, UintRef};
 use der::{Decode, Encode};
@@ -118,14 +118,6 @@ pub fn certificate_spki(cert: &[u8]) -> Result<Vec<u8>, DerError> {
         .map_err(DerError::decoding("subjectPublicKeyInfo"))
 }
 
-/// The validity window of an X.509 certificate, Unix seconds (`notBefore`, `notAfter`).
-pub fn certificate_validity(cert: &[u8]) -> Result<(i64, i64), DerError> {
-    let cert = certificate(cert)?;
-    let validity = cert.tbs_certificate().validity();
-    let seconds = |time: x509_cert::time::Time| i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
-    Ok((seconds(validity.not_before), seconds(validity.not_after)))
-}
-
 fn unsigned(int: UintRef<'_>) -> Vec<u8> {
     // DER integers carry no redundant zeros; an empty one is zero.
     match int.as_bytes() {
@@ -203,10 +195,6 @@ mod tests {
                 "{bad:?}"
             );
             assert!(certificate_spki(bad).is_err_and(|e| e.what == "certificate"), "{bad:?}");
-            assert!(
-                certificate_validity(bad).is_err_and(|e| e.what == "certificate"),
-                "{bad:?}"
-            );
             assert!(
                 rsa_spki_from_pkcs1(bad).is_err_and(|e| e.what == "RSAPublicKey"),
                 "{bad:?}"

@@ -11,6 +11,7 @@ pub const DRAIN_BYTES: usize = 1024 * 1024;
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BodyError {
     /// Longer than the limit.
     #[error("request body larger than {limit} bytes")]
@@ -19,8 +20,8 @@ pub enum BodyError {
         limit: usize,
     },
     /// The client broke off.
-    #[error("reading the request body: {0}")]
-    Read(String),
+    #[error("reading the request body failed")]
+    Read(#[source] axum::Error),
 }
 
 /// Reads `body` whole if it is at most `limit` bytes.
@@ -28,7 +29,7 @@ pub async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, BodyErr
     let mut collected: Vec<u8> = Vec::new();
     let mut total = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| BodyError::Read(e.to_string()))?;
+        let frame = frame.map_err(BodyError::Read)?;
         let Ok(data) = frame.into_data() else { continue };
         total = total.saturating_add(data.len());
         if total > limit.saturating_add(DRAIN_BYTES) {

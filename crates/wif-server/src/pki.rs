@@ -1,5 +1,8 @@
 //! A self-signed PKI for local use and tests: a CA and serving certificates for loopback
-//! names, made with rcgen on aws-lc-rs.
+//! names, made with rcgen on aws-lc-rs; and the one X.509 check TLS needs beyond webpki's, a
+//! certificate's validity window (webpki takes a trust anchor's dates on trust).
+
+use der::Decode;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
 
@@ -72,3 +75,60 @@ impl LocalCa {
 
 /// Loopback names every local server's certificate carries.
 pub const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "::1", "localhost"];
+
+/// A certificate whose DER does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed DER: certificate")]
+pub struct CertificateError(#[source] der::Error);
+
+/// The validity window of an X.509 certificate (DER), in Unix seconds: `(notBefore, notAfter)`.
+///
+/// ```
+/// let ca = wif_server::pki::LocalCa::new("example CA").expect("a CA");
+/// let der = wif_server::pki::pem_certificates(ca.cert_pem()).remove(0);
+/// let (not_before, not_after) = wif_server::pki::certificate_validity(&der).expect("a certificate");
+/// assert!(not_before < not_after);
+/// ```
+pub fn certificate_validity(cert: &[u8]) -> Result<(i64, i64), CertificateError> {
+    let cert = x509_cert::Certificate::from_der(cert).map_err(CertificateError)?;
+    let validity = cert.tbs_certificate().validity();
+    let seconds = |time: x509_cert::time::Time| i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    Ok((seconds(validity.not_before), seconds(validity.not_after)))
+}
+
+/// The certificates (DER) of a PEM text; blocks that are not certificates are skipped.
+pub fn pem_certificates(pem: &str) -> Vec<Vec<u8>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+        .filter_map(Result::ok)
+        .map(|der| der.to_vec())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_ca_is_valid_now_and_garbage_is_refused() {
+        let ca = LocalCa::new("test CA").unwrap();
+        let der = pem_certificates(ca.cert_pem()).remove(0);
+        let (not_before, not_after) = certificate_validity(&der).unwrap();
+        let now = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        )
+        .unwrap();
+        assert!(not_before <= now && now < not_after, "{not_before} {now} {not_after}");
+        for bad in [
+            &[][..],
+            &[0x30],
+            &[0x30, 0x05, 1],
+            &[0x30, 0x84, 0xff, 0xff, 0xff, 0xff],
+        ] {
+            assert!(certificate_validity(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -39,7 +39,7 @@ impl TunnelPolicy {
 }
 
 /// Why a tunnel was not opened.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TunnelError {
     /// Not a `CONNECT`.
@@ -54,9 +54,12 @@ pub enum TunnelError {
     /// A host the policy does not allow.
     #[error("CONNECT to {0:?} refused")]
     HostRefused(String),
-    /// The client left, or the socket failed.
-    #[error("reading the CONNECT request: {0}")]
-    Io(String),
+    /// The client closed the connection before the head ended.
+    #[error("the client closed the connection before the CONNECT head ended")]
+    Closed,
+    /// The socket failed.
+    #[error("the CONNECT exchange failed")]
+    Io(#[source] std::io::Error),
 }
 
 /// The host and port of a `CONNECT` request line, with the HTTP version checked.
@@ -116,9 +119,9 @@ where
         }
         let mut byte = [0u8; 1];
         match stream.read(&mut byte).await {
-            Ok(0) => return Err(TunnelError::Io("the client closed the connection".into())),
+            Ok(0) => return Err(TunnelError::Closed),
             Ok(_) => head.push(byte[0]),
-            Err(e) => return Err(TunnelError::Io(e.to_string())),
+            Err(e) => return Err(TunnelError::Io(e)),
         }
     }
     let line = head
@@ -153,7 +156,7 @@ where
     stream
         .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
         .await
-        .map_err(|e| TunnelError::Io(e.to_string()))?;
+        .map_err(TunnelError::Io)?;
     Ok(host)
 }
 
@@ -183,8 +186,8 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            accept_connect(&mut server, &vaults()).await,
-            Ok("kv1.vault.wif.test".into())
+            accept_connect(&mut server, &vaults()).await.unwrap(),
+            "kv1.vault.wif.test"
         );
         let mut rest = [0u8; 3];
         server.read_exact(&mut rest).await.unwrap();
@@ -200,14 +203,14 @@ mod tests {
     #[tokio::test]
     async fn other_hosts_methods_and_garbage_are_refused_with_a_reason() {
         let (result, answer) = exchange(b"CONNECT azcliprod.blob.core.windows.net:443 HTTP/1.1\r\n\r\n").await;
-        assert_eq!(
-            result,
-            Err(TunnelError::HostRefused("azcliprod.blob.core.windows.net".into()))
+        assert!(
+            matches!(&result, Err(TunnelError::HostRefused(host)) if host == "azcliprod.blob.core.windows.net"),
+            "{result:?}"
         );
         assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{answer}");
         assert!(answer.contains("tunnels only to *.vault.wif.test"), "{answer}");
         let (result, answer) = exchange(b"GET http://example.com/ HTTP/1.1\r\n\r\n").await;
-        assert_eq!(result, Err(TunnelError::NotConnect));
+        assert!(matches!(result, Err(TunnelError::NotConnect)), "{result:?}");
         assert!(answer.starts_with("HTTP/1.1 405 "), "{answer}");
         for bad in [
             &b"CONNECT kv1.vault.wif.test HTTP/1.1\r\n\r\n"[..],
@@ -216,13 +219,25 @@ mod tests {
             b"\xff\xfe\r\n\r\n",
         ] {
             let (result, answer) = exchange(bad).await;
-            assert_eq!(result, Err(TunnelError::Malformed), "{bad:?}");
+            assert!(matches!(result, Err(TunnelError::Malformed)), "{bad:?}: {result:?}");
             assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
         }
         let mut huge = b"CONNECT kv1.vault.wif.test:443 HTTP/1.1\r\n".to_vec();
         huge.extend(std::iter::repeat_n(b'a', MAX_CONNECT_BYTES));
         let (result, answer) = exchange(&huge).await;
-        assert_eq!(result, Err(TunnelError::TooLarge));
+        assert!(matches!(result, Err(TunnelError::TooLarge)), "{result:?}");
         assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_leaves_mid_head_is_told_apart_from_a_failed_socket() {
+        let (mut client, mut server) = tokio::io::duplex(4096);
+        client
+            .write_all(b"CONNECT kv1.vault.wif.test:443 HTTP/1.1\r\n")
+            .await
+            .unwrap();
+        client.shutdown().await.unwrap();
+        let result = accept_connect(&mut server, &vaults()).await;
+        assert!(matches!(result, Err(TunnelError::Closed)), "{result:?}");
     }
 }

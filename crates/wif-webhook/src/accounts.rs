@@ -18,8 +18,8 @@ pub enum LookupError {
     #[error("the API server could not be asked")]
     Api(#[source] kube::Error),
     /// A ServiceAccounts file that cannot be read.
-    #[error("{0}")]
-    File(String),
+    #[error("the ServiceAccounts cannot be read")]
+    File(#[source] wif_core::manifest::RenderError),
 }
 
 /// Finds ServiceAccounts.
@@ -42,8 +42,7 @@ pub struct StaticServiceAccounts {
 impl StaticServiceAccounts {
     /// From parsed YAML documents.
     pub fn from_documents(documents: &[Value], default_namespace: &str) -> Result<Self, LookupError> {
-        let index = ServiceAccountIndex::from_documents(documents, default_namespace)
-            .map_err(|e| LookupError::File(e.to_string()))?;
+        let index = ServiceAccountIndex::from_documents(documents, default_namespace).map_err(LookupError::File)?;
         Ok(StaticServiceAccounts { index })
     }
 

@@ -90,8 +90,8 @@ pub fn renewal_reason(data: &BTreeMap<String, Vec<u8>>, namespace: &str, now: i6
         return Some("tls.crt is not a PEM certificate".into());
     };
     // webpki takes a trust anchor's dates on trust; kube-apiserver's Go client does not.
-    match wif_jose::der::certificate_validity(&ca) {
-        Err(e) => return Some(format!("ca.crt: {e}")),
+    match wif_server::pki::certificate_validity(&ca) {
+        Err(e) => return Some(format!("ca.crt: {}", wif_core::error_text::error_chain(&e))),
         Ok((not_before, _)) if not_before > now => return Some(format!("ca.crt is not valid before {not_before}")),
         Ok((_, not_after)) if not_after.saturating_sub(now) < RENEW_BEFORE_SECONDS => {
             return Some(format!("ca.crt expires at {not_after}"));

@@ -129,45 +129,92 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
 /// because its shape is fixed and its bulk is the base64 patch, which needs no escaping:
 /// serializing it as a JSON string scanned every byte of it once more.
 pub fn respond(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>) -> Vec<u8> {
+    respond_encoding(admission, outcome, |plan| serde_json::to_vec(&plan.operations))
+}
+
+/// Why a patch could not be put in the answer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PatchEncodingError {
+    /// The operations did not serialise.
+    #[error("the webhook could not encode its JSON patch")]
+    Json(#[source] serde_json::Error),
+    /// Its base64 would not fit in memory.
+    #[error("the webhook's JSON patch is too large to encode")]
+    TooLarge,
+}
+
+/// The status code of the denial a pod gets when its patch cannot be encoded: a pod that
+/// should be mutated must never pass unmutated, whatever the failure policy says.
+pub const ENCODING_FAILURE_CODE: u16 = 500;
+
+/// As [`respond`], with the patch encoder given (tests make it fail).
+fn respond_encoding(
+    admission: &Admission<'_>,
+    outcome: &Result<MutationPlan, Denial>,
+    encode: impl FnOnce(&MutationPlan) -> Result<Vec<u8>, serde_json::Error>,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(br#"{"apiVersion":""#);
     out.extend_from_slice(admission.version.api_version().as_bytes());
     out.extend_from_slice(br#"","kind":"AdmissionReview","response":{"uid":"#);
     push_json_string(&mut out, &admission.uid);
-    match outcome {
-        Ok(plan) => {
-            out.extend_from_slice(br#","allowed":true"#);
-            if !plan.operations.is_empty()
-                && let Ok(patch) = serde_json::to_vec(&plan.operations)
-            {
-                out.extend_from_slice(br#","patchType":"JSONPatch","patch":""#);
-                let start = out.len();
-                out.resize(start + base64::encoded_len(patch.len(), true).unwrap_or(0), 0);
-                let written = STANDARD.encode_slice(&patch, &mut out[start..]).unwrap_or(0);
-                out.truncate(start + written);
-                out.push(b'"');
-            }
-            if !plan.warnings.is_empty() {
-                out.extend_from_slice(br#","warnings":["#);
-                for (i, warning) in plan.warnings.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    push_json_string(&mut out, &short(warning));
-                }
-                out.push(b']');
-            }
-        }
+    let head = out.len();
+    let written = match outcome {
+        Ok(plan) => push_allowed(&mut out, plan, encode),
         Err(denial) => {
-            out.extend_from_slice(br#","allowed":false,"status":{"code":"#);
-            out.extend_from_slice(denial.code.to_string().as_bytes());
-            out.extend_from_slice(br#","message":"#);
-            push_json_string(&mut out, &denial.message);
-            out.push(b'}');
+            push_denial(&mut out, denial.code, &denial.message);
+            Ok(())
         }
+    };
+    if let Err(error) = written {
+        let message = wif_core::error_text::error_chain(&error);
+        tracing::error!(error = %message, uid = %admission.uid, "pod denied: its patch could not be encoded");
+        out.truncate(head);
+        push_denial(&mut out, ENCODING_FAILURE_CODE, &message);
     }
     out.extend_from_slice(b"}}");
     out
+}
+
+/// `"allowed":true`, the patch and the warnings; on an error the caller drops what was written.
+fn push_allowed(
+    out: &mut Vec<u8>,
+    plan: &MutationPlan,
+    encode: impl FnOnce(&MutationPlan) -> Result<Vec<u8>, serde_json::Error>,
+) -> Result<(), PatchEncodingError> {
+    out.extend_from_slice(br#","allowed":true"#);
+    if !plan.operations.is_empty() {
+        let patch = encode(plan).map_err(PatchEncodingError::Json)?;
+        let length = base64::encoded_len(patch.len(), true).ok_or(PatchEncodingError::TooLarge)?;
+        out.extend_from_slice(br#","patchType":"JSONPatch","patch":""#);
+        let start = out.len();
+        out.resize(start + length, 0);
+        let written = STANDARD
+            .encode_slice(&patch, &mut out[start..])
+            .map_err(|_| PatchEncodingError::TooLarge)?;
+        out.truncate(start + written);
+        out.push(b'"');
+    }
+    if !plan.warnings.is_empty() {
+        out.extend_from_slice(br#","warnings":["#);
+        for (i, warning) in plan.warnings.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            push_json_string(out, &short(warning));
+        }
+        out.push(b']');
+    }
+    Ok(())
+}
+
+fn push_denial(out: &mut Vec<u8>, code: u16, message: &str) {
+    out.extend_from_slice(br#","allowed":false,"status":{"code":"#);
+    out.extend_from_slice(code.to_string().as_bytes());
+    out.extend_from_slice(br#","message":"#);
+    push_json_string(out, message);
+    out.push(b'}');
 }
 
 #[cfg(test)]
@@ -305,5 +352,35 @@ mod tests {
         ] {
             assert!(decode(body).unwrap_err().0.contains(expected), "{expected}");
         }
+    }
+
+    #[test]
+    fn a_patch_that_cannot_be_encoded_denies_the_pod_instead_of_letting_it_pass_unmutated() {
+        let body = review("admission.k8s.io/v1");
+        let admission = decode(&body).unwrap();
+        let operations: Vec<json_patch::PatchOperation> =
+            serde_json::from_value(json!([{ "op": "add", "path": "/metadata/labels", "value": {} }])).unwrap();
+        let plan = MutationPlan {
+            operations,
+            warnings: vec![Advice::new(Rule::AnnotationUnknown, "dropped with the patch")],
+        };
+        let failing = |_: &MutationPlan| -> Result<Vec<u8>, serde_json::Error> {
+            Err(serde_json::Error::io(std::io::Error::other("disk on fire")))
+        };
+        let bytes = respond_encoding(&admission, &Ok(plan.clone()), failing);
+        let denied: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(denied["response"]["allowed"], false, "{denied}");
+        assert_eq!(denied["response"]["status"]["code"], 500);
+        let message = denied["response"]["status"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("the webhook could not encode its JSON patch") && message.contains("disk on fire"),
+            "{message}"
+        );
+        assert!(denied["response"].get("patch").is_none() && denied["response"].get("warnings").is_none());
+        assert_eq!(denied["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
+        // The same plan, encoded, is allowed with its patch.
+        let allowed = answer(&admission, &Ok(plan));
+        assert_eq!(allowed["response"]["allowed"], true);
+        assert!(allowed["response"]["patch"].is_string());
     }
 }

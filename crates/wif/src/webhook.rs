@@ -138,7 +138,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
             let documents = crate::yaml::parse_stream(&text, &path.to_string_lossy())?;
             Some(
                 StaticServiceAccounts::from_documents(&documents, "default")
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                    .with_context(|| path.display().to_string())?,
             )
         }
         None => None,
