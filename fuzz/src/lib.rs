@@ -124,7 +124,12 @@ pub fn token_form(data: &[u8]) {
 /// The emulator's directory file.
 pub fn directory(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = wif_sts::Directory::from_yaml(text, std::path::Path::new("/nonexistent"));
+        let nowhere = std::path::Path::new("/nonexistent");
+        let _ = wif_sts::Directory::from_yaml(text, nowhere);
+        // The whole file, the local Azure plane's part included, as wif sts and wif up read it.
+        if let Ok(config) = serde_saphyr::from_str::<wif_azure::AzureConfig>(text) {
+            let _ = wif_azure::store::checked(&config, nowhere);
+        }
     }
 }
 
@@ -233,7 +238,7 @@ pub fn connect_head(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let line = text.split('\n').next().unwrap_or_default().trim_end_matches('\r');
     if let Ok((host, _port)) = wif_server::tunnel::parse_connect(line) {
-        let _ = wif_sts::vault::vault_of_host(host, "vault.wif.test");
+        let _ = wif_azure::vault::vault_of_host(host, "vault.wif.test");
     }
-    let _ = wif_sts::vault::vault_of_host(&text, ".vault.wif.test:8443");
+    let _ = wif_azure::vault::vault_of_host(&text, ".vault.wif.test:8443");
 }

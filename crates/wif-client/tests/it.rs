@@ -32,7 +32,7 @@ struct Emulator {
     url: String,
     ca_pem: String,
     dir: PathBuf,
-    issuer: wif_sts::StaticIssuer,
+    issuer: wif_issuer::StaticIssuer,
     token_requests: Arc<AtomicUsize>,
     _server: wif_sts::LocalEmulator,
 }
@@ -53,7 +53,7 @@ async fn count(State(counter): State<Arc<AtomicUsize>>, request: Request, next: 
 async fn start() -> Emulator {
     let dir = std::env::temp_dir().join(format!("wif-client-it-{}", random_uuid().unwrap()));
     std::fs::create_dir_all(&dir).unwrap();
-    let issuer = wif_sts::StaticIssuer::create(ISSUER, &dir).unwrap();
+    let issuer = wif_issuer::StaticIssuer::create(ISSUER, &dir).unwrap();
     let fic = |name: &str| {
         format!(
             "          - {{ name: {name}, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n"

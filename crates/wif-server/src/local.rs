@@ -67,6 +67,9 @@ pub struct LocalOptions {
     pub limits: ConnectionLimits,
     /// A `CONNECT` front on a port of its own for the hosts the policy allows.
     pub tunnel: Option<TunnelPolicy>,
+    /// A CA and key made beforehand (a client must trust the CA before the server exists);
+    /// a new CA named `ca_name` for `extra_names` when `None`.
+    pub tls: Option<LocalTls>,
 }
 
 impl Default for LocalOptions {
@@ -78,6 +81,7 @@ impl Default for LocalOptions {
             tls_min_version: "1.2".into(),
             limits: ConnectionLimits::default(),
             tunnel: None,
+            tls: None,
         }
     }
 }
@@ -120,7 +124,10 @@ impl LocalServer {
         options: LocalOptions,
         before_serving: impl FnOnce(&BoundService),
     ) -> Result<Self, ServiceError> {
-        let tls = LocalTls::new(&options.ca_name, &options.extra_names)?;
+        let tls = match options.tls {
+            Some(tls) => tls,
+            None => LocalTls::new(&options.ca_name, &options.extra_names)?,
+        };
         let mut service = ServiceOptions::new(
             options.addr,
             SocketAddr::from(([127, 0, 0, 1], 0)),

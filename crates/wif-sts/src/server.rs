@@ -14,19 +14,18 @@ use axum::routing::{any, get};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use tokio::sync::RwLock;
-use wif_core::clock::{Clock, SystemClock};
+use wif_core::clock::Clock;
 use wif_core::error_text::error_chain;
 use wif_jose::{JwtError, SigningKey};
 
 use crate::directory::Directory;
 use crate::errors::EntraError;
 use crate::exchange::{self, Endpoint, Form};
-use crate::issuers::{IssuerCheck, IssuerKeys};
 use crate::tokens;
+use wif_issuer::{IssuerCheck, IssuerKeys};
 
 mod discovery;
 mod metrics;
-mod surfaces;
 
 use metrics::OutcomeLabels;
 pub use metrics::StsMetrics;
@@ -49,13 +48,9 @@ pub struct StsState {
     /// token's `iss` is built from it, whatever `Host` a client sends, and an assertion from
     /// this origin is refused as Entra refuses its own tokens. Set once the port is known.
     public_url: std::sync::RwLock<String>,
-    /// The changeable state (ARM, Graph, vaults and the management API), when enabled.
-    pub store: Option<Arc<crate::store::Store>>,
-    /// The key that signs tokens, as a JWKS: what ARM, Graph and the vaults verify callers with.
+    /// The key that signs tokens, as a JWKS: what a plane served beside the token endpoint
+    /// (the local Azure plane) verifies its callers' tokens with.
     pub own_keys: wif_jose::JwkSet,
-    /// The Key Vault DNS suffix: requests for host `V.<suffix>` are vault `V`'s. Fixed at
-    /// start (nothing changes it), so routing a request takes no lock.
-    pub vault_dns_suffix: String,
     /// What "now" is: assertions' time windows, issued tokens, error timestamps.
     pub clock: Arc<dyn Clock>,
 }
@@ -93,6 +88,11 @@ impl StsState {
         Arc::clone(&*self.directory.read().await)
     }
 
+    /// Replaces the directory served from now on (a request in flight keeps its snapshot).
+    pub async fn replace_directory(&self, directory: Directory) {
+        *self.directory.write().await = Arc::new(directory);
+    }
+
     /// The state for `directory`, registering metrics in `registry`. A CA file named by the
     /// directory that cannot be read is an error now, not at the first request.
     pub fn new(
@@ -100,58 +100,17 @@ impl StsState {
         signing_key: SigningKey,
         public_url: String,
         registry: &mut Registry,
-    ) -> Result<Arc<Self>, crate::issuers::FetchError> {
-        Self::assemble(
-            directory,
-            signing_key,
-            public_url,
-            registry,
-            None,
-            Arc::new(SystemClock),
-        )
-    }
-
-    /// As [`StsState::new`], with the changeable state: ARM, Graph, the vaults and (when the
-    /// store has an admin token) the management API.
-    pub fn with_store(
-        directory: Directory,
-        signing_key: SigningKey,
-        public_url: String,
-        registry: &mut Registry,
-        store: crate::store::Store,
-    ) -> Result<Arc<Self>, crate::issuers::FetchError> {
-        Self::assemble(
-            directory,
-            signing_key,
-            public_url,
-            registry,
-            Some(Arc::new(store)),
-            Arc::new(SystemClock),
-        )
-    }
-
-    /// The state from every part, `clock` included (tests move time with a
-    /// [`wif_core::clock::ManualClock`]).
-    pub fn assemble(
-        directory: Directory,
-        signing_key: SigningKey,
-        public_url: String,
-        registry: &mut Registry,
-        store: Option<Arc<crate::store::Store>>,
         clock: Arc<dyn Clock>,
-    ) -> Result<Arc<Self>, crate::issuers::FetchError> {
+    ) -> Result<Arc<Self>, wif_issuer::FetchError> {
         let issuers = IssuerKeys::new(directory.issuers.clone())?;
         let own_keys = wif_jose::jwks_of(std::slice::from_ref(signing_key.public_key()));
-        let vault_dns_suffix = directory.key_vault_dns_suffix.clone();
         Ok(Arc::new(StsState {
             own_keys,
-            vault_dns_suffix,
             directory: RwLock::new(Arc::new(directory)),
             signing_key,
             issuers,
             metrics: StsMetrics::new(registry),
             public_url: std::sync::RwLock::new(public_url),
-            store,
             clock,
         }))
     }
@@ -244,7 +203,8 @@ fn correlation_id(headers: &HeaderMap, uri: &Uri, form: Option<&Form>, ids: &Req
         .unwrap_or_else(|| ids.fallback_correlation.clone())
 }
 
-/// The emulator's routes.
+/// The emulator's routes; anything else is a 404 in Entra's shape (a plane served beside it,
+/// [`crate::emulator::Plane`], replaces that fallback with its own routes).
 pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", any(token_v2))
@@ -260,16 +220,12 @@ pub fn router(state: Shared) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(discovery::keys))
         .route("/{tenant}/discovery/keys", get(discovery::keys))
         .route("/common/discovery/instance", get(discovery::instance_discovery))
-        .merge(crate::management::routes())
-        .fallback(surfaces::other)
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&state),
-            surfaces::by_host,
-        ))
+        .fallback(not_found)
         .with_state(state)
 }
 
-pub(super) async fn not_found() -> Response {
+/// The 404 for a path the emulator does not serve.
+pub async fn not_found() -> Response {
     json_response(
         StatusCode::NOT_FOUND,
         &json!({ "error": "not_found", "error_description": "No such endpoint on the wif Entra ID emulator." }),

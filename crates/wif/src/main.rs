@@ -1,34 +1,15 @@
 //! `wif`: workload identity federation for Kubernetes. One binary, a thin clap shell over
-//! the library crates; each subcommand lives in its own module.
+//! the library crates: each command lives in [`cmd`]; [`input`] reads files and streams for
+//! them, [`kube_client`] connects to a cluster.
 
-mod demo;
-mod demo_exchange;
-mod demo_issuer;
-mod demo_proxy;
-mod demo_vault;
-mod doctor;
-mod doctor_cluster;
-mod files;
-mod issuer;
-mod issuer_serve;
-mod jwks;
+mod cmd;
+mod input;
 mod kube_client;
-use wif_core::line_diff;
-mod proxy;
-mod render;
-mod service_args;
-mod settings_args;
-mod sts;
-mod token;
-mod up;
-mod up_config;
-mod up_state;
-mod webhook;
-mod yaml;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use cmd::{demo, doctor, issuer, jwks, proxy, render, sts, token, up, webhook};
 use tracing_subscriber::EnvFilter;
 
 // The servers parse JSON on every request from several threads; glibc's allocator spent a

@@ -37,7 +37,7 @@ pub const SECRET: &str = "app-service-secret-0123456789";
 #[derive(Debug)]
 pub struct Setup {
     pub dir: PathBuf,
-    pub issuer: wif_sts::StaticIssuer,
+    pub issuer: wif_issuer::StaticIssuer,
     pub emulator: wif_sts::LocalEmulator,
     pub token_requests: Arc<AtomicUsize>,
 }
@@ -59,7 +59,7 @@ impl Setup {
     pub async fn start() -> Setup {
         let dir = std::env::temp_dir().join(format!("wif-proxy-it-{}", wif_jose::kubernetes::random_uuid().unwrap()));
         std::fs::create_dir_all(&dir).unwrap();
-        let issuer = wif_sts::StaticIssuer::create(ISSUER, &dir).unwrap();
+        let issuer = wif_issuer::StaticIssuer::create(ISSUER, &dir).unwrap();
         let app = |name: &str, id: &str, subject: &str| {
             format!(
                 "      - displayName: {name}\n        appId: {id}\n        federatedIdentityCredentials:\n          - {{ name: {name}, issuer: \"{ISSUER}\", subject: \"{subject}\", audiences: [api://AzureADTokenExchange] }}\n"

@@ -1,7 +1,8 @@
 //! The emulator against the official Azure SDK for Rust (`azure_identity`), a client nobody
 //! here wrote: its `WorkloadIdentityCredential` gets a token from the emulator started
 //! in-process over real TLS on 127.0.0.1, and a federation failure reaches it with the
-//! AADSTS code. (The Python SDKs are driven by scripts/interop_sts.py.)
+//! AADSTS code. (The Python SDKs are driven by scripts/interop_sts.py; the local Azure plane
+//! has its own tests, in wif-azure.)
 
 // A test binary: a failed unwrap is a failed test, which is what it should be.
 #![allow(clippy::unwrap_used)]
@@ -14,7 +15,7 @@ use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{ClientAssertionCredentialOptions, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions};
 use wif_jose::kubernetes::{ProjectedToken, random_uuid};
-use wif_jose::{Algorithm, SigningKey, jwks_of};
+use wif_jose::{Algorithm, SigningKey};
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
@@ -24,7 +25,7 @@ struct Emulator {
     url: String,
     ca_pem: String,
     dir: PathBuf,
-    issuer: wif_sts::StaticIssuer,
+    issuer: wif_issuer::StaticIssuer,
     _server: wif_sts::LocalEmulator,
 }
 
@@ -38,7 +39,7 @@ impl Drop for Emulator {
 async fn start() -> Emulator {
     let dir = std::env::temp_dir().join(format!("wif-sts-it-{}", random_uuid().unwrap()));
     std::fs::create_dir_all(&dir).unwrap();
-    let issuer = wif_sts::StaticIssuer::create(ISSUER, &dir).unwrap();
+    let issuer = wif_issuer::StaticIssuer::create(ISSUER, &dir).unwrap();
     let yaml = format!(
         "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s-demo-app, issuer: \"{ISSUER}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n{}",
         issuer.issuers_section()
@@ -124,46 +125,23 @@ fn time_now() -> i64 {
         .as_secs() as i64
 }
 
-/// An OIDC issuer on `address` (discovery and JWKS over HTTPS), serving until dropped.
-struct Issuer {
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn serve_issuer(address: std::net::SocketAddr, ca: &wif_server::pki::LocalCa, key: &SigningKey) -> Issuer {
-    use axum::routing::get;
+/// An OIDC issuer on `address` (discovery and JWKS over HTTPS, from a CA made earlier),
+/// serving until dropped.
+async fn serve_issuer(
+    address: std::net::SocketAddr,
+    tls: wif_server::LocalTls,
+    key: &SigningKey,
+) -> wif_server::LocalServer {
     let url = format!("https://{address}");
-    let jwks_uri = wif_jose::discovery::default_jwks_uri(&url);
-    let discovery = serde_json::to_string(&wif_jose::discovery::DiscoveryDocument::new(
-        &url,
-        &jwks_uri,
-        std::slice::from_ref(key.public_key()),
-    ))
-    .unwrap();
-    let jwks = jwks_of(std::slice::from_ref(key.public_key())).to_pretty_json();
-    let router = axum::Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(move || async move { discovery }),
-        )
-        .route("/openid/v1/jwks", get(move || async move { jwks }));
-    let cert = ca.issue(&["127.0.0.1"]).unwrap();
-    let here = std::path::Path::new("test");
-    let key =
-        wif_server::tls::certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), here, here).unwrap();
-    let options = wif_server::ServiceOptions::new(
-        address,
-        "127.0.0.1:0".parse().unwrap(),
-        wif_server::TlsSource::Given(key),
-        "1.3",
-    );
-    let bound = wif_server::bind(options, router, prometheus_client::registry::Registry::default())
+    let documents = wif_issuer::IssuerDocuments::new(&url, None, std::slice::from_ref(key.public_key())).unwrap();
+    let options = wif_server::LocalOptions {
+        addr: address,
+        tls: Some(tls),
+        ..wif_server::LocalOptions::default()
+    };
+    wif_server::LocalServer::start(documents.router(), Default::default(), options)
         .await
-        .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
-    Issuer { _stop: stop }
+        .unwrap()
 }
 
 async fn exchange(http: &reqwest::Client, emulator_url: &str, assertion: &str) -> serde_json::Value {
@@ -199,8 +177,8 @@ async fn an_issuer_down_at_the_first_exchange_works_again_within_seconds_without
     let issuer_url = format!("https://{address}");
     let dir = std::env::temp_dir().join(format!("wif-sts-it-down-{}", random_uuid().unwrap()));
     std::fs::create_dir_all(&dir).unwrap();
-    let ca = wif_server::pki::LocalCa::new("issuer CA").unwrap();
-    std::fs::write(dir.join("issuer-ca.pem"), ca.cert_pem()).unwrap();
+    let tls = wif_server::LocalTls::new("issuer CA", &[]).unwrap();
+    std::fs::write(dir.join("issuer-ca.pem"), &tls.ca_pem).unwrap();
     let yaml = format!(
         "tenants:\n  - tenantId: {TENANT}\n    applications:\n      - displayName: reader\n        appId: {CLIENT}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"{issuer_url}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\nissuers:\n  - {{ issuer: \"{issuer_url}\", caFile: issuer-ca.pem }}\n"
     );
@@ -217,7 +195,7 @@ async fn an_issuer_down_at_the_first_exchange_works_again_within_seconds_without
     let diagnosis = down["wif_diagnosis"].as_str().unwrap_or_default();
     assert!(diagnosis.contains("openid-configuration failed"), "{diagnosis}");
 
-    let _issuer = serve_issuer(address, &ca, &key).await;
+    let _issuer = serve_issuer(address, tls, &key).await;
     let back = std::time::Instant::now();
     // A client retrying as SDKs do: within the first backoff (1 s) the emulator answers from
     // memory; then it fetches again and the exchange succeeds.
@@ -262,6 +240,3 @@ async fn an_oversized_form_is_answered_413_with_its_aadsts_code() {
     let body: serde_json::Value = answer.json().await.unwrap();
     assert_eq!(body["error_codes"], serde_json::json!([90100]), "{body}");
 }
-
-mod local_azure;
-mod management;

@@ -1,0 +1,113 @@
+//! ARM's `Microsoft.KeyVault/vaults` (the data plane is [`crate::vault`]'s) and the
+//! read-only `Microsoft.ContainerService/managedClusters` that stand for the local cluster.
+
+use axum::http::Method;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::resources::{tags_of, text_of};
+use super::{ArmRequest, answer, method_not_allowed};
+use crate::config::{AccessPolicyConfig, KeyVaultConfig, ManagedClusterConfig, ResourceGroupConfig, VaultPlace};
+use crate::ops::{self, ArmError, arm_error};
+
+pub(super) fn vault_json(v: &KeyVaultConfig, place: &VaultPlace, suffix: &str) -> Value {
+    json!({
+        "id": place.vault_id(&v.name),
+        "name": v.name,
+        "type": "Microsoft.KeyVault/vaults",
+        "location": v.location,
+        "tags": v.tags,
+        "properties": {
+            "tenantId": place.tenant_id,
+            "sku": {"family": "A", "name": v.sku},
+            "accessPolicies": v.access_policies,
+            "enabledForDeployment": false,
+            "enabledForDiskEncryption": false,
+            "enabledForTemplateDeployment": false,
+            "enableRbacAuthorization": v.enable_rbac_authorization,
+            "enableSoftDelete": true,
+            "softDeleteRetentionInDays": 90,
+            "vaultUri": format!("https://{}.{suffix}/", v.name.to_ascii_lowercase()),
+            "provisioningState": "Succeeded",
+            "publicNetworkAccess": "Enabled",
+            "networkAcls": {"bypass": "AzureServices", "defaultAction": "Allow", "ipRules": [], "virtualNetworkRules": []},
+        },
+    })
+}
+
+pub(super) fn cluster_json(sub: &str, g: &ResourceGroupConfig, c: &ManagedClusterConfig) -> Value {
+    json!({
+        "id": format!("/subscriptions/{sub}/resourcegroups/{}/providers/Microsoft.ContainerService/managedClusters/{}", g.name, c.name),
+        "name": c.name,
+        "type": "Microsoft.ContainerService/ManagedClusters",
+        "location": c.location.clone().unwrap_or_else(|| g.location.clone()),
+        "properties": {
+            "provisioningState": "Succeeded",
+            "powerState": {"code": "Running"},
+            "oidcIssuerProfile": {"enabled": true, "issuerURL": c.issuer_url},
+            "securityProfile": {"workloadIdentity": {"enabled": true}},
+        },
+    })
+}
+
+pub(super) async fn vault(request: &ArmRequest<'_>, sub: &str, group: &str, name: &str) -> Result<Response, ArmError> {
+    let scope = format!(
+        "{}/providers/Microsoft.KeyVault/vaults/{name}",
+        ops::group_id(sub, group)
+    );
+    match *request.method {
+        Method::GET => {
+            request.authorize("Microsoft.KeyVault/vaults/read", &scope).await?;
+            let body = request
+                .read(|c| {
+                    ops::vault(c, sub, group, name).map(|(v, p)| vault_json(v, &p, &request.state.vault_dns_suffix))
+                })
+                .await?;
+            Ok(answer(200, &body))
+        }
+        Method::PUT => {
+            request.authorize("Microsoft.KeyVault/vaults/write", &scope).await?;
+            let body = request.json()?;
+            let policies: Vec<AccessPolicyConfig> = match body.pointer("/properties/accessPolicies") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(p) => serde_json::from_value(p.clone()).map_err(|e| {
+                    arm_error(
+                        400,
+                        "BadRequest",
+                        format!("The request content was invalid: accessPolicies: {e}."),
+                    )
+                })?,
+            };
+            let input = KeyVaultConfig {
+                name: name.to_owned(),
+                location: text_of(&body, "/location").unwrap_or_default().to_owned(),
+                enable_rbac_authorization: body
+                    .pointer("/properties/enableRbacAuthorization")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+                access_policies: policies,
+                sku: text_of(&body, "/properties/sku/name").unwrap_or("standard").to_owned(),
+                tags: tags_of(&body)?.unwrap_or_default(),
+                secrets: Default::default(),
+            };
+            if input.location.is_empty() {
+                return Err(arm_error(
+                    400,
+                    "LocationRequired",
+                    "The location property is required for this definition.",
+                ));
+            }
+            let (stored, place, created) = request.change(|c| ops::put_vault(c, sub, group, input)).await?;
+            Ok(answer(
+                if created { 201 } else { 200 },
+                &vault_json(&stored, &place, &request.state.vault_dns_suffix),
+            ))
+        }
+        Method::DELETE => {
+            request.authorize("Microsoft.KeyVault/vaults/delete", &scope).await?;
+            let existed = request.change(|c| ops::delete_vault(c, sub, group, name)).await?;
+            Ok(answer(if existed { 200 } else { 204 }, &Value::Null).map(|_| axum::body::Body::empty()))
+        }
+        _ => Err(method_not_allowed(request)),
+    }
+}

@@ -1,0 +1,414 @@
+//! Federated identity credentials in Microsoft Graph's shape:
+//! `/v1.0/applications/{id}/federatedIdentityCredentials[/{key}]` (list, get, create, update,
+//! delete), and the same under `userAssignedIdentities/{name}`, so credentials can change
+//! while the emulator runs. Guarded by a bearer token of its own (`wif sts
+//! --admin-token-file`), or a Graph token the emulator minted, confined to its tenant. Every
+//! change goes through the store's one commit ([`crate::store::Store::change`]): checked with
+//! Entra's rules against the whole directory, written to the state file before it is
+//! acknowledged, so a restart loses nothing that was answered with 2xx.
+
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use wif_core::fic::FederatedCredential;
+use wif_sts::directory::derived_guid;
+
+use crate::config::AzureConfig;
+use crate::plane::AzureState;
+use crate::store::{CommitError, InvalidConfig};
+
+/// Largest management request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A Graph error: `{"error": {"code", "message", "innerError"}}`.
+#[derive(Debug)]
+struct GraphError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl IntoResponse for GraphError {
+    fn into_response(self) -> Response {
+        let date = wif_core::clock::error_timestamp(wif_core::clock::unix_now());
+        let body = json!({ "error": { "code": self.code, "message": self.message, "innerError": { "date": date } } });
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+fn graph_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> GraphError {
+    GraphError {
+        status,
+        code,
+        message: message.into(),
+    }
+}
+
+impl From<CommitError> for GraphError {
+    fn from(error: CommitError) -> Self {
+        match error {
+            CommitError::Invalid(InvalidConfig::Directory(e)) => {
+                graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.problem.to_string())
+            }
+            CommitError::Invalid(InvalidConfig::Azure(e)) => {
+                graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.problem.to_string())
+            }
+            other => graph_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Service_InternalServerError",
+                wif_core::error_text::error_chain(&other),
+            ),
+        }
+    }
+}
+
+/// Who may change credentials: the admin token holder, anywhere; a Graph caller, in its own
+/// tenant only (as Graph confines a service principal to its directory).
+enum Access {
+    Admin,
+    Tenant(String),
+}
+
+impl Access {
+    fn reaches(&self, tenant_id: &str) -> bool {
+        match self {
+            Access::Admin => true,
+            Access::Tenant(own) => own.eq_ignore_ascii_case(tenant_id),
+        }
+    }
+}
+
+fn authorized(state: &AzureState, headers: &HeaderMap) -> Result<Access, GraphError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let refused = || {
+        graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty or invalid.",
+        )
+    };
+    let presented = presented.ok_or_else(refused)?;
+    // Compare in constant time so the token cannot be guessed byte by byte.
+    let admin = state.store.admin_token.as_deref().is_some_and(|token| {
+        presented.len() == token.len()
+            && presented
+                .bytes()
+                .zip(token.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    });
+    if admin {
+        return Ok(Access::Admin);
+    }
+    // Or, as in Graph, a Graph token this emulator minted.
+    crate::caller::verify(&state.emulator, presented, crate::caller::Surface::Graph)
+        .map(|caller| Access::Tenant(caller.tenant_id))
+        .map_err(|_| refused())
+}
+
+/// Whose credentials: an application's or a user-assigned identity's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parent {
+    Application,
+    Identity,
+}
+
+/// What a credentials path names: the parent, its id, and a credential's name or id.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Target<'s> {
+    parent: Parent,
+    id: &'s str,
+    key: Option<&'s str>,
+}
+
+/// A credentials path under a collection that has no credentials.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UnknownCollection;
+
+/// The credentials path a request names, when it names one (matched exactly, as Graph's
+/// routes are).
+pub(super) fn credentials_path<'s>(segments: &[&'s str]) -> Option<Result<Target<'s>, UnknownCollection>> {
+    let (kind, id, key) = match segments {
+        ["v1.0", kind, id, "federatedIdentityCredentials"] => (*kind, *id, None),
+        ["v1.0", kind, id, "federatedIdentityCredentials", key] => (*kind, *id, Some(*key)),
+        _ => return None,
+    };
+    let parent = match kind {
+        "applications" => Parent::Application,
+        "userAssignedIdentities" => Parent::Identity,
+        _ => return Some(Err(UnknownCollection)),
+    };
+    Some(Ok(Target { parent, id, key }))
+}
+
+/// The credentials of the parent named `id`: an application by object id or app id, or an
+/// identity by name, client id or principal id; with the parent's client id.
+fn credentials_of<'c>(
+    config: &'c mut AzureConfig,
+    access: &Access,
+    parent: Parent,
+    id: &str,
+) -> Option<(String, &'c mut Vec<FederatedCredential>)> {
+    for tenant in config.tenants.iter_mut().filter(|t| access.reaches(&t.tenant_id)) {
+        match parent {
+            Parent::Application => {
+                for app in &mut tenant.applications {
+                    let object_id = app
+                        .object_id
+                        .clone()
+                        .unwrap_or_else(|| derived_guid(&format!("object:{}", app.app_id.to_ascii_lowercase())));
+                    if app.app_id.eq_ignore_ascii_case(id) || object_id.eq_ignore_ascii_case(id) {
+                        return Some((app.app_id.to_ascii_lowercase(), &mut app.federated_identity_credentials));
+                    }
+                }
+            }
+            Parent::Identity => {
+                for mi in &mut tenant.user_assigned_identities {
+                    if mi.name == id
+                        || mi.client_id.eq_ignore_ascii_case(id)
+                        || mi.principal_id.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(id))
+                    {
+                        return Some((
+                            mi.client_id.to_ascii_lowercase(),
+                            &mut mi.federated_identity_credentials,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+fn fic_id(parent_client_id: &str, name: &str) -> String {
+    derived_guid(&format!("fic:{parent_client_id}:{name}"))
+}
+
+fn to_graph(parent_client_id: &str, fic: &FederatedCredential) -> Value {
+    json!({
+        "id": fic_id(parent_client_id, &fic.name),
+        "name": fic.name,
+        "issuer": fic.issuer,
+        "subject": fic.subject,
+        "audiences": fic.audiences,
+        "description": fic.description,
+    })
+}
+
+/// What a client may send on create and update (Graph's fields; `id` is ignored).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FicBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(default)]
+    audiences: Option<Vec<String>>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, rename = "id")]
+    _id: Option<String>,
+    #[serde(default, rename = "@odata.type")]
+    _odata_type: Option<String>,
+}
+
+fn parse(body: &[u8]) -> Result<FicBody, GraphError> {
+    serde_json::from_slice::<FicBody>(body).map_err(|_| {
+        graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "the body must be a JSON federatedIdentityCredential",
+        )
+    })
+}
+
+fn no_parent(id: &str) -> GraphError {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        format!("Resource '{id}' does not exist."),
+    )
+}
+
+fn json(status: StatusCode, body: &Value) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// Answers a request on a credentials path.
+pub(super) async fn handle(
+    state: &AzureState,
+    method: &Method,
+    Target { parent, id, key }: Target<'_>,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let answer = async {
+        let access = authorized(state, headers)?;
+        let body = match wif_server::body::read_limited(body, MAX_BODY_BYTES).await {
+            Ok(body) => body,
+            Err(e) => {
+                return Err(graph_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request_BadRequest",
+                    e.to_string(),
+                ));
+            }
+        };
+        match (key, method) {
+            (None, &Method::GET) => list(state, &access, parent, id).await,
+            (None, &Method::POST) => create(state, &access, parent, id, &body).await,
+            (None, _) => Err(graph_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Request_BadRequest",
+                "use GET or POST",
+            )),
+            (Some(key), _) => one(state, &access, method, parent, id, key, &body).await,
+        }
+    };
+    answer.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn list(state: &AzureState, access: &Access, parent: Parent, id: &str) -> Result<Response, GraphError> {
+    let mut config = state.store.config.lock().await;
+    let (client, fics) = credentials_of(&mut config, access, parent, id).ok_or_else(|| {
+        graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
+        )
+    })?;
+    let values: Vec<Value> = fics.iter().map(|f| to_graph(&client, f)).collect();
+    Ok(json(StatusCode::OK, &json!({ "value": values })))
+}
+
+async fn create(
+    state: &AzureState,
+    access: &Access,
+    parent: Parent,
+    id: &str,
+    body: &[u8],
+) -> Result<Response, GraphError> {
+    let request = parse(body)?;
+    let (client, fic) = state
+        .store
+        .change(|config| {
+            let (client, fics) = credentials_of(config, access, parent, id).ok_or_else(|| no_parent(id))?;
+            let (Some(name), Some(issuer), Some(subject), Some(audiences)) =
+                (request.name, request.issuer, request.subject, request.audiences)
+            else {
+                return Err(graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    "name, issuer, subject and audiences are required",
+                ));
+            };
+            let fic = FederatedCredential {
+                name,
+                issuer,
+                subject,
+                audiences,
+                description: request.description,
+            };
+            fics.push(fic.clone());
+            Ok((client, fic))
+        })
+        .await?;
+    let mut response = json(StatusCode::CREATED, &to_graph(&client, &fic));
+    if let Ok(location) = format!("/v1.0/federatedIdentityCredentials/{}", fic_id(&client, &fic.name)).parse() {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+fn find(fics: &[FederatedCredential], client: &str, key: &str) -> Option<usize> {
+    fics.iter()
+        .position(|f| f.name == key || fic_id(client, &f.name).eq_ignore_ascii_case(key))
+}
+
+fn no_credential(key: &str) -> GraphError {
+    graph_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        format!("Federated identity credential '{key}' does not exist."),
+    )
+}
+
+async fn one(
+    state: &AzureState,
+    access: &Access,
+    method: &Method,
+    parent: Parent,
+    id: &str,
+    key: &str,
+    body: &[u8],
+) -> Result<Response, GraphError> {
+    match *method {
+        Method::GET => {
+            let mut config = state.store.config.lock().await;
+            let (client, fics) = credentials_of(&mut config, access, parent, id).ok_or_else(|| no_parent(id))?;
+            let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
+            Ok(json(StatusCode::OK, &to_graph(&client, &fics[index])))
+        }
+        Method::DELETE | Method::PATCH => {
+            let patch = match *method {
+                Method::PATCH => Some(body),
+                _ => None,
+            };
+            state
+                .store
+                .change(|config| {
+                    let (client, fics) = credentials_of(config, access, parent, id).ok_or_else(|| no_parent(id))?;
+                    let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
+                    match patch {
+                        None => {
+                            fics.remove(index);
+                            Ok(())
+                        }
+                        Some(body) => update(&mut fics[index], parse(body)?),
+                    }
+                })
+                .await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(graph_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            "use GET, PATCH or DELETE",
+        )),
+    }
+}
+
+fn update(fic: &mut FederatedCredential, patch: FicBody) -> Result<(), GraphError> {
+    if patch.name.as_ref().is_some_and(|n| *n != fic.name) {
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "Property 'name' is read-only and cannot be changed.",
+        ));
+    }
+    if let Some(v) = patch.issuer {
+        fic.issuer = v;
+    }
+    if let Some(v) = patch.subject {
+        fic.subject = v;
+    }
+    if let Some(v) = patch.audiences {
+        fic.audiences = v;
+    }
+    if let Some(v) = patch.description {
+        fic.description = Some(v);
+    }
+    Ok(())
+}

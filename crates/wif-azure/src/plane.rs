@@ -1,0 +1,220 @@
+//! The local Azure plane as the emulator serves it ([`AzurePlane`], a [`wif_sts::Plane`]): on
+//! the emulator's own listeners and key, which surface answers a request. A vault host
+//! (`V.<vault suffix>`) is the vault's whatever its path; otherwise the token endpoint's routes
+//! come first, and what they leave goes to ARM or Graph by its first path segment (matched
+//! case-insensitively, as Azure does). Every answer is counted by surface and status.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::registry::Registry;
+use wif_server::TunnelPolicy;
+use wif_sts::StsState;
+use wif_sts::directory::Directory;
+
+use crate::config::AzureConfig;
+use crate::store::{InvalidConfig, Store, checked};
+
+/// What the surfaces share: the emulator (its key, URL and clock, and the directory a commit
+/// swaps), the store, and the vault suffix (fixed at start, so routing a request takes no lock).
+#[derive(Debug)]
+pub struct AzureState {
+    /// The emulator beside which the plane is served.
+    pub emulator: Arc<StsState>,
+    /// The state every change goes through.
+    pub store: Store,
+    /// The Key Vault DNS suffix: requests for host `V.<suffix>` are vault `V`'s.
+    pub vault_dns_suffix: String,
+    /// Answers by surface and status.
+    pub metrics: AzureMetrics,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SurfaceLabels {
+    surface: &'static str,
+    status: u16,
+}
+
+/// The plane's metrics: `wif_sts_azure_requests{surface,status}`.
+#[derive(Debug, Clone, Default)]
+pub struct AzureMetrics {
+    requests: Family<SurfaceLabels, Counter>,
+}
+
+impl AzureMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let metrics = AzureMetrics::default();
+        registry.register(
+            "wif_sts_azure_requests",
+            "Requests to the local Azure plane by surface (arm, graph, vault) and HTTP status",
+            metrics.requests.clone(),
+        );
+        metrics
+    }
+
+    fn count(&self, surface: &'static str, status: u16) {
+        self.requests.get_or_create(&SurfaceLabels { surface, status }).inc();
+    }
+
+    /// Answers so far with `status` from `surface` (tests, diagnostics).
+    pub fn count_of(&self, surface: &'static str, status: u16) -> u64 {
+        self.requests.get_or_create(&SurfaceLabels { surface, status }).get()
+    }
+}
+
+/// The local Azure plane, before the emulator starts it.
+#[derive(Debug)]
+pub struct AzurePlane {
+    config: AzureConfig,
+    base_dir: PathBuf,
+    state_file: Option<PathBuf>,
+    admin_token: Option<String>,
+    vault_dns_suffix: String,
+    started: Arc<OnceLock<Arc<AzureState>>>,
+}
+
+impl AzurePlane {
+    /// The plane over `config` (its relative paths resolved against `base_dir`), keeping every
+    /// change in `state_file` when given (else in memory), and the directory the emulator
+    /// serves from it. The whole file is checked first.
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let yaml = "tenants: [{tenantId: aaaaaaaa-0000-4000-8000-00000000000a}]\nsubscriptions:\n  - {subscriptionId: 5ab5c71b-0000-4000-8000-000000000001, tenantId: aaaaaaaa-0000-4000-8000-00000000000a}\n";
+    /// let config: wif_azure::AzureConfig = serde_saphyr::from_str(yaml)?;
+    /// let (directory, plane) = wif_azure::AzurePlane::new(config, ".".into(), None)?;
+    /// let emulator = wif_sts::Emulator::new(directory).plane(plane).start_local().await?;
+    /// println!("ARM at {}/, vault hosts through http://{:?}", emulator.url, emulator.tunnel_address);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// ```
+    pub fn new(
+        config: AzureConfig,
+        base_dir: PathBuf,
+        state_file: Option<PathBuf>,
+    ) -> Result<(Directory, AzurePlane), InvalidConfig> {
+        let directory = checked(&config, &base_dir)?;
+        let vault_dns_suffix = config.vault_dns_suffix();
+        Ok((
+            directory,
+            AzurePlane {
+                config,
+                base_dir,
+                state_file,
+                admin_token: None,
+                vault_dns_suffix,
+                started: Arc::default(),
+            },
+        ))
+    }
+
+    /// Turns the management API's admin token on (`wif sts --admin-token-file`).
+    #[must_use]
+    pub fn with_admin_token(mut self, token: String) -> Self {
+        self.admin_token = Some(token);
+        self
+    }
+
+    /// The Key Vault DNS suffix.
+    pub fn vault_dns_suffix(&self) -> &str {
+        &self.vault_dns_suffix
+    }
+
+    /// The plane's state once the emulator has started it (tests, diagnostics).
+    pub fn handle(&self) -> PlaneHandle {
+        PlaneHandle(Arc::clone(&self.started))
+    }
+}
+
+/// The plane's state once started.
+#[derive(Debug, Clone)]
+pub struct PlaneHandle(Arc<OnceLock<Arc<AzureState>>>);
+
+impl PlaneHandle {
+    /// The state, once the emulator has started the plane.
+    pub fn state(&self) -> Option<Arc<AzureState>> {
+        self.0.get().cloned()
+    }
+}
+
+impl wif_sts::Plane for AzurePlane {
+    fn certificate_names(&self) -> Vec<String> {
+        vec![format!("*.{}", self.vault_dns_suffix), self.vault_dns_suffix.clone()]
+    }
+
+    fn tunnel_policy(&self) -> Option<TunnelPolicy> {
+        Some(crate::vault::tunnel_policy(&self.vault_dns_suffix))
+    }
+
+    fn serve(self: Box<Self>, emulator: &Arc<StsState>, token_endpoint: Router, registry: &mut Registry) -> Router {
+        let plane = *self;
+        let state = Arc::new(AzureState {
+            emulator: Arc::clone(emulator),
+            store: Store::new(
+                plane.config,
+                plane.base_dir,
+                plane.state_file,
+                Arc::clone(emulator),
+                plane.admin_token,
+            ),
+            vault_dns_suffix: plane.vault_dns_suffix,
+            metrics: AzureMetrics::register(registry),
+        });
+        let _ = plane.started.set(Arc::clone(&state));
+        let surfaces = Router::new().fallback(other).with_state(Arc::clone(&state));
+        token_endpoint
+            .fallback_service(surfaces)
+            .layer(axum::middleware::from_fn_with_state(state, by_host))
+    }
+}
+
+/// The host a request names: HTTP/2's authority, else `Host`.
+fn request_host<'r>(uri: &'r Uri, headers: &'r HeaderMap) -> Option<&'r str> {
+    uri.authority()
+        .map(axum::http::uri::Authority::as_str)
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()))
+}
+
+/// Requests for a vault host (`V.<vault suffix>`) are the vault's, whatever their path.
+async fn by_host(State(state): State<Arc<AzureState>>, request: Request, next: Next) -> Response {
+    // Borrowed until it is a vault's: the token endpoint's requests allocate nothing here.
+    let vault = request_host(request.uri(), request.headers()).and_then(|host| {
+        let name = crate::vault::vault_of_host(host, &state.vault_dns_suffix)?;
+        Some((host.to_owned(), name.to_owned()))
+    });
+    if let Some((host, name)) = vault {
+        let (parts, body) = request.into_parts();
+        let response = crate::vault::handle(&state, host, name, parts.method, parts.uri, parts.headers, body).await;
+        state.metrics.count("vault", response.status().as_u16());
+        return response;
+    }
+    next.run(request).await
+}
+
+/// ARM's and Graph's paths (matched case-insensitively, as Azure does), else the emulator's 404.
+async fn other(State(state): State<Arc<AzureState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (surface, response) = if crate::arm::claims(parts.uri.path()) {
+        (
+            "arm",
+            crate::arm::handle(&state, parts.method, parts.uri, parts.headers, body).await,
+        )
+    } else if crate::graph::claims(parts.uri.path()) {
+        (
+            "graph",
+            crate::graph::handle(&state, parts.method, parts.uri, parts.headers, body).await,
+        )
+    } else {
+        return wif_sts::server::not_found().await;
+    };
+    state.metrics.count(surface, response.status().as_u16());
+    response
+}

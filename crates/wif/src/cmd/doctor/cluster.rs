@@ -1,0 +1,108 @@
+//! `wif doctor --cluster`: the objects the doctor's rules read, from a live API server
+//! instead of files (ServiceAccounts, workloads, Namespaces, MutatingWebhookConfigurations),
+//! and the cluster's issuer from its own discovery document. Pods a controller owns are
+//! left out: their workload is judged instead, once.
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use kube::api::{Api, ListParams, ObjectList};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use wif_core::doctor::Document;
+
+/// What was read.
+pub struct ClusterObjects {
+    pub documents: Vec<Document>,
+    /// The `issuer` of the API server's `/.well-known/openid-configuration`, when served.
+    pub issuer: Option<String>,
+}
+
+const PAGE: u32 = 500;
+
+/// The `source` of objects read from the API server (they have no file and no document).
+pub const CLUSTER_SOURCE: &str = "the cluster";
+
+/// Every page of one kind, in all namespaces; a kind the caller may not list is said plainly.
+async fn list<K>(client: &kube::Client, kind: &str, server: &str) -> Result<Vec<Value>>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Serialize + std::fmt::Debug,
+{
+    let api: Api<K> = Api::all(client.clone());
+    let mut params = ListParams::default().limit(PAGE);
+    let mut out = Vec::new();
+    loop {
+        let page: ObjectList<K> = api
+            .list(&params)
+            .await
+            .with_context(|| format!("cannot list {kind} at {server}"))?;
+        for item in page.items {
+            let mut value = serde_json::to_value(&item)?;
+            // List items come without their type; the rules read `kind`.
+            value["apiVersion"] = Value::String(K::api_version(&()).into_owned());
+            value["kind"] = Value::String(K::kind(&()).into_owned());
+            out.push(value);
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn owned(value: &Value) -> bool {
+    value["metadata"]["ownerReferences"]
+        .as_array()
+        .is_some_and(|owners| owners.iter().any(|o| o["controller"] == Value::Bool(true)))
+}
+
+/// Reads the cluster `kubeconfig` names (or the inferred one).
+pub fn read(kubeconfig: Option<&std::path::Path>) -> Result<ClusterObjects> {
+    let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Command)?;
+    runtime.block_on(async {
+        let client = crate::kube_client::connect(kubeconfig).await?;
+        let server = kubeconfig.map_or_else(
+            || "the cluster".to_owned(),
+            |p| format!("the cluster of {}", p.display()),
+        );
+        let mut values = Vec::new();
+        values.extend(list::<ServiceAccount>(&client, "ServiceAccounts", &server).await?);
+        values.extend(list::<Namespace>(&client, "Namespaces", &server).await?);
+        values.extend(list::<MutatingWebhookConfiguration>(&client, "MutatingWebhookConfigurations", &server).await?);
+        for workloads in [
+            list::<Deployment>(&client, "Deployments", &server).await?,
+            list::<StatefulSet>(&client, "StatefulSets", &server).await?,
+            list::<DaemonSet>(&client, "DaemonSets", &server).await?,
+            list::<ReplicaSet>(&client, "ReplicaSets", &server).await?,
+            list::<CronJob>(&client, "CronJobs", &server).await?,
+            list::<Job>(&client, "Jobs", &server).await?,
+            list::<Pod>(&client, "Pods", &server).await?,
+        ] {
+            values.extend(workloads.into_iter().filter(|v| !owned(v)));
+        }
+        let issuer = issuer(&client).await;
+        let documents = values
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| Document {
+                source: CLUSTER_SOURCE.into(),
+                index,
+                value,
+            })
+            .collect();
+        Ok(ClusterObjects { documents, issuer })
+    })
+}
+
+/// The service-account issuer, as the API server publishes it.
+async fn issuer(client: &kube::Client) -> Option<String> {
+    let request = http::Request::get("/.well-known/openid-configuration")
+        .body(Vec::new())
+        .ok()?;
+    let text = client.request_text(request).await.ok()?;
+    let document: Value = serde_json::from_str(&text).ok()?;
+    document["issuer"].as_str().map(str::to_owned)
+}

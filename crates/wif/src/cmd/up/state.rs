@@ -1,0 +1,220 @@
+//! What `wif up` keeps in its state directory, so that a restart gives the same ports and an
+//! app's trust store stays valid: the ports and the App Service secret (`state.json`), the
+//! issuer's signing key, the CA and the serving certificate; and the lock that keeps a second
+//! `wif up` off a state directory in use. Files with secrets are written mode 0600.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+use wif_jose::{Algorithm, SigningKey};
+use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
+
+use wif_issuer::files::write_private;
+use wif_issuer::key_files::signing_key_from_file;
+
+/// The ports and the secret, chosen at the first start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ports {
+    /// The cluster issuer's HTTPS port.
+    pub issuer_port: u16,
+    /// The emulator's HTTPS port.
+    pub sts_port: u16,
+    /// The proxy's HTTP port.
+    pub proxy_port: u16,
+    /// App Service's `IDENTITY_HEADER`.
+    pub identity_header: String,
+    /// The CONNECT proxy for vault hosts (0 in a state directory made before it existed).
+    #[serde(default)]
+    pub vault_proxy_port: u16,
+}
+
+/// The state directory and what it holds.
+#[derive(Debug)]
+pub struct State {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Ports and secret.
+    pub ports: Ports,
+    /// The issuer's signing key.
+    pub key: std::sync::Arc<SigningKey>,
+}
+
+/// The key in `file`, made (mode 0600) on first use.
+fn kept_key(file: &Path) -> Result<SigningKey> {
+    if file.exists() {
+        return Ok(signing_key_from_file(file)?);
+    }
+    let key = SigningKey::generate(Algorithm::RS256)?;
+    write_private(file, key.to_pkcs8_pem()?.as_bytes(), true)?;
+    Ok(key)
+}
+
+/// The default state directory: `$XDG_DATA_HOME/wif/up`, else `~/.local/share/wif/up`.
+pub fn default_dir() -> Result<PathBuf> {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .context("neither XDG_DATA_HOME nor HOME is set: pass --state-dir DIR")?;
+    Ok(data.join("wif").join("up"))
+}
+
+/// Distinct free loopback ports, chosen by the kernel.
+fn free_ports<const N: usize>() -> Result<[u16; N]> {
+    let listeners = [0; N].map(|_| std::net::TcpListener::bind("127.0.0.1:0"));
+    let mut ports = [0u16; N];
+    for (port, listener) in ports.iter_mut().zip(listeners) {
+        *port = listener
+            .context("cannot find a free loopback port")?
+            .local_addr()?
+            .port();
+    }
+    Ok(ports)
+}
+
+impl State {
+    /// The state in `dir`, made on first use; the serving certificate also names the vault
+    /// hosts under `vault_suffix`.
+    pub fn load_or_create(dir: &Path, vault_suffix: &str) -> Result<Self> {
+        std::fs::create_dir_all(dir.join("tls")).with_context(|| format!("cannot create {}", dir.display()))?;
+        let ports_file = dir.join("state.json");
+        let ports = if ports_file.exists() {
+            let text = std::fs::read_to_string(&ports_file)
+                .with_context(|| format!("cannot read {}", ports_file.display()))?;
+            let mut ports: Ports = serde_json::from_str(&text)
+                .with_context(|| format!("{} is damaged: remove it to pick new ports", ports_file.display()))?;
+            if ports.vault_proxy_port == 0 {
+                [ports.vault_proxy_port] = free_ports()?;
+                write_private(&ports_file, serde_json::to_string_pretty(&ports)?.as_bytes(), true)?;
+            }
+            ports
+        } else {
+            let [issuer_port, sts_port, proxy_port, vault_proxy_port] = free_ports()?;
+            let identity_header = format!(
+                "{}{}",
+                wif_jose::kubernetes::random_uuid()?.replace('-', ""),
+                wif_jose::kubernetes::random_uuid()?.replace('-', "")
+            );
+            let ports = Ports {
+                issuer_port,
+                sts_port,
+                proxy_port,
+                identity_header,
+                vault_proxy_port,
+            };
+            write_private(&ports_file, serde_json::to_string_pretty(&ports)?.as_bytes(), true)?;
+            ports
+        };
+        let key = kept_key(&dir.join("sa.key"))?;
+        kept_key(&dir.join("sts.key"))?;
+        let (cert, tls_key, ca) = (dir.join("tls/tls.crt"), dir.join("tls/tls.key"), dir.join("ca.pem"));
+        let suffix = vault_suffix.trim_start_matches('.');
+        let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| (*n).to_owned()).collect();
+        names.extend([format!("*.{suffix}"), suffix.to_owned()]);
+        let names_file = dir.join("tls/names");
+        let names_text = names.join("\n");
+        let same_names = std::fs::read_to_string(&names_file).is_ok_and(|t| t == names_text);
+        if !(cert.exists() && tls_key.exists() && ca.exists() && same_names) {
+            if ca.exists() {
+                eprintln!(
+                    "wif up: the serving certificate did not name {}: a new CA is made ({}); clients that kept the old one must read it again",
+                    names.join(", "),
+                    ca.display()
+                );
+            }
+            let authority = LocalCa::new("wif up local CA")?;
+            let serving = authority.issue(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
+            std::fs::write(&cert, &serving.cert_pem).with_context(|| format!("cannot write {}", cert.display()))?;
+            write_private(&tls_key, serving.key_pem.as_bytes(), true)?;
+            std::fs::write(&ca, authority.cert_pem()).with_context(|| format!("cannot write {}", ca.display()))?;
+            std::fs::write(&names_file, &names_text)
+                .with_context(|| format!("cannot write {}", names_file.display()))?;
+        }
+        // Clients that replace the system roots with a bundle (requests, OpenSSL) get the
+        // system's roots and ours, so other HTTPS keeps working in the same shell.
+        let mut bundle = [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+            "/etc/ssl/cert.pem",
+        ]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+        bundle.push('\n');
+        bundle.push_str(&std::fs::read_to_string(&ca)?);
+        std::fs::write(dir.join("ca-bundle.pem"), bundle)?;
+        Ok(State {
+            dir: dir.to_path_buf(),
+            ports,
+            key: std::sync::Arc::new(key),
+        })
+    }
+
+    /// The CA's certificate file.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// The system roots and the CA, for clients that take one bundle.
+    pub fn ca_bundle(&self) -> PathBuf {
+        self.dir.join("ca-bundle.pem")
+    }
+
+    /// The issuer's URL.
+    pub fn issuer_url(&self) -> String {
+        format!("https://127.0.0.1:{}/", self.ports.issuer_port)
+    }
+
+    /// The emulator's URL.
+    pub fn sts_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.ports.sts_port)
+    }
+
+    /// The emulator's signing key: kept, so the tokens azure-cli cached stay valid across
+    /// restarts, as Entra's keys outlive a login.
+    pub fn sts_key(&self) -> Result<SigningKey> {
+        Ok(signing_key_from_file(&self.dir.join("sts.key"))?)
+    }
+
+    /// The local Azure plane's state file: ARM, Graph and vault changes survive a restart.
+    pub fn azure_state_file(&self) -> PathBuf {
+        self.dir.join("azure-state.yaml")
+    }
+
+    /// The projected token file of `namespace/name`.
+    pub fn token_file(&self, namespace: &str, name: &str) -> PathBuf {
+        self.dir.join("tokens").join(namespace).join(name)
+    }
+}
+
+/// Holds the state directory's lock while `wif up` runs.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+/// Takes the state directory's lock, or says who holds it.
+pub fn lock(dir: &Path) -> Result<Lock> {
+    let path = dir.join("up.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        bail!(
+            "wif up already runs with state directory {} (pid {}); stop it first, or use another --state-dir",
+            dir.display(),
+            holder.trim()
+        );
+    }
+    file.set_len(0)?;
+    std::io::Write::write_all(&mut &file, std::process::id().to_string().as_bytes())?;
+    Ok(Lock { _file: file })
+}

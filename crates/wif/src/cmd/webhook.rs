@@ -1,0 +1,205 @@
+//! `wif webhook`: the mutating admission webhook server, with azure-workload-identity's flags
+//! and environment (`AZURE_TENANT_ID`, `AZURE_ENVIRONMENT`, `PROXY_IMAGE`, `PROXY_INIT_IMAGE`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use prometheus_client::registry::Registry;
+use wif_server::{ServiceOptions, TlsSource, shutdown_signal};
+use wif_webhook::{KubeServiceAccounts, ServiceAccountSource, StaticServiceAccounts, WebhookMetrics, WebhookState};
+
+use crate::cmd::settings_args::SettingsArgs;
+
+/// `wif webhook` flags.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  wif webhook --tenant-id $TENANT                        # in a cluster, upstream's defaults\n  wif webhook --tenant-id $TENANT --service-accounts sas.yaml --bind-address 127.0.0.1 --port 0 --self-signed-ca-out ca.pem"
+)]
+pub struct WebhookArgs {
+    /// Port of the webhook (upstream's fixed 9443).
+    #[arg(long, default_value_t = wif_core::contract::WEBHOOK_PORT)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: std::net::IpAddr,
+    /// Directory with tls.crt and tls.key (reloaded when they change).
+    #[arg(long, default_value = "/certs", value_name = "DIR")]
+    pub webhook_cert_dir: PathBuf,
+    /// Certificates come from elsewhere (cert-manager): built-in rotation (a CA and serving
+    /// certificate kept in the Secret, the caBundle kept current) is not started.
+    #[arg(long)]
+    pub disable_cert_rotation: bool,
+    /// Instead of --webhook-cert-dir: a throwaway CA and certificate, the CA written here (local use).
+    #[arg(long, value_name = "FILE")]
+    pub self_signed_ca_out: Option<PathBuf>,
+    /// Minimum TLS version: 1.2 or 1.3.
+    #[arg(long, default_value = "1.3")]
+    pub tls_min_version: String,
+    /// Address of /healthz and /readyz (upstream's ":9440" form accepted).
+    #[arg(long, default_value = ":9440", value_parser = parse_go_addr)]
+    pub health_addr: SocketAddr,
+    /// Address of Prometheus /metrics (upstream's ":8095" form accepted).
+    #[arg(long, default_value = ":8095", value_parser = parse_go_addr)]
+    pub metrics_addr: SocketAddr,
+    /// Metrics backend (only prometheus, as upstream).
+    #[arg(long, default_value = "prometheus")]
+    pub metrics_backend: String,
+    /// ServiceAccounts from a file (multi-document YAML) instead of the cluster: local use and
+    /// tests. Without it, the webhook watches the cluster's ServiceAccounts (metadata only).
+    #[arg(long, value_name = "FILE")]
+    pub service_accounts: Option<PathBuf>,
+    /// The cluster to watch, from outside it: a kubeconfig (its current context). Without it:
+    /// KUBECONFIG, then the in-cluster service account.
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(flatten)]
+    pub limits: crate::cmd::service_args::LimitsArgs,
+}
+
+/// Built-in rotation, as upstream's: make sure the Secret holds a CA and serving certificate
+/// and the caBundle names the CA (retrying until the API server lets us), wait for kubelet to
+/// project the Secret into the cert dir, and re-check every 12 hours from then on.
+async fn prepare_certificates(client: &kube::Client, cert_dir: &std::path::Path) {
+    let namespace = std::env::var("POD_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| wif_core::contract::DEFAULT_NAMESPACE.into());
+    loop {
+        match wif_webhook::rotation::rotate_once(client, &namespace).await {
+            Ok(_) => break,
+            Err(error) => {
+                tracing::warn!(error = %wif_core::error_text::error_chain(&error), "certificates not ready; retrying in 10 s");
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    }
+    let (cert, key) = (cert_dir.join("tls.crt"), cert_dir.join("tls.key"));
+    let mut waited = 0u64;
+    while !(cert.exists() && key.exists()) {
+        if waited.is_multiple_of(30) {
+            tracing::info!(dir = %cert_dir.display(), "waiting for kubelet to project the certificate Secret");
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        waited += 2;
+    }
+    let client = client.clone();
+    wif_server::supervise("certificate rotation", move || {
+        wif_webhook::rotation::run(client.clone(), namespace.clone())
+    });
+}
+
+/// Upstream's start-up decision: the proxy is a native sidecar (an init container with
+/// `restartPolicy: Always`) when the API server is 1.32 or newer, a plain container before.
+/// Asked once; an API server that does not answer leaves the legacy placement, as upstream.
+async fn native_sidecar_supported(client: &kube::Client) -> bool {
+    match client.apiserver_version().await {
+        Ok(info) => {
+            let native = wif_core::settings::supports_native_sidecar(&info.git_version);
+            tracing::info!(version = %info.git_version, native_sidecar = native, "API server version read");
+            native
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the API server's version: the proxy sidecar stays a plain container");
+            false
+        }
+    }
+}
+
+/// Go's `host:port` with an empty host meaning every address.
+fn parse_go_addr(value: &str) -> Result<SocketAddr, String> {
+    let full = if value.starts_with(':') {
+        format!("0.0.0.0{value}")
+    } else {
+        value.to_owned()
+    };
+    full.parse().map_err(|e| format!("{value:?} is not host:port: {e}"))
+}
+
+/// Runs `wif webhook` until SIGTERM.
+pub fn run(args: &WebhookArgs) -> Result<()> {
+    if !args.metrics_backend.eq_ignore_ascii_case("prometheus") {
+        bail!("unsupported metrics backend: {}", args.metrics_backend);
+    }
+    if matches!(args.tls_min_version.as_str(), "1.0" | "1.1") {
+        bail!(
+            "TLS {} is not offered: use --tls-min-version 1.2 or 1.3",
+            args.tls_min_version
+        );
+    }
+    let mut settings = args.settings.settings()?;
+    let file_accounts = match &args.service_accounts {
+        Some(path) => {
+            let text = crate::input::read_source(&path.to_string_lossy())?;
+            let documents = crate::input::parse_stream(&text, &path.to_string_lossy())?;
+            Some(
+                StaticServiceAccounts::from_documents(&documents, "default")
+                    .with_context(|| path.display().to_string())?,
+            )
+        }
+        None => None,
+    };
+    let tls = match &args.self_signed_ca_out {
+        Some(ca_out) => TlsSource::SelfSigned {
+            ca_out: ca_out.clone(),
+            extra_names: Vec::new(),
+        },
+        None => TlsSource::CertDir(args.webhook_cert_dir.clone()),
+    };
+    let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Server { workers: None })?;
+    runtime.block_on(async move {
+        let mut registry = Registry::default();
+        let (accounts, source): (Arc<dyn ServiceAccountSource>, String) = match file_accounts {
+            Some(accounts) => {
+                let described = format!("{} ServiceAccount(s) from a file", accounts.len());
+                (Arc::new(accounts), described)
+            }
+            None => {
+                // In the cluster (or with a kubeconfig): the pod's service account, or KUBECONFIG.
+                let client = crate::kube_client::connect(args.kubeconfig.as_deref()).await?;
+                if args.settings.native_sidecar.is_none() {
+                    settings.native_sidecar = native_sidecar_supported(&client).await;
+                }
+                if !args.disable_cert_rotation && args.self_signed_ca_out.is_none() {
+                    prepare_certificates(&client, &args.webhook_cert_dir).await;
+                }
+                let accounts = KubeServiceAccounts::start(client);
+                accounts.register_metrics(&mut registry);
+                (Arc::new(accounts), "ServiceAccounts from the cluster".to_owned())
+            }
+        };
+        let gate_accounts = Arc::clone(&accounts);
+        let state = Arc::new(WebhookState {
+            settings,
+            accounts,
+            metrics: WebhookMetrics::new(&mut registry),
+        });
+        let mut options = ServiceOptions::new(
+            SocketAddr::new(args.bind_address, args.port),
+            args.health_addr,
+            tls,
+            &args.tls_min_version,
+        );
+        options.metrics_addr = Some(args.metrics_addr);
+        options.limits = args.limits.limits();
+        options.readiness_gate = Some(wif_webhook::server::readiness_gate(gate_accounts));
+        let bound = wif_server::bind(options, wif_webhook::router(state), registry)
+            .await
+            .context("starting the webhook")?;
+        println!(
+            "webhook listening on https://{}{} with {source} (health on http://{}, metrics on http://{})",
+            bound.address,
+            wif_core::contract::WEBHOOK_PATH,
+            bound.health_address,
+            bound.metrics_address.map(|a| a.to_string()).unwrap_or_default()
+        );
+        tracing::info!(address = %bound.address, "webhook serving");
+        bound.serve(shutdown_signal()).await;
+        tracing::info!("webhook stopped");
+        Ok(())
+    })
+}
