@@ -18,11 +18,13 @@ pub mod ops;
 pub mod plane;
 pub mod rbac;
 mod respond;
+pub mod state;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod vault;
 
 pub use config::AzureConfig;
-pub use plane::{AzurePlane, AzureState, PlaneHandle};
+pub use plane::{AzurePlane, PlaneHandle};
+pub use state::AzureState;
 pub use store::{InvalidConfig, LoadError, Store, load_config};

@@ -12,63 +12,14 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Uri, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use wif_server::TunnelPolicy;
 use wif_sts::StsState;
 use wif_sts::directory::Directory;
 
 use crate::config::AzureConfig;
+use crate::state::{AzureMetrics, AzureState};
 use crate::store::{InvalidConfig, Store, checked};
-
-/// What the surfaces share: the emulator (its key, URL and clock, and the directory a commit
-/// swaps), the store, and the vault suffix (fixed at start, so routing a request takes no lock).
-#[derive(Debug)]
-pub struct AzureState {
-    /// The emulator beside which the plane is served.
-    pub emulator: Arc<StsState>,
-    /// The state every change goes through.
-    pub store: Store,
-    /// The Key Vault DNS suffix: requests for host `V.<suffix>` are vault `V`'s.
-    pub vault_dns_suffix: String,
-    /// Answers by surface and status.
-    pub metrics: AzureMetrics,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct SurfaceLabels {
-    surface: &'static str,
-    status: u16,
-}
-
-/// The plane's metrics: `wif_sts_azure_requests{surface,status}`.
-#[derive(Debug, Clone, Default)]
-pub struct AzureMetrics {
-    requests: Family<SurfaceLabels, Counter>,
-}
-
-impl AzureMetrics {
-    fn register(registry: &mut Registry) -> Self {
-        let metrics = AzureMetrics::default();
-        registry.register(
-            "wif_sts_azure_requests",
-            "Requests to the local Azure plane by surface (arm, graph, vault) and HTTP status",
-            metrics.requests.clone(),
-        );
-        metrics
-    }
-
-    fn count(&self, surface: &'static str, status: u16) {
-        self.requests.get_or_create(&SurfaceLabels { surface, status }).inc();
-    }
-
-    /// Answers so far with `status` from `surface` (tests, diagnostics).
-    pub fn count_of(&self, surface: &'static str, status: u16) -> u64 {
-        self.requests.get_or_create(&SurfaceLabels { surface, status }).get()
-    }
-}
 
 /// The local Azure plane, before the emulator starts it.
 #[derive(Debug)]

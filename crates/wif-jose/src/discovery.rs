@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::jwk::PublicKey;
+use crate::keys::PublicKey;
 
 /// Where kube-apiserver publishes the JWKS when `--service-account-jwks-uri` is not set.
 pub const DEFAULT_JWKS_PATH: &str = "/openid/v1/jwks";

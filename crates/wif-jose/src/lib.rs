@@ -4,6 +4,7 @@
 //! JWKs with the key id kube-apiserver computes, and builds the OIDC discovery document and
 //! projected-token claims of a Kubernetes issuer. No I/O: bytes and values in and out.
 
+pub mod algorithm;
 pub mod der;
 pub mod discovery;
 pub mod jwk;
@@ -12,6 +13,6 @@ pub mod keys;
 pub mod kubernetes;
 pub mod pem;
 
-pub use jwk::{Jwk, JwkSet, PublicKey, jwks_of, key_id, public_keys_from_pem};
+pub use jwk::{Jwk, JwkSet};
 pub use jws::{Algorithm, JwtError, UnverifiedToken, Validation, VerifiedToken, decode_unverified, sign, verify};
-pub use keys::{KeyError, SigningKey};
+pub use keys::{KeyError, PublicKey, SigningKey, jwks_of, key_id, public_keys_from_pem};

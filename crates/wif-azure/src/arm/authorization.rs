@@ -7,10 +7,11 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{ArmRequest, answer, method_not_allowed, unknown_path};
+use super::request::{ArmRequest, method_not_allowed, unknown_path};
 use crate::config::RoleAssignmentConfig;
 use crate::ops::{self, ArmError, AssignmentInput, arm_error};
 use crate::rbac::{self, BUILT_IN_ROLES, RoleDefinition, Scope};
+use crate::respond::answer;
 
 /// The subscription part of a scope (`/subscriptions/S`, as the client spelled it), or `""`
 /// at the root.

@@ -5,9 +5,10 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::resources::{list, new_id, tags_of, text_of};
-use super::{ArmRequest, answer, method_not_allowed};
+use super::request::{ArmRequest, method_not_allowed};
+use super::request::{list, new_id, tags_of, text_of};
 use crate::ops::{self, ArmError, CredentialInput, IdentityView, arm_error};
+use crate::respond::answer;
 
 pub(super) fn identity_json(mi: &IdentityView) -> Value {
     json!({

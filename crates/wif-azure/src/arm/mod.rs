@@ -7,23 +7,24 @@
 //! `api-version`, checks every caller's token and its RBAC permission for the action, and
 //! answers refusals as `{"error": {"code", "message"}}`.
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::caller::{Caller, CallerError, Surface};
-use crate::config::AzureConfig;
-use crate::ops::{self, ArmError, arm_error};
-use crate::plane::AzureState;
-use crate::rbac::{self, Decision, Plane, Scope};
-pub(crate) use crate::respond::answer;
+use crate::caller::{CallerError, Surface};
+use crate::ops::{ArmError, arm_error};
+use crate::respond::answer;
+use crate::state::AzureState;
 use crate::store::CommitError;
 
 mod authorization;
 mod identities;
-pub(crate) mod resources;
+mod request;
+mod resources;
 mod vaults;
+
+use request::ArmRequest;
 
 /// Largest ARM request body (a vault PUT with access policies is a few kB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -75,104 +76,6 @@ fn caller_refusal(error: &CallerError, authority: &str) -> Response {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     }
     response
-}
-
-/// One ARM request, decoded.
-pub(crate) struct ArmRequest<'r> {
-    pub method: &'r Method,
-    /// The path's segments, empty ones (from `//`) dropped.
-    pub segments: Vec<&'r str>,
-    /// The query's pairs, decoded.
-    pub query: Vec<(String, String)>,
-    pub body: Bytes,
-    pub caller: Caller,
-    pub state: &'r AzureState,
-}
-
-impl ArmRequest<'_> {
-    /// A query parameter (case-insensitive name).
-    pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The body as a JSON object (`{}` when empty).
-    pub fn json(&self) -> Result<Value, ArmError> {
-        if self.body.iter().all(u8::is_ascii_whitespace) {
-            return Ok(json!({}));
-        }
-        match serde_json::from_slice::<Value>(&self.body) {
-            Ok(value @ Value::Object(_)) => Ok(value),
-            Ok(_) => Err(arm_error(
-                400,
-                "InvalidRequestContent",
-                "The request content was invalid and could not be deserialized: the body must be a JSON object.",
-            )),
-            Err(e) => Err(arm_error(
-                400,
-                "InvalidRequestContent",
-                format!("The request content was invalid and could not be deserialized: '{e}'."),
-            )),
-        }
-    }
-
-    /// Refuses unless the caller may do `action` at `scope` (the subscription's tenant must
-    /// be the caller's, then Azure RBAC decides).
-    pub async fn authorize(&self, action: &str, scope: &str) -> Result<(), ArmError> {
-        let config = self.state.store.config.lock().await;
-        authorize(&config, &self.caller, action, scope)
-    }
-
-    /// Runs a change on the state and commits it.
-    pub async fn change<T>(&self, change: impl FnOnce(&mut AzureConfig) -> Result<T, ArmError>) -> Result<T, ArmError> {
-        self.state.store.change(change).await
-    }
-
-    /// Reads the state.
-    pub async fn read<T>(&self, read: impl FnOnce(&AzureConfig) -> T) -> T {
-        read(&*self.state.store.config.lock().await)
-    }
-}
-
-/// Whether `caller` may do `action` at `scope` in `config`.
-pub(crate) fn authorize(config: &AzureConfig, caller: &Caller, action: &str, scope: &str) -> Result<(), ArmError> {
-    let resource = Scope::new(scope);
-    if let Some(sub) = resource
-        .as_str()
-        .strip_prefix("/subscriptions/")
-        .map(|rest| rest.split('/').next().unwrap_or_default())
-    {
-        let subscription = ops::subscription(config, sub)?;
-        if !subscription.tenant_id.eq_ignore_ascii_case(&caller.tenant_id) {
-            return Err(arm_error(
-                401,
-                "InvalidAuthenticationTokenTenant",
-                format!(
-                    "The access token is from the wrong issuer 'https://sts.windows.net/{}/'. It must match the tenant 'https://sts.windows.net/{}/' associated with this subscription. Please use the authority (URL) 'https://login.windows.net/{}' to get the token.",
-                    caller.tenant_id, subscription.tenant_id, subscription.tenant_id
-                ),
-            ));
-        }
-    }
-    let assignments = ops::effective_assignments(config, &caller.object_id, &caller.tenant_id);
-    match rbac::evaluate(&assignments, &caller.object_id, &resource, Plane::Control, action) {
-        Decision::Allowed { .. } => Ok(()),
-        Decision::Denied => Err(arm_error(
-            403,
-            "AuthorizationFailed",
-            format!(
-                "The client '{}' with object id '{}' does not have authorization to perform action '{action}' over scope '{scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.",
-                if caller.app_id.is_empty() {
-                    &caller.object_id
-                } else {
-                    &caller.app_id
-                },
-                caller.object_id
-            ),
-        )),
-    }
 }
 
 /// Whether a path is ARM's.
@@ -254,29 +157,4 @@ async fn route(request: &ArmRequest<'_>) -> Result<Response, ArmError> {
         return authorization::route(request, &scope, &segments[at + 2..]).await;
     }
     resources::route(request).await
-}
-
-/// A 404 for a path ARM does not serve here.
-pub(crate) fn unknown_path(request: &ArmRequest<'_>) -> ArmError {
-    let api_version = request.param("api-version").unwrap_or_default();
-    arm_error(
-        404,
-        "InvalidResourceType",
-        format!(
-            "The resource type '/{}' could not be found for api version '{api_version}'. The local Azure plane serves subscriptions, resource groups, Microsoft.ManagedIdentity, Microsoft.KeyVault/vaults, Microsoft.ContainerService/managedClusters and Microsoft.Authorization.",
-            request.segments.join("/")
-        ),
-    )
-}
-
-/// A 405 for a method a path does not take.
-pub(crate) fn method_not_allowed(request: &ArmRequest<'_>) -> ArmError {
-    arm_error(
-        405,
-        "MethodNotAllowed",
-        format!(
-            "The requested resource does not support http method '{}'.",
-            request.method
-        ),
-    )
 }

@@ -3,18 +3,17 @@
 //! have their own modules). Each handler authorizes the action, runs the pure operation and
 //! shapes the resource as ARM does (`properties` flattened by the CLI, not here).
 
-use std::collections::BTreeMap;
-
 use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::identities::{credentials, identity, identity_json};
+use super::request::{ArmRequest, list, method_not_allowed, tags_of, text_of, unknown_path};
 use super::vaults::{cluster_json, vault, vault_json};
-use super::{ArmRequest, answer, method_not_allowed, unknown_path};
 use crate::config::{ResourceGroupConfig, SubscriptionConfig};
 use crate::ops::{self, ArmError, arm_error};
-use crate::plane::AzureState;
+use crate::respond::answer;
+use crate::state::AzureState;
 
 /// `GET /metadata/endpoints`: the document `az cloud register --endpoint-resource-manager`
 /// maps to a cloud, so registering this emulator is one flag.
@@ -61,32 +60,6 @@ fn group_json(sub: &str, g: &ResourceGroupConfig) -> Value {
         "tags": g.tags,
         "properties": {"provisioningState": "Succeeded"},
     })
-}
-
-pub(super) fn list(values: Vec<Value>) -> Value {
-    json!({ "value": values })
-}
-
-pub(super) fn tags_of(body: &Value) -> Result<Option<BTreeMap<String, String>>, ArmError> {
-    match body.get("tags") {
-        None | Some(Value::Null) => Ok(None),
-        Some(tags) => serde_json::from_value(tags.clone()).map(Some).map_err(|_| {
-            arm_error(
-                400,
-                "InvalidRequestContent",
-                "The request content was invalid: 'tags' must be an object of strings.",
-            )
-        }),
-    }
-}
-
-pub(super) fn text_of<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str)
-}
-
-pub(super) fn new_id() -> Result<String, ArmError> {
-    wif_jose::kubernetes::random_uuid()
-        .map_err(|_| arm_error(500, "InternalServerError", "the random number generator failed"))
 }
 
 /// Routes everything under `/subscriptions` but Microsoft.Authorization.

@@ -5,10 +5,11 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::resources::{tags_of, text_of};
-use super::{ArmRequest, answer, method_not_allowed};
+use super::request::{ArmRequest, method_not_allowed};
+use super::request::{tags_of, text_of};
 use crate::config::{AccessPolicyConfig, KeyVaultConfig, ManagedClusterConfig, ResourceGroupConfig, VaultPlace};
 use crate::ops::{self, ArmError, arm_error};
+use crate::respond::answer;
 
 pub(super) fn vault_json(v: &KeyVaultConfig, place: &VaultPlace, suffix: &str) -> Value {
     json!({

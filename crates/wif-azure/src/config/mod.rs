@@ -17,7 +17,6 @@ use crate::rbac::{Assignment, Scope};
 pub mod check;
 mod names;
 
-pub use check::{AzureConfigError, AzureProblem};
 pub use names::{valid_group_name, valid_resource_name, valid_vault_name};
 
 /// The emulator's whole file (`wif sts --config`, `wif up`'s state file): the directory's

@@ -15,7 +15,7 @@ use wif_core::fic::FederatedCredential;
 use wif_sts::directory::derived_guid;
 
 use crate::config::AzureConfig;
-use crate::plane::AzureState;
+use crate::state::AzureState;
 use crate::store::{CommitError, InvalidConfig};
 
 /// Largest management request body.

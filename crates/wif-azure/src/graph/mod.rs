@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use crate::caller::{CallerError, Surface};
 use crate::ops::{self, PrincipalView};
-use crate::plane::AzureState;
 use crate::respond::answer;
+use crate::state::AzureState;
 
 mod credentials;
 

@@ -1,7 +1,13 @@
 //! Service principals, role assignments as ARM makes and lists them, and what RBAC
 //! evaluates for a principal.
 
-use super::*;
+use wif_core::mutation::is_guid;
+use wif_sts::directory::derived_guid;
+
+use super::error::{ArmError, arm_error};
+use super::identities::view;
+use crate::config::{AzureConfig, DEFAULT_CALLER_ROLE, RoleAssignmentConfig};
+use crate::rbac::{self, Assignment, Scope};
 
 /// A service principal of the directory: an application's or a managed identity's.
 #[derive(Debug, Clone, PartialEq, Eq)]

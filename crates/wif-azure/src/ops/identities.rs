@@ -1,7 +1,15 @@
 //! User-assigned identities (in their tenant, placed by their ARM id) and their federated
 //! credentials, with Entra's rules on each set.
 
-use super::*;
+use std::collections::BTreeMap;
+
+use wif_core::fic::FederatedCredential;
+use wif_sts::directory::{ManagedIdentityConfig, derived_guid};
+
+use super::error::{ArmError, arm_error, invalid_name};
+use super::groups::*;
+use crate::config::{AzureConfig, valid_resource_name};
+use crate::rbac::Scope;
 
 /// A user-assigned identity with where it lives.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,7 @@ use wif_sts::directory::TenantConfig;
 
 use super::*;
 use crate::config::check::{AzureProblem, check};
+use crate::config::{AzureConfig, KeyVaultConfig, SubscriptionConfig};
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const SUB: &str = "5ab5c71b-0000-4000-8000-000000000001";

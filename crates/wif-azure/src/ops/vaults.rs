@@ -1,7 +1,12 @@
 //! Key vaults (names global, secrets kept across PUTs) and the managed clusters that stand
 //! for the local cluster.
 
-use super::*;
+use super::error::{ArmError, arm_error};
+use super::groups::*;
+use crate::config::{
+    AzureConfig, KeyVaultConfig, ManagedClusterConfig, ResourceGroupConfig, VaultPlace, valid_vault_name,
+};
+use crate::rbac::Scope;
 
 /// The managed cluster `name`.
 pub fn cluster<'c>(

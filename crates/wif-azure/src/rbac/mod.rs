@@ -5,49 +5,11 @@
 //! operation with `*` wildcards, less its not-actions, all compared case-insensitively
 //! (spec/azure-control-plane.md §5 and §7.4). Pure: no I/O, no clock.
 
+mod definition;
 mod roles;
 
-pub use roles::BUILT_IN_ROLES;
-
-/// What a role grants (one `permissions` entry of a role definition).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Permission {
-    /// Control-plane operations granted (`*/read`, `Microsoft.KeyVault/vaults/*`).
-    pub actions: &'static [&'static str],
-    /// Control-plane operations taken back out.
-    pub not_actions: &'static [&'static str],
-    /// Data-plane operations granted (`Microsoft.KeyVault/vaults/secrets/getSecret/action`).
-    pub data_actions: &'static [&'static str],
-    /// Data-plane operations taken back out.
-    pub not_data_actions: &'static [&'static str],
-}
-
-/// A built-in role definition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RoleDefinition {
-    /// The definition's GUID (its `name` in ARM).
-    pub id: &'static str,
-    /// `roleName`, as `az role assignment create --role` takes it.
-    pub role_name: &'static str,
-    /// Azure's description.
-    pub description: &'static str,
-    /// What it grants.
-    pub permission: Permission,
-}
-
-/// The role named `role_name` (case-insensitive, as ARM's `$filter=roleName eq '...'`).
-pub fn role_by_name(role_name: &str) -> Option<&'static RoleDefinition> {
-    BUILT_IN_ROLES
-        .iter()
-        .find(|r| r.role_name.eq_ignore_ascii_case(role_name.trim()))
-}
-
-/// The role a `roleDefinitionId` names: a GUID, or a full id ending in
-/// `/providers/Microsoft.Authorization/roleDefinitions/<GUID>` at any scope.
-pub fn role_by_id(id: &str) -> Option<&'static RoleDefinition> {
-    let guid = id.trim().rsplit('/').next().unwrap_or_default();
-    BUILT_IN_ROLES.iter().find(|r| r.id.eq_ignore_ascii_case(guid))
-}
+pub use definition::{Permission, Plane, RoleDefinition, operation_matches};
+pub use roles::{BUILT_IN_ROLES, role_by_id, role_by_name};
 
 /// An ARM scope, kept lower-case without a trailing slash, `/` for the root.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -94,51 +56,6 @@ pub struct Assignment {
     pub role_id: String,
     /// The principal's object id (a managed identity's `principalId`).
     pub principal_id: String,
-}
-
-/// Which list of a permission an operation is checked against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plane {
-    /// ARM operations: `actions` / `notActions`.
-    Control,
-    /// Key Vault, Storage data: `dataActions` / `notDataActions`.
-    Data,
-}
-
-/// Does `pattern` (Azure's, `*` standing for any run of characters, `/` included) match
-/// `operation`, ignoring case?
-pub fn operation_matches(pattern: &str, operation: &str) -> bool {
-    let pattern = pattern.to_ascii_lowercase();
-    let operation = operation.to_ascii_lowercase();
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = operation.strip_prefix(first) else {
-        return false;
-    };
-    let pieces: Vec<&str> = parts.collect();
-    let Some((last, middle)) = pieces.split_last() else {
-        // No `*` at all: the whole operation must be the pattern.
-        return rest.is_empty();
-    };
-    for piece in middle {
-        match rest.split_once(piece) {
-            Some((_, after)) => rest = after,
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
-}
-
-impl Permission {
-    /// Whether this permission allows `operation` on `plane`.
-    pub fn allows(&self, plane: Plane, operation: &str) -> bool {
-        let (granted, taken) = match plane {
-            Plane::Control => (self.actions, self.not_actions),
-            Plane::Data => (self.data_actions, self.not_data_actions),
-        };
-        granted.iter().any(|p| operation_matches(p, operation))
-            && !taken.iter().any(|p| operation_matches(p, operation))
-    }
 }
 
 /// The outcome of an access check.

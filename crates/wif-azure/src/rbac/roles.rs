@@ -3,7 +3,7 @@
 //! exist in the local plane; `az role assignment create --role X` for another name gets ARM's
 //! "Role 'X' doesn't exist." from the surface that reads this table.
 
-use super::{Permission, RoleDefinition};
+use super::definition::{Permission, RoleDefinition};
 
 const NONE: &[&str] = &[];
 
@@ -138,3 +138,17 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
         },
     },
 ];
+
+/// The role named `role_name` (case-insensitive, as ARM's `$filter=roleName eq '...'`).
+pub fn role_by_name(role_name: &str) -> Option<&'static RoleDefinition> {
+    BUILT_IN_ROLES
+        .iter()
+        .find(|r| r.role_name.eq_ignore_ascii_case(role_name.trim()))
+}
+
+/// The role a `roleDefinitionId` names: a GUID, or a full id ending in
+/// `/providers/Microsoft.Authorization/roleDefinitions/<GUID>` at any scope.
+pub fn role_by_id(id: &str) -> Option<&'static RoleDefinition> {
+    let guid = id.trim().rsplit('/').next().unwrap_or_default();
+    BUILT_IN_ROLES.iter().find(|r| r.id.eq_ignore_ascii_case(guid))
+}

@@ -5,7 +5,7 @@
 use axum::response::Response;
 use serde_json::json;
 
-use super::json_response;
+use super::answer::json_response;
 use crate::caller::Caller;
 use crate::config::AzureConfig;
 use crate::config::{KeyVaultConfig, VaultPlace};

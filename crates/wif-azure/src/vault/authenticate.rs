@@ -5,12 +5,13 @@
 use axum::http::HeaderMap;
 use axum::response::Response;
 
-use super::{json_response, resource};
+use super::answer::json_response;
+use super::host::resource;
 use crate::caller::{Caller, CallerError, Surface};
 use crate::config::VaultPlace;
 use crate::keyvault;
 use crate::ops;
-use crate::plane::AzureState;
+use crate::state::AzureState;
 
 /// A caller the vault may now decide about.
 pub(super) struct Authenticated {

@@ -7,124 +7,23 @@
 //! steps is a module of its own; this one routes and answers.
 
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use serde_json::Value;
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::Response;
 
-use crate::keyvault::{self, KeyVaultError, SecretOperation};
-use crate::plane::AzureState;
+use crate::keyvault::{self, KeyVaultError};
+use crate::state::AzureState;
 
 mod access;
+mod answer;
 mod authenticate;
+mod host;
 mod operations;
+mod request;
 
-/// Largest vault request body: a 25 KiB secret with its JSON around it.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// The vault a host names, when it is `V.<suffix>` (ports ignored on both sides).
-pub fn vault_of_host<'h>(host: &'h str, suffix: &str) -> Option<&'h str> {
-    let host = strip_port(host);
-    let suffix = strip_port(suffix.trim_start_matches('.'));
-    let name = host
-        .len()
-        .checked_sub(suffix.len() + 1)
-        .and_then(|at| host.get(..at).filter(|_| host.get(at..at + 1) == Some(".")))?;
-    let tail = host.get(name.len() + 1..)?;
-    (tail.eq_ignore_ascii_case(suffix) && !name.is_empty() && !name.contains('.')).then_some(name)
-}
-
-fn strip_port(host: &str) -> &str {
-    match host.rsplit_once(':') {
-        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h,
-        _ => host,
-    }
-}
-
-/// The CONNECT policy for vault hosts under `suffix`: one label under it, nothing else.
-pub fn tunnel_policy(suffix: &str) -> wif_server::TunnelPolicy {
-    let owned = suffix.trim_start_matches('.').to_owned();
-    wif_server::TunnelPolicy::new(format!("vault hosts *.{owned}"), move |host| {
-        vault_of_host(host, &owned).is_some()
-    })
-}
-
-/// The resource a vault's tokens are for: `https://<suffix>` (`https://vault.azure.net` for
-/// Azure's own suffix), a dot-suffix of every vault host as the SDKs' challenge check needs.
-pub fn resource(suffix: &str) -> String {
-    format!("https://{}", suffix.trim_start_matches('.'))
-}
-
-fn json_response(status: u16, body: &Value, challenge: Option<&str>) -> Response {
-    let mut response = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        body.to_string(),
-    )
-        .into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(c).ok()) {
-        headers.insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
-}
-
-fn failure(error: &KeyVaultError) -> Response {
-    json_response(error.status_and_code().0, &error.body(), None)
-}
-
-fn bad(code: &str, message: &str) -> Response {
-    json_response(400, &keyvault::error_body(code, message), None)
-}
-
-/// What a request asks of the vault.
-enum Operation<'p> {
-    List,
-    Get { name: &'p str, version: Option<&'p str> },
-    Set { name: &'p str },
-    Delete { name: &'p str },
-}
-
-impl<'p> Operation<'p> {
-    /// The secret it names, if any.
-    fn secret_name(&self) -> Option<&'p str> {
-        match self {
-            Operation::List => None,
-            Operation::Get { name, .. } | Operation::Set { name } | Operation::Delete { name } => Some(name),
-        }
-    }
-
-    /// The data action RBAC (or the access policy) must allow.
-    fn kind(&self) -> SecretOperation {
-        match self {
-            Operation::List => SecretOperation::List,
-            Operation::Get { .. } => SecretOperation::Get,
-            Operation::Set { .. } => SecretOperation::Set,
-            Operation::Delete { .. } => SecretOperation::Delete,
-        }
-    }
-}
-
-fn operation<'p>(method: &Method, path: &'p str) -> Option<Operation<'p>> {
-    let rest = path.strip_prefix("/secrets")?;
-    if rest.is_empty() || rest == "/" {
-        return (*method == Method::GET).then_some(Operation::List);
-    }
-    let rest = rest.strip_prefix('/')?;
-    let (name, version) = match rest.split_once('/') {
-        Some((name, version)) if !version.contains('/') => (name, Some(version).filter(|v| !v.is_empty())),
-        Some(_) => return None,
-        None => (rest, None),
-    };
-    match *method {
-        Method::GET => Some(Operation::Get { name, version }),
-        Method::PUT if version.is_none() => Some(Operation::Set { name }),
-        Method::DELETE if version.is_none() => Some(Operation::Delete { name }),
-        _ => None,
-    }
-}
+use answer::{bad, failure, json_response};
+pub use host::{resource, tunnel_policy, vault_of_host};
+pub use request::MAX_BODY_BYTES;
+use request::operation;
 
 /// Answers a request to vault `name` on `host`: who calls ([`authenticate`]), what it asks
 /// ([`operation`]), whether it may ([`access`]), then the operation ([`operations`]).

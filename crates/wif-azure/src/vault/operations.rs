@@ -6,12 +6,13 @@ use axum::body::Body;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::{MAX_BODY_BYTES, Operation, bad, failure, json_response};
+use super::answer::{bad, failure, json_response};
+use super::request::{MAX_BODY_BYTES, Operation};
 use crate::caller::Caller;
 use crate::config::{AzureConfig, KeyVaultConfig, VaultPlace};
 use crate::keyvault::{self, KeyVaultError, SecretVersion};
 use crate::ops;
-use crate::plane::AzureState;
+use crate::state::AzureState;
 use crate::store::CommitError;
 
 /// A permitted request's context.

@@ -1,4 +1,9 @@
+use axum::http::StatusCode;
+use serde_json::Value;
+
+use super::request::Operation;
 use super::*;
+use crate::keyvault::SecretOperation;
 
 #[test]
 fn a_vault_host_is_one_label_under_the_suffix() {

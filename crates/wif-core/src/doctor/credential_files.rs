@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use super::ClientCredentials;
+use super::facts::ClientCredentials;
 use crate::fic::FederatedCredential;
 
 /// A credential file that cannot be used, with the words to fix it.

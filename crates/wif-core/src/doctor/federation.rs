@@ -2,20 +2,10 @@
 //! names hold a federated identity credential that accepts the workload's token? Answered by
 //! the same match and diagnosis the emulator uses ([`crate::fic::match_credential`]).
 
-use super::{Finding, Input, ObjectRef};
+use super::facts::ClientCredentials;
+use super::input::{Finding, Input, ObjectRef};
 use crate::fic::{AssertionClaims, FederatedCredential, MismatchKind, match_credential};
 use crate::rules::Rule;
-
-/// The credentials of one application or user-assigned managed identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientCredentials {
-    /// Its client id.
-    pub client_id: String,
-    /// What it is, for messages (`application reader in tenant ...`, or the file).
-    pub owner: String,
-    /// Its federated identity credentials.
-    pub credentials: Vec<FederatedCredential>,
-}
 
 fn credential_ref(owner: &ClientCredentials, name: &str) -> ObjectRef {
     ObjectRef {

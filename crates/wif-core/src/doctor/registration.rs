@@ -10,7 +10,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube_core::{Selector, SelectorExt};
 use serde_json::Value;
 
-use super::{Document, Finding, Input, ObjectRef};
+use super::input::{Document, Finding, Input, ObjectRef};
 use crate::contract;
 use crate::manifest::{namespace_and_name, pod_template_path};
 use crate::rules::Rule;

@@ -4,6 +4,8 @@
 
 use super::*;
 use crate::fic::FederatedCredential;
+use crate::rules::Rule;
+use crate::settings::WebhookSettings;
 
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
 const OTHER_CLIENT: &str = "22222222-0000-4000-8000-000000000002";

@@ -2,47 +2,10 @@
 //! audience the credentials expect, the manifests' ServiceAccounts and the credentials; and
 //! what the cluster's issuer serves (the CLI fetches it) against the token.
 
-use super::{ClientCredentials, Finding, Input, ObjectRef};
+use super::facts::{ClientCredentials, IssuerFacts, TokenFacts};
+use super::input::{Finding, Input, ObjectRef};
 use crate::fic::{AssertionClaims, match_credential};
 use crate::rules::Rule;
-
-/// The claims of a projected token the doctor checks.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TokenFacts {
-    /// Where it was read from.
-    pub source: String,
-    /// `iss`.
-    pub issuer: String,
-    /// `sub`.
-    pub subject: String,
-    /// `aud`.
-    pub audiences: Vec<String>,
-    /// `exp`.
-    pub expires_at: Option<i64>,
-    /// The header's `kid`.
-    pub kid: Option<String>,
-}
-
-/// What the issuer served.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IssuerFacts {
-    /// The discovery document or the JWKS could not be had.
-    Unreachable {
-        /// The URL.
-        url: String,
-        /// Why.
-        reason: String,
-    },
-    /// Both were fetched.
-    Fetched {
-        /// The discovery document's `issuer`.
-        discovery_issuer: String,
-        /// Its `jwks_uri`.
-        jwks_uri: String,
-        /// The `kid`s of the JWKS.
-        kids: Vec<String>,
-    },
-}
 
 fn token_ref(token: &TokenFacts) -> ObjectRef {
     ObjectRef {

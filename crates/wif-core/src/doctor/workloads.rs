@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::federation;
 use super::fixes::fix_of_advice;
-use super::{Document, Finding, Input, ObjectRef, federation, subject_of};
+use super::input::{Document, Finding, Input, ObjectRef, subject_of};
 use crate::contract;
 use crate::manifest::{namespace_and_name, pod_template_path};
 use crate::mutation::{MutationRequest, PodView, ServiceAccountInfo, Target, annotation_warnings, plan_mutation};

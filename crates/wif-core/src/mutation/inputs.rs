@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Denial;
+use super::outcome::Denial;
 use super::strconv::parse_int;
 use crate::contract;
 use crate::rules::{Advice, Rule};

@@ -13,20 +13,22 @@
 
 mod advice;
 mod inputs;
+mod outcome;
+mod patch;
 mod pod;
 mod proxy;
 mod record;
 mod strconv;
 mod volume;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
-use jsonptr::PointerBuf;
-use serde_json::{Map, Value, json};
+use json_patch::PatchOperation;
+use serde_json::{Value, json};
 
 pub use advice::{Target, annotation_warnings, is_guid, levenshtein, opt_in_advice};
 pub use inputs::{NamedIdentity, alias_env_suffix};
+pub use outcome::{Denial, MutationPlan};
 pub use pod::PodView;
 pub use strconv::{GoParseIntError, parse_int};
 pub use volume::reserved_volume_name;
@@ -34,6 +36,7 @@ pub use volume::reserved_volume_name;
 use crate::contract;
 use crate::rules::{Advice, Rule};
 use crate::settings::{TokenLayout, WebhookSettings};
+use patch::{Desired, add, pointer, remove, replace};
 use pod::{ContainerView, JsonObject, Obj};
 use record::{desired_env, plan_record, recorded_env, value_fingerprint};
 use volume::{plan_volume, volume_name, volume_sources};
@@ -68,74 +71,6 @@ pub struct MutationRequest<'a> {
     /// The name hashed into the v1.6 volume name when the pod has neither `name` nor
     /// `generateName` (pod templates rendered offline).
     pub pod_name_hint: Option<&'a str>,
-}
-
-/// The outcome of planning: patch operations (possibly none) and warnings.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct MutationPlan {
-    /// JSON-Patch operations, to be applied in order.
-    pub operations: Vec<PatchOperation>,
-    /// Warnings (AdmissionResponse `warnings`), each with its rule.
-    pub warnings: Vec<Advice>,
-}
-
-impl MutationPlan {
-    /// The operations as a `json_patch::Patch`.
-    pub fn patch(&self) -> json_patch::Patch {
-        json_patch::Patch(self.operations.clone())
-    }
-}
-
-/// The webhook refuses the pod: `allowed: false` with this code and message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct Denial {
-    /// What the doctor calls it.
-    pub rule: Rule,
-    /// HTTP-style status code (400 for everything upstream denies).
-    pub code: u16,
-    /// The message `kubectl` shows after "denied the request: ".
-    pub message: String,
-}
-
-impl Denial {
-    /// A 400 denial about `rule`.
-    pub fn bad_request(rule: Rule, message: impl Into<String>) -> Self {
-        Denial {
-            rule,
-            code: 400,
-            message: message.into(),
-        }
-    }
-}
-
-fn pointer(tokens: &[&str]) -> PointerBuf {
-    PointerBuf::from_tokens(tokens.iter().copied())
-}
-
-fn add(path: PointerBuf, value: Value) -> PatchOperation {
-    PatchOperation::Add(AddOperation { path, value })
-}
-
-fn replace(path: PointerBuf, value: Value) -> PatchOperation {
-    PatchOperation::Replace(ReplaceOperation { path, value })
-}
-
-fn remove(path: PointerBuf) -> PatchOperation {
-    PatchOperation::Remove(RemoveOperation { path })
-}
-
-/// Everything the containers and the volume should end up with. The JSON of the env entries
-/// and the mount is built once, not once per container.
-struct Desired<'a> {
-    env: Vec<(String, String)>,
-    env_entries: Vec<Value>,
-    mount: Value,
-    recorded_env: BTreeMap<String, String>,
-    volume_name: String,
-    volume_sources: Value,
-    layout: TokenLayout,
-    skip: BTreeSet<&'a str>,
 }
 
 /// Plans the mutation of one pod.
@@ -414,10 +349,6 @@ fn plan_container(
         return;
     }
     operations.push(add(at(&["volumeMounts", "-"]), mount));
-}
-
-fn only_keys(map: &Map<String, Value>, allowed: &[&str]) -> bool {
-    map.keys().all(|k| allowed.contains(&k.as_str()))
 }
 
 #[cfg(test)]

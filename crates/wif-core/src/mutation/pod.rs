@@ -16,7 +16,7 @@ use serde::de::{self, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
-use super::Denial;
+use super::outcome::Denial;
 
 /// A JSON object kept whole (volumes and mounts are compared and replaced as units).
 pub(crate) type JsonObject = Map<String, Value>;

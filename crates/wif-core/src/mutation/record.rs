@@ -8,7 +8,9 @@ use json_patch::PatchOperation;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::{Desired, NamedIdentity, PodView, add, pointer};
+use super::inputs::NamedIdentity;
+use super::patch::{Desired, add, pointer};
+use super::pod::PodView;
 use crate::contract;
 use crate::settings::{CaSource, CustomTokenEndpoint, WebhookSettings};
 

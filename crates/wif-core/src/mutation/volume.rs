@@ -6,8 +6,8 @@ use json_patch::PatchOperation;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::pod::JsonObject;
-use super::{Desired, PodView, add, only_keys, pointer, replace};
+use super::patch::{Desired, add, only_keys, pointer, replace};
+use super::pod::{JsonObject, PodView};
 use crate::contract;
 use crate::settings::{CaSource, CustomTokenEndpoint, TokenLayout, WebhookSettings};
 

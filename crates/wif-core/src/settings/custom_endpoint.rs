@@ -2,8 +2,43 @@
 //! suffix and audience flags and the CA source from the environment, validated exactly as
 //! upstream validates them at start-up, label selector and qualified names included.
 
-use super::{CaSource, CustomTokenEndpoint, EnvSource, SettingsError, non_empty};
+use super::env::{EnvSource, non_empty};
+use super::error::SettingsError;
 use crate::contract;
+
+/// Where the custom token endpoint's CA comes from (at most one source, as upstream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CaSource {
+    /// No CA: clients use their system roots.
+    None,
+    /// Inline PEM, injected as `AZURE_KUBERNETES_CA_DATA`.
+    Data(String),
+    /// A ConfigMap holding `ca.crt`, projected into the token volume.
+    ConfigMap(String),
+    /// A ClusterTrustBundle signer (and optional JSON label selector), projected.
+    ClusterTrustBundle {
+        /// `signerName`.
+        signer_name: String,
+        /// `labelSelector`, already parsed.
+        label_selector: Option<serde_json::Value>,
+    },
+}
+
+/// The AKS "identity bindings" custom token endpoint (upstream v1.6.0 §1.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomTokenEndpoint {
+    /// The pod annotation that opts in: `azure.workload.identity/use-<suffix>`.
+    pub opt_in_annotation: String,
+    /// Audience of the projected token for opted-in pods.
+    pub audience: String,
+    /// `AZURE_KUBERNETES_TOKEN_PROXY`.
+    pub token_proxy: String,
+    /// `AZURE_KUBERNETES_SNI_NAME`.
+    pub sni_name: String,
+    /// The CA the token proxy is verified with.
+    pub ca: CaSource,
+}
 
 /// Validates the custom token endpoint exactly as upstream does at start-up; `None` when
 /// neither the suffix nor the audience is set.

@@ -4,16 +4,20 @@
 //! environment variables upstream reads. Parsing takes an [`EnvSource`], so tests feed a
 //! map instead of mutating the process environment.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::cloud::{AuthorityHostError, Cloud, CloudError, normalize_authority_host};
+use crate::cloud::{Cloud, normalize_authority_host};
 use crate::contract;
 
 mod custom_endpoint;
+mod env;
+mod error;
 
-pub use custom_endpoint::{custom_token_endpoint_from, is_qualified_name};
+pub use custom_endpoint::{CaSource, CustomTokenEndpoint, custom_token_endpoint_from, is_qualified_name};
+use env::non_empty;
+pub use env::{EnvSource, ProcessEnv};
+pub use error::SettingsError;
 
 /// Where the projected token lives in the pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -83,40 +87,6 @@ impl FromStr for TokenLayout {
     }
 }
 
-/// Where the custom token endpoint's CA comes from (at most one source, as upstream).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CaSource {
-    /// No CA: clients use their system roots.
-    None,
-    /// Inline PEM, injected as `AZURE_KUBERNETES_CA_DATA`.
-    Data(String),
-    /// A ConfigMap holding `ca.crt`, projected into the token volume.
-    ConfigMap(String),
-    /// A ClusterTrustBundle signer (and optional JSON label selector), projected.
-    ClusterTrustBundle {
-        /// `signerName`.
-        signer_name: String,
-        /// `labelSelector`, already parsed.
-        label_selector: Option<serde_json::Value>,
-    },
-}
-
-/// The AKS "identity bindings" custom token endpoint (upstream v1.6.0 §1.11).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomTokenEndpoint {
-    /// The pod annotation that opts in: `azure.workload.identity/use-<suffix>`.
-    pub opt_in_annotation: String,
-    /// Audience of the projected token for opted-in pods.
-    pub audience: String,
-    /// `AZURE_KUBERNETES_TOKEN_PROXY`.
-    pub token_proxy: String,
-    /// `AZURE_KUBERNETES_SNI_NAME`.
-    pub sni_name: String,
-    /// The CA the token proxy is verified with.
-    pub ca: CaSource,
-}
-
 /// Settings of one webhook deployment (or one `wif render` run).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookSettings {
@@ -157,67 +127,6 @@ impl WebhookSettings {
     }
 }
 
-/// A setting that cannot be used; the webhook refuses to start with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SettingsError {
-    /// `AZURE_TENANT_ID` is required (upstream's exact words).
-    #[error("required key AZURE_TENANT_ID missing value")]
-    MissingTenant,
-    /// Unknown cloud.
-    #[error(transparent)]
-    Cloud(#[from] CloudError),
-    /// Bad explicit authority host.
-    #[error(transparent)]
-    AuthorityHost(#[from] AuthorityHostError),
-    /// Unknown token layout.
-    #[error("invalid token layout {value:?}: expected v1.6 or legacy")]
-    TokenLayout {
-        /// What was given.
-        value: String,
-    },
-    /// Unknown proxy log level.
-    #[error("invalid --log-level set: {value:?} (expected one of \"\", info, debug, trace, all)")]
-    LogLevel {
-        /// What was given.
-        value: String,
-    },
-    /// The audience must be non-empty.
-    #[error("the token audience must not be empty")]
-    EmptyAudience,
-    /// A custom-token-endpoint setting is inconsistent; the text is upstream's.
-    #[error("{0}")]
-    CustomTokenEndpoint(String),
-}
-
-/// A source of environment variables: the process environment, or a map in tests.
-pub trait EnvSource {
-    /// The variable's value, if set.
-    fn var(&self, name: &str) -> Option<String>;
-}
-
-/// The process environment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ProcessEnv;
-
-impl EnvSource for ProcessEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok()
-    }
-}
-
-impl<S: std::hash::BuildHasher> EnvSource for HashMap<&str, &str, S> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).map(|v| (*v).to_owned())
-    }
-}
-
-impl<S: std::hash::BuildHasher> EnvSource for HashMap<&str, String, S> {
-    fn var(&self, name: &str) -> Option<String> {
-        self.get(name).cloned()
-    }
-}
-
 /// Settings given as flags; `None` means "take the environment or the default".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SettingsOverrides {
@@ -243,10 +152,6 @@ pub struct SettingsOverrides {
     pub custom_token_endpoint_annotation_suffix: Option<String>,
     /// `--custom-token-endpoint-audience`.
     pub custom_token_endpoint_audience: Option<String>,
-}
-
-fn non_empty(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.is_empty())
 }
 
 /// Builds settings from flags first, then upstream's environment variables

@@ -1,5 +1,7 @@
 //! Settings from flags and environment, as upstream parses them.
 
+use std::collections::HashMap;
+
 use super::*;
 
 fn env(pairs: &[(&'static str, &'static str)]) -> HashMap<&'static str, &'static str> {

@@ -3,7 +3,38 @@
 
 use serde_json::Value;
 
-use super::{JwtError, UnverifiedToken, Validation, malformed};
+use super::error::JwtError;
+use super::token::{UnverifiedToken, malformed};
+
+/// Default clock skew tolerated on `exp` and `nbf` (Microsoft.IdentityModel's default).
+pub const DEFAULT_LEEWAY_SECONDS: u64 = 300;
+
+/// What a verified token must also satisfy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    /// Exact `iss`, when set.
+    pub issuer: Option<String>,
+    /// An `aud` element that must be present, when set.
+    pub audience: Option<String>,
+    /// Exact `sub`, when set.
+    pub subject: Option<String>,
+    /// Skew on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+    /// Refuse tokens without `exp`.
+    pub require_exp: bool,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation {
+            issuer: None,
+            audience: None,
+            subject: None,
+            leeway_seconds: DEFAULT_LEEWAY_SECONDS,
+            require_exp: true,
+        }
+    }
+}
 
 /// The latest NumericDate accepted: 9999-12-31T23:59:59Z. A later one (1e20, 2^63) is not a
 /// date any issuer means; saturating it would make a token that never expires.

@@ -1,7 +1,7 @@
 //! Why a token was refused: one variant per attack and per mistake, carrying what a person
 //! needs to see which (the kid, the algorithms, the times).
 
-use super::Algorithm;
+use crate::algorithm::Algorithm;
 
 /// Why a token was refused. Each attack and each mistake has its own variant.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

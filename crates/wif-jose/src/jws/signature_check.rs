@@ -5,7 +5,9 @@
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine;
 
-use super::{Algorithm, JwtError, LENIENT_B64, UnverifiedToken, header_algorithm};
+use super::error::JwtError;
+use super::token::{LENIENT_B64, UnverifiedToken, header_algorithm};
+use crate::algorithm::Algorithm;
 use crate::der::Curve;
 use crate::jwk::{Jwk, JwkSet};
 

@@ -1,12 +1,14 @@
 //! One test per rejection, each with a token built to trigger exactly that case, plus the
 //! positive path for every algorithm.
 
-use aws_lc_rs::hmac;
+use aws_lc_rs::{hmac, signature};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::*;
 use crate::jwk::Jwk;
-use crate::jwk::jwks_of;
+use crate::keys::jwks_of;
 
 const NOW: i64 = 1_750_000_000;
 const ISSUER: &str = "https://issuer.example/";

@@ -4,7 +4,7 @@
 
 use wif_jose::{Algorithm, JwkSet, JwtError};
 
-use super::Prepared;
+use super::stages::Prepared;
 
 /// A prepared exchange whose assertion's signature verified with a trusted issuer's keys.
 /// Its field is private to this module: no other code can make one.

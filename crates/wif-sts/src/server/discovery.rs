@@ -7,7 +7,8 @@ use axum::response::Response;
 use serde_json::json;
 use wif_jose::jwks_of;
 
-use super::{RandomFailed, RequestIds, Shared, StsState, correlation_id, error_response, json_response};
+use super::respond::{RandomFailed, RequestIds, correlation_id, error_response, json_response};
+use super::state::{Shared, StsState};
 use crate::errors::EntraError;
 use crate::tokens;
 

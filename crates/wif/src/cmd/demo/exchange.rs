@@ -5,48 +5,8 @@
 use anyhow::{Context, Result, bail, ensure};
 use wif_core::contract;
 
-use super::{DemoContext, Printer, READER_CLIENT, TENANT_A, TENANT_B, TYPO_CLIENT, WRITER_CLIENT};
-
-/// The emulator's directory for the demo: the reader in tenant A and the writer in tenant B
-/// trust the demo issuer for `demo/app`; a third application carries a typo in its credential.
-fn demo_directory(issuer: &str) -> String {
-    format!(
-        r#"
-tenants:
-  - tenantId: {TENANT_A}
-    domain: contoso.onmicrosoft.com
-    applications:
-      - displayName: reader
-        appId: {READER_CLIENT}
-        federatedIdentityCredentials:
-          - {{ name: k8s-demo-app, issuer: "{issuer}", subject: "system:serviceaccount:demo:app", audiences: [api://AzureADTokenExchange] }}
-      - displayName: typo
-        appId: {TYPO_CLIENT}
-        federatedIdentityCredentials:
-          - {{ name: k8s-demo-typo, issuer: "{issuer}", subject: "system:serviceaccount:demos:app", audiences: [api://AzureADTokenExchange] }}
-  - tenantId: {TENANT_B}
-    domain: fabrikam.onmicrosoft.com
-    applications:
-      - displayName: writer
-        appId: {WRITER_CLIENT}
-        federatedIdentityCredentials:
-          - {{ name: k8s-demo-app, issuer: "{issuer}", subject: "system:serviceaccount:demo:app", audiences: [api://AzureADTokenExchange] }}
-issuers:
-  - issuer: "{issuer}"
-    caFile: issuer-ca.pem
-{}"#,
-        super::vault::subscriptions_section()
-    )
-}
-
-/// The demo pod's environment, as an [`wif_core::settings::EnvSource`].
-pub(crate) struct DemoEnv(pub(crate) std::collections::HashMap<String, String>);
-
-impl wif_core::settings::EnvSource for DemoEnv {
-    fn var(&self, name: &str) -> Option<String> {
-        self.0.get(name).cloned()
-    }
-}
+use super::context::{DemoContext, DemoEnv, Printer, READER_CLIENT, TENANT_A, TENANT_B, TYPO_CLIENT, WRITER_CLIENT};
+use super::directory::demo_directory;
 
 pub(crate) fn exchange_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     let issuer = context.issuer.as_ref().context("the issuer step did not run")?;

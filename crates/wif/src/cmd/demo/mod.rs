@@ -15,10 +15,14 @@ use wif_core::manifest::{RenderOptions, ServiceAccountIndex, render_documents};
 
 use crate::input;
 
+mod context;
+mod directory;
 mod exchange;
 mod proxy;
 mod servers;
 mod vault;
+
+use context::{DemoContext, Printer, READER_CLIENT, Step, TENANT_A, TENANT_B, WRITER_CLIENT};
 
 /// `wif demo` flags.
 #[derive(Debug, Clone, Args)]
@@ -30,61 +34,6 @@ pub struct DemoArgs {
     #[arg(long)]
     pub quiet: bool,
 }
-
-/// Tenants and client ids of the sample directory.
-pub const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
-/// The writer's tenant.
-pub const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
-/// The reader application's client id.
-pub const READER_CLIENT: &str = "11111111-0000-4000-8000-000000000001";
-/// The writer application's client id.
-pub const WRITER_CLIENT: &str = "22222222-0000-4000-8000-000000000002";
-
-pub(crate) struct Printer {
-    quiet: bool,
-}
-
-impl Printer {
-    fn title(&self, n: usize, text: &str) {
-        println!("\n== step {n}: {text}");
-    }
-    pub(crate) fn say(&self, text: &str) {
-        if !self.quiet {
-            println!("{text}");
-        }
-    }
-    pub(crate) fn block(&self, text: &str) {
-        if !self.quiet {
-            for line in text.lines() {
-                println!("    {line}");
-            }
-        }
-    }
-}
-
-/// What the steps share: the runtime, and what earlier steps set up for later ones.
-pub struct DemoContext {
-    pub(crate) runtime: tokio::runtime::Runtime,
-    pub(crate) issuer: Option<wif_issuer::LocalIssuer>,
-    pub(crate) sts: Option<servers::RunningSts>,
-    pub(crate) projected_token: Option<String>,
-    pub(crate) pod_env: std::collections::HashMap<String, String>,
-}
-
-impl DemoContext {
-    fn new() -> Result<Self> {
-        let runtime = wif_server::runtime::build(wif_server::runtime::SERVER)?;
-        Ok(DemoContext {
-            runtime,
-            issuer: None,
-            sts: None,
-            projected_token: None,
-            pod_env: std::collections::HashMap::new(),
-        })
-    }
-}
-
-type Step = fn(&Printer, &mut DemoContext) -> Result<()>;
 
 fn steps() -> Vec<(&'static str, Step)> {
     vec![
@@ -338,9 +287,6 @@ fn issuer_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     Ok(())
 }
 
-/// An application whose credential names the wrong namespace.
-pub const TYPO_CLIENT: &str = "33333333-0000-4000-8000-000000000003";
-
 fn webhook_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     let manifests = sample_manifests();
     let accounts = wif_webhook::StaticServiceAccounts::from_documents(&manifests[..1], "default")?;
@@ -355,7 +301,9 @@ fn webhook_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
         "request": { "uid": "b2b1a2f4-6d1e-4f0c-9a51-3b0f7f0c1d2e", "namespace": "demo", "operation": "CREATE",
                      "kind": { "group": "", "version": "v1", "kind": "Pod" }, "object": pod }
     });
-    let answer = context.runtime.block_on(servers::ask_webhook(accounts, &review))?;
+    let answer = context
+        .runtime
+        .block_on(servers::ask_webhook(TENANT_A, accounts, &review))?;
     let response = &answer["response"];
     ensure!(
         response["allowed"] == true && response["uid"] == review["request"]["uid"],

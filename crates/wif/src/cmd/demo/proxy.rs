@@ -5,9 +5,7 @@
 use anyhow::{Context, Result, ensure};
 use wif_proxy::{IdentityTable, Proxy, ProxyOptions};
 
-use super::exchange::DemoEnv;
-
-use super::{DemoContext, Printer, READER_CLIENT, TENANT_A, TENANT_B, WRITER_CLIENT};
+use super::context::{DemoContext, DemoEnv, Printer, READER_CLIENT, TENANT_A, TENANT_B, WRITER_CLIENT};
 
 /// The App Service secret the demo's proxy and its "app" share.
 const IDENTITY_HEADER: &str = "wif-demo-identity-header-secret";

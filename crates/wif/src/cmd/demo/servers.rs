@@ -60,11 +60,12 @@ impl RunningSts {
     }
 }
 
-/// Starts the webhook on loopback with a CA made for it, sends one AdmissionReview, stops it.
-pub async fn ask_webhook(accounts: wif_webhook::StaticServiceAccounts, review: &Value) -> Result<Value> {
+/// Starts the webhook (default tenant `tenant`) on loopback with a CA made for it, sends one
+/// AdmissionReview, stops it.
+pub async fn ask_webhook(tenant: &str, accounts: wif_webhook::StaticServiceAccounts, review: &Value) -> Result<Value> {
     let mut registry = Registry::default();
     let state = std::sync::Arc::new(wif_webhook::WebhookState {
-        settings: wif_core::WebhookSettings::new(super::TENANT_A),
+        settings: wif_core::WebhookSettings::new(tenant),
         accounts: std::sync::Arc::new(accounts),
         metrics: wif_webhook::WebhookMetrics::new(&mut registry),
     });

@@ -7,32 +7,8 @@
 use anyhow::{Context, Result, ensure};
 use serde_json::{Value, json};
 
-use super::{DemoContext, Printer, TENANT_A};
-
-/// The subscription, group, vault and secret the demo's directory seeds (see
-/// [`super::exchange`]).
-pub(crate) const SUBSCRIPTION: &str = "5ab5c71b-0000-4000-8000-00000000000a";
-pub(crate) const VAULT: &str = "kv-demo";
-pub(crate) const SECRET: &str = "db-password";
-pub(crate) const SECRET_VALUE: &str = "correct horse battery staple";
-
-/// The directory's `subscriptions:` section for the demo.
-pub(crate) fn subscriptions_section() -> String {
-    format!(
-        r#"subscriptions:
-  - subscriptionId: {SUBSCRIPTION}
-    tenantId: {TENANT_A}
-    resourceGroups:
-      - name: demo
-        location: eastus
-        keyVaults:
-          - name: {VAULT}
-            location: eastus
-            secrets:
-              {SECRET}: {{ name: {SECRET}, versions: [{{ version: 0123456789abcdef0123456789abcdef, value: "{SECRET_VALUE}", created: 1700000000 }}] }}
-"#
-    )
-}
+use super::context::{DemoContext, DemoEnv, Printer};
+use super::directory::{SECRET, SECRET_VALUE, SUBSCRIPTION, VAULT};
 
 fn error_code(body: &Value) -> String {
     let inner = body["error"]["innererror"]["code"].as_str();
@@ -42,7 +18,7 @@ fn error_code(body: &Value) -> String {
 
 pub(crate) fn vault_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
     let sts = context.sts.as_ref().context("the exchange step did not run")?;
-    let env = super::exchange::DemoEnv(context.pod_env.clone());
+    let env = DemoEnv(context.pod_env.clone());
     let identity = wif_client::WorkloadIdentity::from_env(&env, Some(sts.ca_pem().as_bytes()))?;
     let reader = identity.default_credential(&env)?;
     let ca = reqwest::Certificate::from_pem(sts.ca_pem().as_bytes())?;

@@ -1,0 +1,48 @@
+//! The patch operations the planner writes, each aimed at one field the webhook owns, and what
+//! the containers and the volume should end up with ([`Desired`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use json_patch::{AddOperation, PatchOperation, RemoveOperation, ReplaceOperation};
+use jsonptr::PointerBuf;
+use serde_json::{Map, Value};
+
+use crate::settings::TokenLayout;
+
+/// A JSON pointer from its tokens.
+pub(super) fn pointer(tokens: &[&str]) -> PointerBuf {
+    PointerBuf::from_tokens(tokens.iter().copied())
+}
+
+/// An `add` operation.
+pub(super) fn add(path: PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Add(AddOperation { path, value })
+}
+
+/// A `replace` operation.
+pub(super) fn replace(path: PointerBuf, value: Value) -> PatchOperation {
+    PatchOperation::Replace(ReplaceOperation { path, value })
+}
+
+/// A `remove` operation.
+pub(super) fn remove(path: PointerBuf) -> PatchOperation {
+    PatchOperation::Remove(RemoveOperation { path })
+}
+
+/// Everything the containers and the volume should end up with. The JSON of the env entries
+/// and the mount is built once, not once per container.
+pub(super) struct Desired<'a> {
+    pub(super) env: Vec<(String, String)>,
+    pub(super) env_entries: Vec<Value>,
+    pub(super) mount: Value,
+    pub(super) recorded_env: BTreeMap<String, String>,
+    pub(super) volume_name: String,
+    pub(super) volume_sources: Value,
+    pub(super) layout: TokenLayout,
+    pub(super) skip: BTreeSet<&'a str>,
+}
+
+/// Whether `map` holds no key but `allowed`.
+pub(super) fn only_keys(map: &Map<String, Value>, allowed: &[&str]) -> bool {
+    map.keys().all(|k| allowed.contains(&k.as_str()))
+}
