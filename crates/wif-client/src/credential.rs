@@ -101,7 +101,43 @@ impl WorkloadIdentity {
         Self::from_env(&ProcessEnv, None)
     }
 
-    /// From an environment, trusting `extra_ca_pem` besides the system roots.
+    /// From an environment, trusting `extra_ca_pem` besides the system roots. Two identities
+    /// in two tenants from one projected token, against a local emulator:
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::collections::HashMap;
+    /// let dir = std::env::temp_dir().join(format!("wif-client-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let issuer = wif_issuer::StaticIssuer::create("https://oidc.example/cluster-1/", &dir)?;
+    /// let credential = |tenant: &str, client: &str| format!(
+    ///     "  - tenantId: {tenant}\n    applications:\n      - displayName: app\n        appId: {client}\n        federatedIdentityCredentials:\n          - {{ name: k8s, issuer: \"{}\", subject: \"system:serviceaccount:demo:app\", audiences: [api://AzureADTokenExchange] }}\n",
+    ///     issuer.url);
+    /// let yaml = format!("tenants:\n{}{}{}",
+    ///     credential("aaaaaaaa-0000-4000-8000-00000000000a", "11111111-0000-4000-8000-000000000001"),
+    ///     credential("bbbbbbbb-0000-4000-8000-00000000000b", "22222222-0000-4000-8000-000000000002"),
+    ///     issuer.issuers_section());
+    /// let emulator = wif_sts::LocalEmulator::start(&yaml, &dir).await?;
+    /// std::fs::write(dir.join("token"), issuer.token("demo", "app")?)?;
+    ///
+    /// // What the webhook injects into the pod, and a second identity under a name.
+    /// let token_file = dir.join("token").display().to_string();
+    /// let env: HashMap<&str, String> = HashMap::from([
+    ///     ("AZURE_AUTHORITY_HOST", emulator.url.clone()),
+    ///     ("AZURE_TENANT_ID", "aaaaaaaa-0000-4000-8000-00000000000a".into()),
+    ///     ("AZURE_CLIENT_ID", "11111111-0000-4000-8000-000000000001".into()),
+    ///     ("AZURE_FEDERATED_TOKEN_FILE", token_file),
+    ///     ("AZURE_CLIENT_ID_WRITER", "22222222-0000-4000-8000-000000000002".into()),
+    ///     ("AZURE_TENANT_ID_WRITER", "bbbbbbbb-0000-4000-8000-00000000000b".into()),
+    /// ]);
+    /// let workload = wif_client::WorkloadIdentity::from_env(&env, Some(emulator.ca_pem.as_bytes()))?;
+    /// let reader = workload.default_credential(&env)?.get_token("https://vault.azure.net/.default").await?;
+    /// let writer = workload.named(&env, "writer")?.get_token("https://storage.azure.com/.default").await?;
+    /// assert_ne!(reader.token, writer.token);
+    /// # std::fs::remove_dir_all(dir)?;
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// ```
     pub fn from_env(env: &impl EnvSource, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
         let token_file = identity::token_file_from_env(env)?;
         Ok(Self::new(

@@ -23,6 +23,17 @@ pub struct Identity {
 
 impl Identity {
     /// Checks and normalizes the three parts.
+    ///
+    /// ```
+    /// let identity = wif_client::Identity::new(
+    ///     "https://login.microsoftonline.com",
+    ///     "contoso.onmicrosoft.com",
+    ///     "11111111-0000-4000-8000-000000000001",
+    /// )
+    /// .expect("a valid identity");
+    /// assert_eq!(identity.token_endpoint(), "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+    /// assert!(wif_client::Identity::new("http://login.example", "t", "c").is_err(), "https only");
+    /// ```
     pub fn new(authority_host: &str, tenant_id: &str, client_id: &str) -> Result<Self, ClientError> {
         let authority_host = normalize_authority_host(authority_host).map_err(ConfigError::AuthorityHost)?;
         if tenant_id.is_empty()

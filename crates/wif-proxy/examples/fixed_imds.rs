@@ -19,11 +19,7 @@ fn main() {
             .leak(),
         None => r#"{"access_token":"x","expires_in":"3599","token_type":"Bearer"}"#,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = wif_server::runtime::build(wif_server::runtime::SERVER).expect("runtime");
     runtime.block_on(async move {
         let router = Router::new()
             .fallback(move || async move { ([("content-type", "application/json; charset=utf-8")], body) });

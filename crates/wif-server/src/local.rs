@@ -52,8 +52,7 @@ impl LocalTls {
 }
 
 /// How a [`LocalServer`] starts; [`LocalOptions::default`] is port 0, TLS 1.2 and up, the
-/// default limits, no `CONNECT` front.
-#[derive(Debug)]
+/// default limits, no `CONNECT` front, ready once serving.
 pub struct LocalOptions {
     /// The main address (`127.0.0.1:0` by default; a fixed port when a URL must name it first).
     pub addr: SocketAddr,
@@ -70,6 +69,19 @@ pub struct LocalOptions {
     /// A CA and key made beforehand (a client must trust the CA before the server exists);
     /// a new CA named `ca_name` for `extra_names` when `None`.
     pub tls: Option<LocalTls>,
+    /// A further readiness condition for `/readyz` (`None`: ready once serving).
+    pub readiness_gate: Option<crate::admin::ReadinessGate>,
+}
+
+impl std::fmt::Debug for LocalOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalOptions")
+            .field("addr", &self.addr)
+            .field("ca_name", &self.ca_name)
+            .field("extra_names", &self.extra_names)
+            .field("tls_min_version", &self.tls_min_version)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for LocalOptions {
@@ -82,6 +94,7 @@ impl Default for LocalOptions {
             limits: ConnectionLimits::default(),
             tunnel: None,
             tls: None,
+            readiness_gate: None,
         }
     }
 }
@@ -135,6 +148,7 @@ impl LocalServer {
             &options.tls_min_version,
         );
         service.limits = options.limits;
+        service.readiness_gate = options.readiness_gate;
         service.tunnel = options
             .tunnel
             .map(|policy| (SocketAddr::from(([127, 0, 0, 1], 0)), policy));

@@ -31,7 +31,7 @@ fn review_bytes() -> Vec<u8> {
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+    let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Command).expect("runtime");
     let accounts = StaticServiceAccounts::from_accounts((0..10_000).map(|i| {
         account(
             "bench",

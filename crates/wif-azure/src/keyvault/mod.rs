@@ -112,7 +112,9 @@ pub struct SecretVersion {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
+    /// Its name, as first set (names compare ignoring case).
     pub name: String,
+    /// Its versions, oldest first; the last is the current value.
     pub versions: Vec<SecretVersion>,
 }
 
@@ -231,13 +233,19 @@ pub fn wrong_audience_body(expected: &str, found: &str) -> Value {
 /// Who is refused, and what, for the 403 body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal<'a> {
+    /// The caller's `appid`.
     pub app_id: &'a str,
+    /// The caller's `oid`.
     pub object_id: &'a str,
+    /// The caller's `tid`.
     pub tenant_id: &'a str,
+    /// The data action that was not allowed.
     pub action: &'a str,
     /// The secret's resource id.
     pub resource: &'a Scope,
+    /// The vault's name.
     pub vault: &'a str,
+    /// The vault's location.
     pub location: &'a str,
 }
 

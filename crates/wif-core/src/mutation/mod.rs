@@ -74,6 +74,25 @@ pub struct MutationRequest<'a> {
 }
 
 /// Plans the mutation of one pod.
+///
+/// ```
+/// use wif_core::mutation::{MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
+/// use wif_core::{WebhookSettings, contract};
+/// let pod = r#"{"metadata": {"name": "web", "labels": {"azure.workload.identity/use": "true"}},
+///               "spec": {"serviceAccountName": "app", "containers": [{"name": "web", "image": "web:1"}]}}"#;
+/// let view = PodView::from_json(pod).expect("a pod");
+/// let account = ServiceAccountInfo {
+///     namespace: "demo".into(),
+///     name: "app".into(),
+///     annotations: [(contract::ANNOTATION_CLIENT_ID.to_owned(), "11111111-0000-4000-8000-000000000001".to_owned())].into(),
+/// };
+/// let request = MutationRequest { pod: &view, namespace: "demo", service_account: &account, pod_name_hint: None };
+/// let plan = plan_mutation(&request, &WebhookSettings::new("aaaaaaaa-0000-4000-8000-00000000000a")).expect("admitted");
+/// let mut mutated: serde_json::Value = serde_json::from_str(pod).unwrap();
+/// json_patch::patch(&mut mutated, &plan.patch()).expect("the patch applies");
+/// let env = &mutated["spec"]["containers"][0]["env"];
+/// assert!(env.as_array().unwrap().iter().any(|e| e["name"] == contract::ENV_FEDERATED_TOKEN_FILE));
+/// ```
 pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) -> Result<MutationPlan, Denial> {
     let view = request.pod;
     let sa = request.service_account;

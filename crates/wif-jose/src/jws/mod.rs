@@ -22,6 +22,22 @@ pub use token::{MAX_TOKEN_BYTES, UnverifiedToken, VerifiedToken, decode_unverifi
 pub use crate::algorithm::Algorithm;
 
 /// Verifies a token completely: structure, algorithm, key, signature, then claims.
+///
+/// ```
+/// use wif_jose::{Algorithm, SigningKey, Validation, jwks_of, sign, verify};
+/// let key = SigningKey::generate(Algorithm::ES256).expect("a key");
+/// let now = 1_750_000_000;
+/// let claims = serde_json::json!({"iss": "https://oidc.example/", "sub": "system:serviceaccount:demo:app",
+///                                 "aud": ["api://AzureADTokenExchange"], "iat": now, "exp": now + 3600});
+/// let token = sign(&key, &Default::default(), &claims).expect("signed");
+/// let keys = jwks_of(std::slice::from_ref(key.public_key()));
+/// let validation = Validation { audience: Some("api://AzureADTokenExchange".into()), ..Validation::default() };
+/// let verified = verify(&token, &keys, &validation, now).expect("verified");
+/// assert_eq!(verified.algorithm, Algorithm::ES256);
+/// // A token for another audience is refused, and says why.
+/// let other = Validation { audience: Some("api://other".into()), ..Validation::default() };
+/// assert!(matches!(verify(&token, &keys, &other, now), Err(wif_jose::JwtError::WrongAudience { .. })));
+/// ```
 pub fn verify(token: &str, keys: &JwkSet, validation: &Validation, now: i64) -> Result<VerifiedToken, JwtError> {
     let decoded = decode_unverified(token)?;
     let algorithm = verify_signature_with(&decoded, keys)?;

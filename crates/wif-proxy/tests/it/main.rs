@@ -24,22 +24,22 @@ use serde_json::Value;
 use wif_client::WorkloadIdentity;
 use wif_proxy::{IdentityTable, Proxy, ProxyOptions};
 
-pub const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
-pub const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
-pub const READER: &str = "11111111-0000-4000-8000-000000000001";
-pub const WRITER: &str = "22222222-0000-4000-8000-000000000002";
+pub(crate) const TENANT_A: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
+pub(crate) const TENANT_B: &str = "bbbbbbbb-0000-4000-8000-00000000000b";
+pub(crate) const READER: &str = "11111111-0000-4000-8000-000000000001";
+pub(crate) const WRITER: &str = "22222222-0000-4000-8000-000000000002";
 /// An application whose credential names another namespace: Entra refuses it.
-pub const MISMATCHED: &str = "55555555-0000-4000-8000-000000000005";
-pub const ISSUER: &str = "https://oidc.example/proxy-it/";
-pub const SECRET: &str = "app-service-secret-0123456789";
+pub(crate) const MISMATCHED: &str = "55555555-0000-4000-8000-000000000005";
+pub(crate) const ISSUER: &str = "https://oidc.example/proxy-it/";
+pub(crate) const SECRET: &str = "app-service-secret-0123456789";
 
 /// The emulator, a projected token for demo/app, and what the proxy needs to reach them.
 #[derive(Debug)]
-pub struct Setup {
-    pub dir: PathBuf,
-    pub issuer: wif_issuer::StaticIssuer,
-    pub emulator: wif_sts::LocalEmulator,
-    pub token_requests: Arc<AtomicUsize>,
+pub(crate) struct Setup {
+    pub(crate) dir: PathBuf,
+    pub(crate) issuer: wif_issuer::StaticIssuer,
+    pub(crate) emulator: wif_sts::LocalEmulator,
+    pub(crate) token_requests: Arc<AtomicUsize>,
 }
 
 impl Drop for Setup {
@@ -56,7 +56,7 @@ async fn count(State(counter): State<Arc<AtomicUsize>>, request: Request, next: 
 }
 
 impl Setup {
-    pub async fn start() -> Setup {
+    pub(crate) async fn start() -> Setup {
         let dir = std::env::temp_dir().join(format!("wif-proxy-it-{}", wif_jose::kubernetes::random_uuid().unwrap()));
         std::fs::create_dir_all(&dir).unwrap();
         let issuer = wif_issuer::StaticIssuer::create(ISSUER, &dir).unwrap();
@@ -90,7 +90,7 @@ impl Setup {
     }
 
     /// Writes the token file kubelet-style (a new file renamed over the old one).
-    pub fn write_token(&self, token: &str) {
+    pub(crate) fn write_token(&self, token: &str) {
         let next = self.dir.join("token.next");
         std::fs::write(&next, token).unwrap();
         std::fs::rename(&next, self.dir.join("token")).unwrap();
@@ -98,7 +98,7 @@ impl Setup {
 
     /// What the webhook injects for demo/app: reader by default, writer named in tenant B,
     /// and `mismatched` named too.
-    pub fn env(&self) -> HashMap<&'static str, String> {
+    pub(crate) fn env(&self) -> HashMap<&'static str, String> {
         HashMap::from([
             ("AZURE_AUTHORITY_HOST", self.emulator.url.clone()),
             ("AZURE_TENANT_ID", TENANT_A.to_owned()),
@@ -113,12 +113,16 @@ impl Setup {
         ])
     }
 
-    pub fn exchanges(&self) -> usize {
+    pub(crate) fn exchanges(&self) -> usize {
         self.token_requests.load(Ordering::SeqCst)
     }
 
     /// A proxy for `env`, serving until the returned sender is dropped.
-    pub async fn proxy_with(&self, env: HashMap<&'static str, String>, options: ProxyOptions) -> (Proxy, RunningProxy) {
+    pub(crate) async fn proxy_with(
+        &self,
+        env: HashMap<&'static str, String>,
+        options: ProxyOptions,
+    ) -> (Proxy, RunningProxy) {
         let names: Vec<String> = env.keys().map(|k| (*k).to_owned()).collect();
         let table = IdentityTable::from_env(&env, names).unwrap();
         let workload = WorkloadIdentity::from_env(&env, Some(self.emulator.ca_pem.as_bytes())).unwrap();
@@ -132,11 +136,11 @@ impl Setup {
     }
 
     /// The pod's proxy with the App Service secret and no passthrough, serving.
-    pub async fn proxy(&self) -> RunningProxy {
+    pub(crate) async fn proxy(&self) -> RunningProxy {
         self.serve(self.env(), options()).await
     }
 
-    pub async fn serve(&self, env: HashMap<&'static str, String>, options: ProxyOptions) -> RunningProxy {
+    pub(crate) async fn serve(&self, env: HashMap<&'static str, String>, options: ProxyOptions) -> RunningProxy {
         let (proxy, mut running) = self.proxy_with(env, options).await;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(proxy.serve(async move {
@@ -147,7 +151,7 @@ impl Setup {
     }
 }
 
-pub fn options() -> ProxyOptions {
+pub(crate) fn options() -> ProxyOptions {
     ProxyOptions {
         port: 0,
         identity_header: Some(SECRET.into()),
@@ -157,22 +161,22 @@ pub fn options() -> ProxyOptions {
 
 /// A proxy being served; dropping it stops it.
 #[derive(Debug)]
-pub struct RunningProxy {
-    pub url: String,
-    pub metrics: wif_proxy::metrics::ProxyMetrics,
+pub(crate) struct RunningProxy {
+    pub(crate) url: String,
+    pub(crate) metrics: wif_proxy::metrics::ProxyMetrics,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// An answer: status, content type and JSON body.
 #[derive(Debug)]
-pub struct Answer {
-    pub status: u16,
-    pub content_type: String,
-    pub body: Value,
-    pub text: String,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) content_type: String,
+    pub(crate) body: Value,
+    pub(crate) text: String,
 }
 
-pub fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
@@ -182,7 +186,7 @@ pub fn http() -> reqwest::Client {
 
 impl RunningProxy {
     /// GETs `path_and_query` with `headers`.
-    pub async fn get(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Answer {
+    pub(crate) async fn get(&self, path_and_query: &str, headers: &[(&str, &str)]) -> Answer {
         let mut request = http().get(format!("{}{path_and_query}", self.url));
         for (name, value) in headers {
             request = request.header(*name, *value);
@@ -204,7 +208,7 @@ impl RunningProxy {
     }
 
     /// An IMDS token request, as SDKs send it, for `resource` plus `extra` query.
-    pub async fn imds(&self, query: &str) -> Answer {
+    pub(crate) async fn imds(&self, query: &str) -> Answer {
         self.get(
             &format!("/metadata/identity/oauth2/token?api-version=2018-02-01&{query}"),
             &[("Metadata", "true")],
@@ -213,12 +217,12 @@ impl RunningProxy {
     }
 }
 
-pub fn claims(token: &str) -> serde_json::Map<String, Value> {
+pub(crate) fn claims(token: &str) -> serde_json::Map<String, Value> {
     wif_jose::decode_unverified(token).unwrap().claims
 }
 
 /// A loopback listener that accepts connections and never answers (a silent Entra).
-pub async fn silent_listener() -> (SocketAddr, tokio::task::JoinHandle<()>) {
+pub(crate) async fn silent_listener() -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {

@@ -92,6 +92,12 @@ pub fn derived_guid(seed: &str) -> String {
 
 impl Directory {
     /// Parses and checks a YAML config; relative file paths are resolved against `base_dir`.
+    ///
+    /// ```
+    /// let yaml = "tenants:\n  - tenantId: aaaaaaaa-0000-4000-8000-00000000000a\n    applications:\n      - {displayName: app, appId: not-a-guid}\n";
+    /// let refused = wif_sts::Directory::from_yaml(yaml, ".".as_ref()).unwrap_err();
+    /// assert_eq!(refused.to_string(), "tenants[0].applications[0] (app): client id \"not-a-guid\" is not a GUID");
+    /// ```
     pub fn from_yaml(text: &str, base_dir: &Path) -> Result<Self, DirectoryError> {
         let config: DirectoryConfig = serde_saphyr::from_str(text).map_err(|e| refused("config", Box::new(e)))?;
         Self::from_config(config, base_dir)

@@ -301,22 +301,16 @@ async fn readyz_waits_for_the_first_list() {
         accounts: Arc::clone(&accounts),
         metrics: WebhookMetrics::new(&mut registry),
     });
-    let ca = wif_server::pki::LocalCa::new("readyz test CA").unwrap();
-    let cert = ca.issue(&["127.0.0.1"]).unwrap();
-    let here = std::path::Path::new("test");
-    let key =
-        wif_server::tls::certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), here, here).unwrap();
-    let loopback = "127.0.0.1:0".parse().unwrap();
-    let mut options = wif_server::ServiceOptions::new(loopback, loopback, wif_server::TlsSource::Given(key), "1.3");
-    options.readiness_gate = Some(wif_webhook::server::readiness_gate(accounts));
-    let bound = wif_server::bind(options, wif_webhook::router(state), registry)
+    let options = wif_server::LocalOptions {
+        ca_name: "readyz test CA".into(),
+        tls_min_version: "1.3".into(),
+        readiness_gate: Some(wif_webhook::server::readiness_gate(accounts)),
+        ..wif_server::LocalOptions::default()
+    };
+    let server = wif_server::LocalServer::start(wif_webhook::router(state), registry, options)
         .await
         .unwrap();
-    let readyz = format!("http://{}/readyz", bound.health_address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
+    let readyz = format!("http://{}/readyz", server.health_address);
     // Serving (no longer "starting"), and still not ready: the list has not come back.
     until("readyz naming the cache", async || {
         let Ok(answer) = reqwest::get(&readyz).await else {
@@ -336,5 +330,5 @@ async fn readyz_waits_for_the_first_list() {
         reqwest::get(&readyz).await.is_ok_and(|r| r.status() == 200)
     })
     .await;
-    let _ = stop.send(());
+    server.stop();
 }

@@ -11,6 +11,7 @@ use wif_client::assertion::TokenFile;
 use wif_client::cache::TokenCache;
 use wif_client::exchange::TokenClient;
 use wif_client::{Identity, WorkloadIdentity, identity};
+use wif_core::contract;
 use wif_core::settings::{EnvSource, ProcessEnv};
 
 /// `wif token` subcommands.
@@ -93,13 +94,13 @@ pub fn run(command: &TokenCommand) -> Result<()> {
 fn missing_inputs(args: &GetArgs, env: &impl EnvSource) -> Vec<&'static str> {
     let set = |flag: bool, var: &str| flag || env.var(var).is_some_and(|v| !v.trim().is_empty());
     let mut missing = Vec::new();
-    if args.identity.is_none() && !set(args.client_id.is_some(), "AZURE_CLIENT_ID") {
+    if args.identity.is_none() && !set(args.client_id.is_some(), contract::ENV_CLIENT_ID) {
         missing.push("the client id (--client-id or AZURE_CLIENT_ID, or --identity ALIAS)");
     }
-    if args.identity.is_none() && !set(args.tenant_id.is_some(), "AZURE_TENANT_ID") {
+    if args.identity.is_none() && !set(args.tenant_id.is_some(), contract::ENV_TENANT_ID) {
         missing.push("the tenant (--tenant-id or AZURE_TENANT_ID)");
     }
-    if !set(args.token_file.is_some(), "AZURE_FEDERATED_TOKEN_FILE") {
+    if !set(args.token_file.is_some(), contract::ENV_FEDERATED_TOKEN_FILE) {
         missing.push("the projected token (--token-file or AZURE_FEDERATED_TOKEN_FILE)");
     }
     missing
@@ -117,10 +118,10 @@ fn resolve_identity(args: &GetArgs, env: &impl EnvSource) -> Result<Identity> {
             let tenant = args
                 .tenant_id
                 .clone()
-                .or_else(|| var("AZURE_TENANT_ID"))
+                .or_else(|| var(contract::ENV_TENANT_ID))
                 .context("the tenant: --tenant-id or AZURE_TENANT_ID")?;
-            let authority =
-                var("AZURE_AUTHORITY_HOST").unwrap_or_else(|| wif_core::cloud::Cloud::Public.authority_host().into());
+            let authority = var(contract::ENV_AUTHORITY_HOST)
+                .unwrap_or_else(|| wif_core::cloud::Cloud::Public.authority_host().into());
             Identity::new(&authority, &tenant, client)?
         }
         (None, None) => identity::from_env(env)?,

@@ -2,7 +2,6 @@
 //! API server orders configurations by name), adds a container; with `reinvocationPolicy:
 //! IfNeeded` the API server calls ours again and the added container gets the env too.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, ensure};
@@ -11,7 +10,7 @@ use axum::routing::post;
 use base64::Engine;
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
-use wif_server::{ServiceOptions, TlsSource};
+use wif_server::{LocalOptions, LocalServer};
 
 use crate::admission::{CLIENT_ID, assert_mutated, labelled_pod, probe_until_mutated};
 use crate::cluster::CLIENT_A;
@@ -42,27 +41,16 @@ pub async fn containers_added_by_a_later_webhook_get_the_env(env: Arc<Env>) -> R
         .service_account(&ns, "probe", &[(CLIENT_ID, CLIENT_A)])
         .await?;
 
-    let ca_out = env.work.join("adds-container-ca.pem");
-    let loopback = |port| SocketAddr::from(([127, 0, 0, 1], port));
-    let tls = TlsSource::SelfSigned {
-        ca_out: ca_out.clone(),
-        extra_names: Vec::new(),
-    };
-    let options = ServiceOptions::new(loopback(0), loopback(0), tls, "1.2");
     let router = axum::Router::new().route("/mutate-v1-pod", post(add_container));
-    let bound = wif_server::bind(options, router, Registry::default()).await?;
-    let url = format!("https://{}", bound.address);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(bound.serve(async move {
-        let _ = stopped.await;
-    }));
+    let server = LocalServer::start(router, Registry::default(), LocalOptions::default()).await?;
+    let url = server.url();
 
     let later = "zz-e2e-adds-container";
     let registered = crate::webhook::register(
         &env.cluster,
         later,
         &url,
-        &crate::read(&ca_out)?,
+        &server.ca_pem,
         Some(json!({"matchLabels": {"kubernetes.io/metadata.name": ns}})),
     )
     .await;
@@ -98,7 +86,6 @@ pub async fn containers_added_by_a_later_webhook_get_the_env(env: Arc<Env>) -> R
     }
     .await;
     crate::webhook::unregister(&env.cluster, later).await;
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop();
     outcome
 }

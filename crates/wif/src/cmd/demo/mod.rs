@@ -181,11 +181,11 @@ fn render_step(out: &Printer, context: &mut DemoContext) -> Result<()> {
             "{name}: token file missing"
         );
         ensure!(
-            env("AZURE_CLIENT_ID_WRITER") == Some(WRITER_CLIENT),
+            env(&format!("{}_WRITER", contract::ENV_CLIENT_ID)) == Some(WRITER_CLIENT),
             "{name}: the writer identity is missing"
         );
         ensure!(
-            env("AZURE_TENANT_ID_WRITER") == Some(TENANT_B),
+            env(&format!("{}_WRITER", contract::ENV_TENANT_ID)) == Some(TENANT_B),
             "{name}: the writer's tenant is missing"
         );
         ensure!(

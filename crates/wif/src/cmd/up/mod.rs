@@ -13,6 +13,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use prometheus_client::registry::Registry;
 use wif_azure::AzurePlane;
+use wif_core::contract;
 use wif_issuer::{TokenFile, TokenWriter};
 use wif_server::{ServiceOptions, TlsSource};
 use wif_sts::Emulator;
@@ -67,11 +68,11 @@ fn env_lines(state: &State, account: &Account, identity: &(String, String)) -> V
     let ca = state.ca_file().display().to_string();
     let bundle = state.ca_bundle().display().to_string();
     let mut lines = vec![
-        ("AZURE_AUTHORITY_HOST".to_owned(), state.sts_url()),
-        ("AZURE_TENANT_ID".into(), identity.1.clone()),
-        ("AZURE_CLIENT_ID".into(), identity.0.clone()),
+        (contract::ENV_AUTHORITY_HOST.to_owned(), state.sts_url()),
+        (contract::ENV_TENANT_ID.into(), identity.1.clone()),
+        (contract::ENV_CLIENT_ID.into(), identity.0.clone()),
         (
-            "AZURE_FEDERATED_TOKEN_FILE".into(),
+            contract::ENV_FEDERATED_TOKEN_FILE.into(),
             state
                 .token_file(&account.namespace, &account.name)
                 .display()
@@ -88,8 +89,8 @@ fn env_lines(state: &State, account: &Account, identity: &(String, String)) -> V
     ];
     for (alias, client, tenant) in &account.named {
         let suffix = wif_core::mutation::alias_env_suffix(alias).unwrap_or_else(|| alias.to_ascii_uppercase());
-        lines.push((format!("AZURE_CLIENT_ID_{suffix}"), client.clone()));
-        lines.push((format!("AZURE_TENANT_ID_{suffix}"), tenant.clone()));
+        lines.push((format!("{}_{suffix}", contract::ENV_CLIENT_ID), client.clone()));
+        lines.push((format!("{}_{suffix}", contract::ENV_TENANT_ID), tenant.clone()));
     }
     lines
 }
