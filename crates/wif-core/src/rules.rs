@@ -1,5 +1,5 @@
 //! The names of everything wif can tell a user is wrong with a workload-identity setup: one
-//! [`Rule`] per kind of problem, with a stable id (the doctor's JSON output and README table
+//! [`Rule`] per kind of problem, with a stable id (the doctor's JSON output and docs/doctor.md's table
 //! use it), a severity, and why it breaks federation. The webhook's admission warnings and
 //! denials carry the same rule as the doctor's findings, so both say the same thing.
 
@@ -35,7 +35,7 @@ macro_rules! rules {
         }
 
         impl Rule {
-            /// Every rule, in the order of the README's table.
+            /// Every rule, in the order of docs/doctor.md's table.
             pub const ALL: &'static [Rule] = &[$(Rule::$variant),*];
 
             /// The stable id (`kebab-case`).

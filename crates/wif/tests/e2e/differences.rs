@@ -1,5 +1,5 @@
 //! The deliberate differences between wif's webhook and upstream's, each named with its
-//! reason (README's compatibility section lists the same), and how a pod both admitted is
+//! reason (docs/compatibility.md lists the same), and how a pod both admitted is
 //! compared: the API server's bookkeeping taken out, then each difference undone on wif's
 //! side in turn; what remains is a difference nobody chose, shown as a line diff.
 
@@ -138,7 +138,7 @@ fn undo_windows(wif: &mut Outcome, upstream: &Outcome) -> bool {
     undo_refusal(wif, upstream, "windows")
 }
 
-/// The table README's compatibility section gives.
+/// The table docs/compatibility.md gives.
 pub const DELIBERATE: &[Difference] = &[
     Difference {
         name: "wif.dev/injected-env annotation",

@@ -3,7 +3,7 @@
 //! ServiceAccounts and the same pods: upstream's unit-test scenarios (spec/upstream-azwi.md
 //! §5.1), the planner's own cases, and a few hundred generated pods. What the API server
 //! would store (a server-side dry run: admission, defaulting and validation, nothing kept)
-//! must be equal, less the deliberate differences of [`DELIBERATE`] (README's compatibility
+//! must be equal, less the deliberate differences of [`DELIBERATE`] (docs/compatibility.md's
 //! table); refusals must match word for word. An unlisted difference fails with a diff.
 
 use std::collections::BTreeMap;

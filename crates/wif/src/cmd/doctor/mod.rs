@@ -291,7 +291,7 @@ pub fn text_report(findings: &[Finding]) -> String {
     out
 }
 
-/// The findings as JSON (schema in the README, `schemaVersion` 1).
+/// The findings as JSON (schema in docs/doctor.md, `schemaVersion` 1).
 pub fn json_report(findings: &[Finding]) -> String {
     let (errors, warnings) = counts(findings);
     let items: Vec<Value> = findings
