@@ -12,7 +12,9 @@ pub(super) fn fix_of_advice(rule: Rule, message: &str) -> String {
             None => "rename the annotation".into(),
         },
         Rule::AnnotationWrongObject => "move the annotation to the object named in the message".into(),
-        Rule::AnnotationUnknown => "remove the annotation, or use one the webhook reads (docs/compatibility.md lists them)".into(),
+        Rule::AnnotationUnknown => {
+            "remove the annotation, or use one the webhook reads (docs/compatibility.md lists them)".into()
+        }
         Rule::LabelAsAnnotation => format!(
             "make {} a label of the pod template, not an annotation",
             contract::LABEL_USE
