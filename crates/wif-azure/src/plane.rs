@@ -142,8 +142,7 @@ async fn by_host(State(state): State<Arc<AzureState>>, request: Request, next: N
         Some((host.to_owned(), name.to_owned()))
     });
     if let Some((host, name)) = vault {
-        let (parts, body) = request.into_parts();
-        let response = crate::vault::handle(&state, host, name, parts.method, parts.uri, parts.headers, body).await;
+        let response = crate::vault::handle(&state, &host, &name, request).await;
         state.metrics.count("vault", response.status().as_u16());
         return response;
     }
@@ -152,17 +151,11 @@ async fn by_host(State(state): State<Arc<AzureState>>, request: Request, next: N
 
 /// ARM's and Graph's paths (matched case-insensitively, as Azure does), else the emulator's 404.
 async fn other(State(state): State<Arc<AzureState>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    let (surface, response) = if crate::arm::claims(parts.uri.path()) {
-        (
-            "arm",
-            crate::arm::handle(&state, parts.method, parts.uri, parts.headers, body).await,
-        )
-    } else if crate::graph::claims(parts.uri.path()) {
-        (
-            "graph",
-            crate::graph::handle(&state, parts.method, parts.uri, parts.headers, body).await,
-        )
+    let path = request.uri().path();
+    let (surface, response) = if crate::arm::claims(path) {
+        ("arm", crate::arm::handle(&state, request).await)
+    } else if crate::graph::claims(path) {
+        ("graph", crate::graph::handle(&state, request).await)
     } else {
         return wif_sts::server::not_found().await;
     };

@@ -7,8 +7,7 @@
 //! `api-version`, checks every caller's token and its RBAC permission for the action, and
 //! answers refusals as `{"error": {"code", "message"}}`.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use serde_json::json;
 
@@ -87,13 +86,9 @@ pub fn claims(path: &str) -> bool {
 }
 
 /// Answers an ARM request.
-pub async fn handle(
-    state: &AzureState,
-    method: Method,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+pub async fn handle(state: &AzureState, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     let query: Vec<(String, String)> = uri
         .query()

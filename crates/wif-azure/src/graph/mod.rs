@@ -6,8 +6,7 @@
 //! federated credentials ([`credentials`]), under the same `/v1.0`. Callers present a Graph
 //! token this emulator minted; errors are Graph's `{"error": {"code", "message"}}`.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
@@ -82,7 +81,9 @@ fn matches_filter(filter: &str, p: &PrincipalView) -> Option<bool> {
 }
 
 /// Answers a Graph request.
-pub async fn handle(state: &AzureState, method: Method, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+pub async fn handle(state: &AzureState, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
     let segments: Vec<&str> = uri.path().split('/').filter(|s| !s.is_empty()).collect();
     match credentials::credentials_path(&segments) {
         Some(Ok(target)) => return credentials::handle(state, &method, target, &headers, body).await,

@@ -6,8 +6,7 @@
 //! [`crate::keyvault`] runs the operation (spec/azure-control-plane.md §7–§8). Each of those
 //! steps is a module of its own; this one routes and answers.
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::Request;
 use axum::response::Response;
 
 use crate::keyvault::{self, KeyVaultError};
@@ -25,18 +24,12 @@ pub use host::{resource, tunnel_policy, vault_of_host};
 pub use request::MAX_BODY_BYTES;
 use request::operation;
 
-/// Answers a request to vault `name` on `host`: who calls ([`authenticate`]), what it asks
-/// ([`operation`]), whether it may ([`access`]), then the operation ([`operations`]).
-pub async fn handle(
-    state: &AzureState,
-    host: String,
-    name: String,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let authenticated = match authenticate::authenticate(state, &name, &headers).await {
+/// Answers `request`, made to vault `name` on `host`: who calls ([`authenticate`]), what it
+/// asks ([`operation`]), whether it may ([`access`]), then the operation ([`operations`]).
+pub async fn handle(state: &AzureState, host: &str, name: &str, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let (method, uri, headers) = (parts.method, parts.uri, parts.headers);
+    let authenticated = match authenticate::authenticate(state, name, &headers).await {
         Ok(authenticated) => authenticated,
         Err(refused) => return refused,
     };
@@ -63,8 +56,8 @@ pub async fn handle(
     }
     let request = operations::VaultRequest {
         state,
-        host: &host,
-        vault: &name,
+        host,
+        vault: name,
         caller: &authenticated.caller,
         place: &authenticated.place,
         vault_id: authenticated.place.vault_id(&authenticated.vault_name),
