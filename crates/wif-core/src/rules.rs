@@ -27,6 +27,9 @@ macro_rules! rules {
         /// A kind of problem.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[non_exhaustive]
+        // Each variant's doc is the text the doctor shows people (`wif.dev/client-id.<alias>`),
+        // plain text, not HTML.
+        #[allow(rustdoc::invalid_html_tags)]
         pub enum Rule {
             $(
                 #[doc = $why]

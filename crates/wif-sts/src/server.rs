@@ -1,7 +1,7 @@
 //! The emulator's HTTP surface: a thin shell that decodes requests, runs [`crate::exchange`],
-//! and encodes Entra's responses: the token endpoints ([`token`]), discovery and keys
-//! ([`discovery`]), each over the shared state ([`state`]) and answering as Entra does
-//! ([`respond`]). Every advertised URL is built from the emulator's public URL (default: its
+//! and encodes Entra's responses: the token endpoints (`token`), discovery and keys
+//! (`discovery`), each over the shared state (`state`) and answering as Entra does
+//! (`respond`). Every advertised URL is built from the emulator's public URL (default: its
 //! listen address), never from the request's `Host`, as Entra's are.
 
 use axum::Router;

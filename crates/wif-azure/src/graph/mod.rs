@@ -3,7 +3,7 @@
 //! `servicePrincipalNames/any(c:c eq '…')`, `appId eq '…'` or `displayName eq '…'`, or by
 //! object id) and `directoryObjects/getByIds`, over every application's and managed
 //! identity's service principal in the caller's tenant; and applications' and identities'
-//! federated credentials ([`credentials`]), under the same `/v1.0`. Callers present a Graph
+//! federated credentials (`credentials`), under the same `/v1.0`. Callers present a Graph
 //! token this emulator minted; errors are Graph's `{"error": {"code", "message"}}`.
 
 use axum::http::Method;

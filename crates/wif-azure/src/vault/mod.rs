@@ -24,8 +24,8 @@ pub use host::{resource, tunnel_policy, vault_of_host};
 pub use request::MAX_BODY_BYTES;
 use request::operation;
 
-/// Answers `request`, made to vault `name` on `host`: who calls ([`authenticate`]), what it
-/// asks ([`operation`]), whether it may ([`access`]), then the operation ([`operations`]).
+/// Answers `request`, made to vault `name` on `host`: who calls (`authenticate`), what it
+/// asks (`operation`), whether it may (`access`), then the operation (`operations`).
 pub async fn handle(state: &AzureState, host: &str, name: &str, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let (method, uri, headers) = (parts.method, parts.uri, parts.headers);

@@ -7,7 +7,7 @@ use crate::algorithm::Algorithm;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum JwtError {
-    /// Over [`MAX_TOKEN_BYTES`].
+    /// Over [`super::MAX_TOKEN_BYTES`].
     #[error("token is {size} bytes, over the {limit}-byte limit")]
     TooLarge {
         /// Its size.
@@ -55,7 +55,7 @@ pub enum JwtError {
         available: usize,
         /// Their kids.
         known: Vec<String>,
-        /// Keys of the document that were left out, and why ([`JwkSet::skipped`]).
+        /// Keys of the document that were left out, and why ([`crate::JwkSet::skipped`]).
         skipped: Vec<String>,
     },
     /// The key with that kid cannot verify anything (`oct`, unknown `kty`, broken fields).

@@ -1,7 +1,7 @@
 //! The emulated directory, checked with Entra's rules and ready for lookups: tenants (GUID
 //! and optional domain), their applications and user-assigned managed identities with their
 //! federated identity credentials, and the trust settings for fetching each issuer's keys (a
-//! CA file, or a static JWKS). Its file is [`config`]'s, its refusals [`error`]'s.
+//! CA file, or a static JWKS). Its file is `config`'s, its refusals `error`'s.
 
 use std::path::Path;
 
