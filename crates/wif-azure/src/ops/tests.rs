@@ -1,3 +1,6 @@
+//! The plane's operations on a state made here: groups, identities and their credentials,
+//! assignments and the caller role, global vault names, the plane's own rules.
+
 use wif_sts::directory::TenantConfig;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! Vault hosts, paths to operations, and an access-policy vault's decisions.
+
 use axum::http::{Method, StatusCode};
 use serde_json::Value;
 

@@ -1,3 +1,5 @@
+//! Manifest walking and rendering over every workload kind, as `wif render` runs it.
+
 use serde_json::json;
 
 use super::*;

@@ -1,3 +1,5 @@
+//! IMDS and App Service requests as SDKs send them, and each refusal.
+
 use super::*;
 
 fn imds(query: &str) -> Result<TokenRequest, Refusal> {

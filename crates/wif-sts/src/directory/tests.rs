@@ -1,3 +1,5 @@
+//! The directory's file against Entra's rules: each refusal names its entry.
+
 use super::*;
 
 const CONFIG: &str = r#"
