@@ -20,7 +20,8 @@ pub mod tunnel;
 
 pub use admin::{AdminState, admin_router};
 pub use limits::ConnectionLimits;
-pub use local::{LocalOptions, LocalServer, LocalTls};
+pub use local::{LocalOptions, LocalServer};
+pub use pki::LocalTls;
 pub use serve::{ConnectionMetrics, Serving, serve_https, shutdown_signal};
 pub use service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
 pub use task::supervise;

@@ -8,48 +8,11 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use prometheus_client::registry::Registry;
-use rustls::sign::CertifiedKey;
 
 use crate::limits::ConnectionLimits;
-use crate::pki::{LOOPBACK_NAMES, LocalCa};
+use crate::pki::LocalTls;
 use crate::service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
-use crate::tls::certified_key_from_pem;
 use crate::tunnel::TunnelPolicy;
-
-/// A fresh CA and a serving key for the loopback names and `extra_names`.
-#[derive(Debug)]
-pub struct LocalTls {
-    /// The CA's certificate (PEM): what clients trust.
-    pub ca_pem: String,
-    /// The serving certificate and key.
-    pub key: CertifiedKey,
-}
-
-impl LocalTls {
-    /// A CA named `ca_name` and a certificate it signed for the loopback names and `extra_names`.
-    pub fn new(ca_name: &str, extra_names: &[String]) -> Result<Self, ServiceError> {
-        let ca = LocalCa::new(ca_name)?;
-        let mut names: Vec<&str> = LOOPBACK_NAMES.to_vec();
-        names.extend(
-            extra_names
-                .iter()
-                .map(String::as_str)
-                .filter(|n| !LOOPBACK_NAMES.contains(n)),
-        );
-        let serving = ca.issue(&names)?;
-        let generated = std::path::Path::new("(generated)");
-        let key = certified_key_from_pem(
-            serving.cert_pem.as_bytes(),
-            serving.key_pem.as_bytes(),
-            generated,
-            generated,
-        )?;
-        Ok(LocalTls {
-            ca_pem: ca.cert_pem().to_owned(),
-            key,
-        })
-    }
-}
 
 /// How a [`LocalServer`] starts; [`LocalOptions::default`] is port 0, TLS 1.2 and up, the
 /// default limits, no `CONNECT` front, ready once serving.

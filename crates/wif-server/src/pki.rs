@@ -3,8 +3,10 @@
 //! certificate's validity window (webpki takes a trust anchor's dates on trust).
 
 use der::Decode;
-
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rustls::sign::CertifiedKey;
+
+use crate::tls::{TlsError, certified_key_from_pem};
 
 /// A CA that can sign serving certificates.
 pub struct LocalCa {
@@ -75,6 +77,53 @@ impl LocalCa {
 
 /// Loopback names every local server's certificate carries.
 pub const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "::1", "localhost"];
+
+/// Why a local CA and its serving key could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LocalTlsError {
+    /// The CA or the certificate.
+    #[error("cannot make a certificate")]
+    Certificate(#[from] rcgen::Error),
+    /// The key pair rustls would serve.
+    #[error(transparent)]
+    Key(#[from] TlsError),
+}
+
+/// A fresh CA and a serving key for the loopback names and `extra_names`.
+#[derive(Debug)]
+pub struct LocalTls {
+    /// The CA's certificate (PEM): what clients trust.
+    pub ca_pem: String,
+    /// The serving certificate and key.
+    pub key: CertifiedKey,
+}
+
+impl LocalTls {
+    /// A CA named `ca_name` and a certificate it signed for the loopback names and `extra_names`.
+    pub fn new(ca_name: &str, extra_names: &[String]) -> Result<Self, LocalTlsError> {
+        let ca = LocalCa::new(ca_name)?;
+        let mut names: Vec<&str> = LOOPBACK_NAMES.to_vec();
+        names.extend(
+            extra_names
+                .iter()
+                .map(String::as_str)
+                .filter(|n| !LOOPBACK_NAMES.contains(n)),
+        );
+        let serving = ca.issue(&names)?;
+        let generated = std::path::Path::new("(generated)");
+        let key = certified_key_from_pem(
+            serving.cert_pem.as_bytes(),
+            serving.key_pem.as_bytes(),
+            generated,
+            generated,
+        )?;
+        Ok(LocalTls {
+            ca_pem: ca.cert_pem().to_owned(),
+            key,
+        })
+    }
+}
 
 /// A certificate whose DER does not decode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -15,11 +15,9 @@ use tokio::net::TcpListener;
 
 use crate::admin::{AdminState, admin_router};
 use crate::limits::ConnectionLimits;
-use crate::pki::{LOOPBACK_NAMES, LocalCa};
+use crate::pki::LocalTls;
 use crate::serve::{ConnectionMetrics, Serving, serve_https};
-use crate::tls::{
-    CertificateSource, ReloadingResolver, TlsError, certified_key_from_pem, server_config, watch_certificates,
-};
+use crate::tls::{CertificateSource, ReloadingResolver, TlsError, server_config, watch_certificates};
 
 /// Where the serving certificate comes from.
 #[derive(Debug)]
@@ -97,9 +95,9 @@ pub enum ServiceError {
     /// TLS material.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// Certificate generation.
-    #[error("cannot make a certificate: {0}")]
-    Pki(#[from] rcgen::Error),
+    /// A local CA and its key.
+    #[error(transparent)]
+    LocalTls(#[from] crate::pki::LocalTlsError),
     /// Binding or writing.
     // The cause is the source, not part of the text: printing a chain would say it twice.
     #[error("{what}")]
@@ -157,23 +155,12 @@ pub async fn bind(
             (source.load()?, Some(source))
         }
         TlsSource::SelfSigned { ca_out, extra_names } => {
-            let ca = LocalCa::new("wif local CA")?;
-            let mut names: Vec<&str> = LOOPBACK_NAMES.to_vec();
-            names.extend(
-                extra_names
-                    .iter()
-                    .map(String::as_str)
-                    .filter(|n| !LOOPBACK_NAMES.contains(n)),
-            );
-            let cert = ca.issue(&names)?;
-            std::fs::write(&ca_out, ca.cert_pem()).map_err(|source| ServiceError::Io {
+            let tls = LocalTls::new("wif local CA", &extra_names)?;
+            std::fs::write(&ca_out, &tls.ca_pem).map_err(|source| ServiceError::Io {
                 what: format!("cannot write {}", ca_out.display()),
                 source,
             })?;
-            (
-                certified_key_from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes(), &ca_out, &ca_out)?,
-                None,
-            )
+            (tls.key, None)
         }
         TlsSource::Given(key) => (key, None),
     };
