@@ -45,7 +45,7 @@ impl AzurePlane {
     /// let emulator = wif_sts::Emulator::new(directory).plane(plane).start_local().await?;
     /// println!("ARM at {}/, vault hosts through http://{:?}", emulator.url, emulator.tunnel_address);
     /// # Ok(()) }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// # tokio::runtime::Runtime::new().expect("a runtime").block_on(example()).expect("the example runs");
     /// ```
     pub fn new(
         config: AzureConfig,

@@ -136,7 +136,7 @@ impl WorkloadIdentity {
     /// assert_ne!(reader.token, writer.token);
     /// # std::fs::remove_dir_all(dir)?;
     /// # Ok(()) }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// # tokio::runtime::Runtime::new().expect("a runtime").block_on(example()).expect("the example runs");
     /// ```
     pub fn from_env(env: &impl EnvSource, extra_ca_pem: Option<&[u8]>) -> Result<Self, ClientError> {
         let token_file = identity::token_file_from_env(env)?;

@@ -48,7 +48,7 @@ impl LocalIssuer {
     /// let token = issuer.mint("demo", "app", Some("web-0"))?;
     /// assert!(token.starts_with("eyJ"));
     /// # Ok(()) }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// # tokio::runtime::Runtime::new().expect("a runtime").block_on(example()).expect("the example runs");
     /// ```
     pub async fn start() -> Result<Self, LocalIssuerError> {
         let key = SigningKey::generate(Algorithm::RS256)?;

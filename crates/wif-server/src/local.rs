@@ -86,7 +86,7 @@ impl LocalServer {
     /// let server = LocalServer::start(router, Default::default(), LocalOptions::default()).await?;
     /// println!("{} (trust {} bytes of CA)", server.url(), server.ca_pem.len());
     /// # Ok(()) }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// # tokio::runtime::Runtime::new().expect("a runtime").block_on(example()).expect("the example runs");
     /// ```
     pub async fn start(router: Router, registry: Registry, options: LocalOptions) -> Result<Self, ServiceError> {
         Self::start_with(router, registry, options, |_| {}).await

@@ -99,7 +99,7 @@ impl Emulator {
     /// let emulator = wif_sts::Emulator::new(directory).start_local().await?;
     /// println!("AZURE_AUTHORITY_HOST={} (trust its CA: {} bytes)", emulator.url, emulator.ca_pem.len());
     /// # Ok(()) }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(example()).unwrap();
+    /// # tokio::runtime::Runtime::new().expect("a runtime").block_on(example()).expect("the example runs");
     /// ```
     pub fn new(directory: Directory) -> Self {
         Emulator {

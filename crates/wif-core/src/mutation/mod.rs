@@ -88,10 +88,10 @@ pub struct MutationRequest<'a> {
 /// };
 /// let request = MutationRequest { pod: &view, namespace: "demo", service_account: &account, pod_name_hint: None };
 /// let plan = plan_mutation(&request, &WebhookSettings::new("aaaaaaaa-0000-4000-8000-00000000000a")).expect("admitted");
-/// let mut mutated: serde_json::Value = serde_json::from_str(pod).unwrap();
+/// let mut mutated: serde_json::Value = serde_json::from_str(pod).expect("JSON");
 /// json_patch::patch(&mut mutated, &plan.patch()).expect("the patch applies");
 /// let env = &mutated["spec"]["containers"][0]["env"];
-/// assert!(env.as_array().unwrap().iter().any(|e| e["name"] == contract::ENV_FEDERATED_TOKEN_FILE));
+/// assert!(env.as_array().expect("an env list").iter().any(|e| e["name"] == contract::ENV_FEDERATED_TOKEN_FILE));
 /// ```
 pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) -> Result<MutationPlan, Denial> {
     let view = request.pod;

@@ -91,7 +91,7 @@ fn json_object(part: &str, name: &str) -> Result<Map<String, Value>, JwtError> {
 ///
 /// ```
 /// let key = wif_jose::SigningKey::generate(wif_jose::Algorithm::RS256).expect("a key");
-/// let token = wif_jose::sign(&key, &Default::default(), &serde_json::json!({"iss": "https://oidc.example/"})).unwrap();
+/// let token = wif_jose::sign(&key, &Default::default(), &serde_json::json!({"iss": "https://oidc.example/"})).expect("signed");
 /// let unverified = wif_jose::decode_unverified(&token).expect("a JWS");
 /// assert_eq!(unverified.claim_str("iss"), Some("https://oidc.example/"));
 /// assert!(wif_jose::decode_unverified("not.a.token!").is_err());
