@@ -32,7 +32,7 @@ with open(config, "w") as f:
 - tenantId: {TENANT}
   domain: local.onmicrosoft.com
   applications:
-  - {{displayName: tutorial-admin, appId: {APP}}}
+  - {{displayName: tutorial-admin, appId: {APP}, graphAppRoles: [Application.Read.All]}}
 serviceAccounts:
 - {{namespace: default, name: default, clientId: {APP}}}
 - {{namespace: default, name: workload-identity-sa}}
@@ -286,6 +286,10 @@ cases = [
     ("Graph: no token", arm("GET", "/v1.0/servicePrincipals"), 401, "InvalidAuthenticationToken"),
     ("Graph: an ARM token", arm("GET", "/v1.0/servicePrincipals", arm_token), 401, "InvalidAuthenticationToken"),
     ("Graph: unknown segment", arm("GET", "/v1.0/users", graph_token), 400, "BadRequest"),
+    ("Graph: a credential write with Application.Read.All only",
+     arm("POST", f"/v1.0/applications/{APP}/federatedIdentityCredentials", graph_token,
+         raw='{"name": "x", "issuer": "https://x.example/", "subject": "s", "audiences": ["api://AzureADTokenExchange"]}'),
+     403, "Authorization_RequestDenied"),
     ("Graph: oversized body", arm("POST", "/v1.0/directoryObjects/getByIds", graph_token, raw="{" + " " * 200_000 + "}"), 413, "Request_BadRequest"),
     ("Graph: malformed getByIds", arm("POST", "/v1.0/directoryObjects/getByIds", graph_token, raw="[1,"), 400, "BadRequest"),
     ("vault: an ARM token", arm("GET", f"{vault_uri}secrets/wid-tuto-password/?api-version=7.4", arm_token), 401, "Unauthorized"),

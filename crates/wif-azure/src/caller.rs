@@ -59,6 +59,9 @@ pub struct Caller {
     pub app_id: String,
     /// `tid`.
     pub tenant_id: String,
+    /// `roles`: the app roles granted on the token's resource (Graph's permissions on a
+    /// Graph token), as the token names them.
+    pub roles: Vec<String>,
 }
 
 /// Why a bearer token is refused.
@@ -128,6 +131,12 @@ pub fn verify(state: &StsState, token: &str, surface: Surface) -> Result<Caller,
             object_id,
             app_id: claim("appid").or_else(|| claim("azp")).unwrap_or_default(),
             tenant_id,
+            roles: match verified.claims.get("roles") {
+                Some(serde_json::Value::Array(roles)) => {
+                    roles.iter().filter_map(|r| r.as_str().map(str::to_owned)).collect()
+                }
+                _ => Vec::new(),
+            },
         }),
         _ => Err(CallerError::NoPrincipal),
     }

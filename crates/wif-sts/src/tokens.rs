@@ -61,6 +61,14 @@ fn random_id() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Whether `resource` is Microsoft Graph: Graph's own URI, or the emulator's URL (the local
+/// cloud's `microsoftGraphResourceId`), with or without its trailing slash.
+pub fn is_graph(resource: &str, base: &str) -> bool {
+    let resource = resource.trim_end_matches('/');
+    resource.eq_ignore_ascii_case("https://graph.microsoft.com")
+        || resource.eq_ignore_ascii_case(base.trim_end_matches('/'))
+}
+
 /// An issued token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssuedToken {
@@ -137,6 +145,11 @@ pub fn mint(grant: &Grant, key: &SigningKey, base: &str, now: i64, app_lifetime:
     }
     if let PrincipalKind::ManagedIdentity { resource_id } = &p.kind {
         put("xms_mirid", json!(resource_id));
+    }
+    // Entra puts the app roles granted on the resource in `roles`; the local Graph's are the
+    // Microsoft Graph permissions the directory grants.
+    if is_graph(&grant.resource, base) && !p.graph_app_roles.is_empty() {
+        put("roles", json!(p.graph_app_roles));
     }
     let mut header = Map::new();
     header.insert("typ".into(), json!("JWT"));

@@ -5,9 +5,12 @@ use axum::http::Method;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::request::{ArmRequest, method_not_allowed};
+use super::request::{ArmRequest, authorize, method_not_allowed};
 use super::request::{tags_of, text_of};
-use crate::config::{AccessPolicyConfig, KeyVaultConfig, ManagedClusterConfig, ResourceGroupConfig, VaultPlace};
+use crate::caller::Caller;
+use crate::config::{
+    AccessPolicyConfig, AzureConfig, KeyVaultConfig, ManagedClusterConfig, ResourceGroupConfig, VaultPlace,
+};
 use crate::ops::{self, ArmError, arm_error};
 use crate::respond::answer;
 
@@ -98,7 +101,13 @@ pub(super) async fn vault(request: &ArmRequest<'_>, sub: &str, group: &str, name
                     "The location property is required for this definition.",
                 ));
             }
-            let (stored, place, created) = request.change(|c| ops::put_vault(c, sub, group, input)).await?;
+            // Decided on the state being changed, under the commit's lock.
+            let (stored, place, created) = request
+                .change(|c| {
+                    guard_data_access(c, &request.caller, &scope, sub, group, &input)?;
+                    ops::put_vault(c, sub, group, input)
+                })
+                .await?;
             Ok(answer(
                 if created { 201 } else { 200 },
                 &vault_json(&stored, &place, &request.state.vault_dns_suffix),
@@ -111,4 +120,45 @@ pub(super) async fn vault(request: &ArmRequest<'_>, sub: &str, group: &str, name
         }
         _ => Err(method_not_allowed(request)),
     }
+}
+
+/// What grants the right to give data access: changing a vault's permission model (RBAC or
+/// access policies), or its access policies, decides who reads its secrets, so it needs
+/// `Microsoft.Authorization/roleAssignments/write` as Azure requires for the model; without
+/// it a Contributor could flip a vault to access policies and grant itself every secret.
+pub(super) const GRANTS_DATA_ACCESS: &str = "Microsoft.Authorization/roleAssignments/write";
+
+/// Refuses an update of an existing vault that changes who may read its data (its permission
+/// model, or its access policies) unless `caller` may assign roles at the vault (Azure's
+/// `InsufficientPermissions`). A new vault is its creator's to set up.
+fn guard_data_access(
+    config: &AzureConfig,
+    caller: &Caller,
+    scope: &str,
+    sub: &str,
+    group: &str,
+    input: &KeyVaultConfig,
+) -> Result<(), ArmError> {
+    let Ok((existing, _)) = ops::vault(config, sub, group, &input.name) else {
+        return Ok(());
+    };
+    let model = existing.enable_rbac_authorization != input.enable_rbac_authorization;
+    let policies = existing.access_policies != input.access_policies;
+    if !(model || policies) || authorize(config, caller, GRANTS_DATA_ACCESS, scope).is_ok() {
+        return Ok(());
+    }
+    let what = if model {
+        "Caller is not allowed to change permission model. For more information on how to change the permissions model follow this link: https://go.microsoft.com/fwlink/?linkid=2155160."
+    } else {
+        "Caller is not allowed to change access policies: they grant access to the vault's data, which takes the right to assign roles here (the local plane is stricter than Azure, where vaults/write sufficed)."
+    };
+    Err(arm_error(
+        403,
+        "InsufficientPermissions",
+        format!(
+            "{what} Details: oid={}; action={GRANTS_DATA_ACCESS}; resource={}; decision=NotAllowed;",
+            caller.object_id,
+            scope.to_ascii_lowercase()
+        ),
+    ))
 }

@@ -1,8 +1,9 @@
 //! Federated identity credentials in Microsoft Graph's shape:
 //! `/v1.0/applications/{id}/federatedIdentityCredentials[/{key}]` (list, get, create, update,
-//! delete), and the same under `userAssignedIdentities/{name}`, so credentials can change
-//! while the emulator runs. Guarded by a bearer token of its own (`wif sts
-//! --admin-token-file`), or a Graph token the emulator minted, confined to its tenant. Every
+//! delete), and the same under `userAssignedIdentities/{name}` for the admin token, so
+//! credentials can change while the emulator runs. Open to a bearer token of its own (`wif sts
+//! --admin-token-file`), or to a Graph token the emulator minted, confined to its tenant and to
+//! what its Graph permissions allow ([`super::permission`]). Every
 //! change goes through the store's one commit ([`crate::store::Store::change`]): checked with
 //! Entra's rules against the whole directory, written to the state file before it is
 //! acknowledged, so a restart loses nothing that was answered with 2xx.
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 use wif_core::fic::FederatedCredential;
 use wif_sts::directory::derived_guid;
 
+use super::permission::{Access, Denied, Intent};
 use crate::config::AzureConfig;
 use crate::state::AzureState;
 use crate::store::{CommitError, InvalidConfig};
@@ -68,22 +70,6 @@ impl From<CommitError> for GraphError {
     }
 }
 
-/// Who may change credentials: the admin token holder, anywhere; a Graph caller, in its own
-/// tenant only (as Graph confines a service principal to its directory).
-enum Access {
-    Admin,
-    Tenant(String),
-}
-
-impl Access {
-    fn reaches(&self, tenant_id: &str) -> bool {
-        match self {
-            Access::Admin => true,
-            Access::Tenant(own) => own.eq_ignore_ascii_case(tenant_id),
-        }
-    }
-}
-
 fn authorized(state: &AzureState, headers: &HeaderMap) -> Result<Access, GraphError> {
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -109,10 +95,25 @@ fn authorized(state: &AzureState, headers: &HeaderMap) -> Result<Access, GraphEr
     if admin {
         return Ok(Access::Admin);
     }
-    // Or, as in Graph, a Graph token this emulator minted.
+    // Or, as in Graph, a Graph token this emulator minted, with the permissions it carries.
     crate::caller::verify(&state.emulator, presented, crate::caller::Surface::Graph)
-        .map(|caller| Access::Tenant(caller.tenant_id))
+        .map(Access::Principal)
         .map_err(|_| refused())
+}
+
+impl From<Denied> for GraphError {
+    fn from(denied: Denied) -> Self {
+        graph_error(StatusCode::FORBIDDEN, "Authorization_RequestDenied", denied.to_string())
+    }
+}
+
+/// Refuses before any lookup unless the caller's permissions reach the parent at all, so a
+/// caller without them learns nothing of what exists.
+fn may_reach(access: &Access, parent: Parent, intent: Intent) -> Result<(), Denied> {
+    match parent {
+        Parent::Application => access.may_touch_applications(intent),
+        Parent::Identity => access.may_use_identity(),
+    }
 }
 
 /// Whose credentials: an application's or a user-assigned identity's.
@@ -150,14 +151,32 @@ pub(super) fn credentials_path<'s>(segments: &[&'s str]) -> Option<Result<Target
     Some(Ok(Target { parent, id, key }))
 }
 
-/// The credentials of the parent named `id`: an application by object id or app id, or an
-/// identity by name, client id or principal id; with the parent's client id.
+/// The credentials of the parent named `id` (an application by object id or app id, or an
+/// identity by name, client id or principal id) with the parent's client id, when the caller
+/// may do `intent` on them: Graph's 404 when its tenant holds no such parent, 403 when its
+/// permissions do not reach it.
 fn credentials_of<'c>(
+    config: &'c mut AzureConfig,
+    access: &Access,
+    intent: Intent,
+    parent: Parent,
+    id: &str,
+) -> Result<(String, &'c mut Vec<FederatedCredential>), GraphError> {
+    may_reach(access, parent, intent)?;
+    let (client, owners, fics) = find_parent(config, access, parent, id).ok_or_else(|| no_parent(id))?;
+    if parent == Parent::Application {
+        access.may_use_application(intent, &owners)?;
+    }
+    Ok((client, fics))
+}
+
+/// The parent named `id` in a tenant the caller reaches: its client id, owners and credentials.
+fn find_parent<'c>(
     config: &'c mut AzureConfig,
     access: &Access,
     parent: Parent,
     id: &str,
-) -> Option<(String, &'c mut Vec<FederatedCredential>)> {
+) -> Option<(String, Vec<String>, &'c mut Vec<FederatedCredential>)> {
     for tenant in config.tenants.iter_mut().filter(|t| access.reaches(&t.tenant_id)) {
         match parent {
             Parent::Application => {
@@ -167,7 +186,11 @@ fn credentials_of<'c>(
                         .clone()
                         .unwrap_or_else(|| derived_guid(&format!("object:{}", app.app_id.to_ascii_lowercase())));
                     if app.app_id.eq_ignore_ascii_case(id) || object_id.eq_ignore_ascii_case(id) {
-                        return Some((app.app_id.to_ascii_lowercase(), &mut app.federated_identity_credentials));
+                        return Some((
+                            app.app_id.to_ascii_lowercase(),
+                            app.owners.clone(),
+                            &mut app.federated_identity_credentials,
+                        ));
                     }
                 }
             }
@@ -179,6 +202,7 @@ fn credentials_of<'c>(
                     {
                         return Some((
                             mi.client_id.to_ascii_lowercase(),
+                            Vec::new(),
                             &mut mi.federated_identity_credentials,
                         ));
                     }
@@ -238,7 +262,7 @@ fn no_parent(id: &str) -> GraphError {
     graph_error(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
-        format!("Resource '{id}' does not exist."),
+        format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
     )
 }
 
@@ -282,13 +306,7 @@ pub(super) async fn handle(
 
 async fn list(state: &AzureState, access: &Access, parent: Parent, id: &str) -> Result<Response, GraphError> {
     let mut config = state.store.config.lock().await;
-    let (client, fics) = credentials_of(&mut config, access, parent, id).ok_or_else(|| {
-        graph_error(
-            StatusCode::NOT_FOUND,
-            "Request_ResourceNotFound",
-            format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
-        )
-    })?;
+    let (client, fics) = credentials_of(&mut config, access, Intent::Read, parent, id)?;
     let values: Vec<Value> = fics.iter().map(|f| to_graph(&client, f)).collect();
     Ok(json(StatusCode::OK, &json!({ "value": values })))
 }
@@ -304,7 +322,7 @@ async fn create(
     let (client, fic) = state
         .store
         .change(|config| {
-            let (client, fics) = credentials_of(config, access, parent, id).ok_or_else(|| no_parent(id))?;
+            let (client, fics) = credentials_of(config, access, Intent::Write, parent, id)?;
             let (Some(name), Some(issuer), Some(subject), Some(audiences)) =
                 (request.name, request.issuer, request.subject, request.audiences)
             else {
@@ -357,7 +375,7 @@ async fn one(
     match *method {
         Method::GET => {
             let mut config = state.store.config.lock().await;
-            let (client, fics) = credentials_of(&mut config, access, parent, id).ok_or_else(|| no_parent(id))?;
+            let (client, fics) = credentials_of(&mut config, access, Intent::Read, parent, id)?;
             let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
             Ok(json(StatusCode::OK, &to_graph(&client, &fics[index])))
         }
@@ -369,7 +387,7 @@ async fn one(
             state
                 .store
                 .change(|config| {
-                    let (client, fics) = credentials_of(config, access, parent, id).ok_or_else(|| no_parent(id))?;
+                    let (client, fics) = credentials_of(config, access, Intent::Write, parent, id)?;
                     let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
                     match patch {
                         None => {

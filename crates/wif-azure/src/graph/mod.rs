@@ -4,7 +4,8 @@
 //! object id) and `directoryObjects/getByIds`, over every application's and managed
 //! identity's service principal in the caller's tenant; and applications' and identities'
 //! federated credentials (`credentials`), under the same `/v1.0`. Callers present a Graph
-//! token this emulator minted; errors are Graph's `{"error": {"code", "message"}}`.
+//! token this emulator minted, carrying a Graph permission that reads the directory
+//! ([`permission`]); errors are Graph's `{"error": {"code", "message"}}`.
 
 use axum::http::Method;
 use axum::response::Response;
@@ -16,6 +17,7 @@ use crate::respond::answer;
 use crate::state::AzureState;
 
 mod credentials;
+pub mod permission;
 
 /// Largest Graph request body (a `getByIds` of 1,000 ids is about 40 kB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -105,13 +107,17 @@ pub async fn handle(state: &AzureState, request: axum::extract::Request) -> Resp
             return error(401, "InvalidAuthenticationToken", &message);
         }
     };
+    let tenant = caller.tenant_id.clone();
+    // Every route below reads the directory: Graph asks for a permission that reads it.
+    if let Err(denied) = permission::Access::Principal(caller).may_read_directory() {
+        return error(403, "Authorization_RequestDenied", &denied.to_string());
+    }
     let query: Vec<(String, String)> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let filter = query.iter().find(|(k, _)| k == "$filter").map(|(_, v)| v.as_str());
     let is = |i: usize, word: &str| segments.get(i).is_some_and(|s| s.eq_ignore_ascii_case(word));
-    let tenant = caller.tenant_id.clone();
     let in_tenant = |config: &crate::config::AzureConfig| -> Vec<PrincipalView> {
         ops::principals(config)
             .into_iter()

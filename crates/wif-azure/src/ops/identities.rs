@@ -149,6 +149,7 @@ pub fn put_identity(
         location: Some(location),
         tags: tags.unwrap_or_default(),
         federated_identity_credentials: Vec::new(),
+        graph_app_roles: Vec::new(),
     };
     tenant.user_assigned_identities.push(created.clone());
     Ok((view(&tenant_id, &created, &rg.location), true))

@@ -171,6 +171,7 @@ fn the_caller_role_is_owner_for_applications_unless_configured() {
         app_id: "c1a00000-0000-4000-8000-000000000001".into(),
         object_id: Some(app.into()),
         federated_identity_credentials: Vec::new(),
+        ..Default::default()
     });
     put_group(&mut c, SUB, "g", "eastus", None).unwrap();
     let (mi, _) = put_identity(&mut c, SUB, "g", "id-app", None, None, ids(1)).unwrap();

@@ -1,6 +1,8 @@
 //! What a permitted vault request does: a read is decided and answered under one lock of the
 //! state, copying nothing; a write (set, delete) goes through the store's one commit, so it is
-//! kept before it is answered.
+//! kept before it is answered, and is decided again there, against the state it changes: a
+//! role revoked while the body was in flight, or the vault deleted and its (global) name taken
+//! by another, refuses the write.
 
 use axum::body::Body;
 use axum::response::Response;
@@ -10,7 +12,7 @@ use super::answer::{bad, failure, json_response};
 use super::request::{MAX_BODY_BYTES, Operation};
 use crate::caller::Caller;
 use crate::config::{AzureConfig, KeyVaultConfig, VaultPlace};
-use crate::keyvault::{self, KeyVaultError, SecretVersion};
+use crate::keyvault::{self, KeyVaultError, SecretOperation, SecretVersion};
 use crate::ops;
 use crate::state::AzureState;
 use crate::store::CommitError;
@@ -38,7 +40,9 @@ pub(super) async fn run(request: &VaultRequest<'_>, op: Operation<'_>, body: Bod
     // One lock for the decision and a read: nothing is copied, nothing waits on the network.
     {
         let config = request.state.store.config.lock().await;
-        let Some((vault, _)) = ops::find_vault(&config, request.vault) else {
+        // The vault authenticated for, not another that took its global name since.
+        let Some((vault, _)) = ops::find_vault(&config, request.vault).filter(|(_, place)| place == request.place)
+        else {
             return VaultChangeError::Gone.response();
         };
         if let Some(denied) = super::access::refusal(&config, vault, request.place, request.caller, kind, &target) {
@@ -57,8 +61,8 @@ pub(super) async fn run(request: &VaultRequest<'_>, op: Operation<'_>, body: Bod
         }
     }
     match op {
-        Operation::Set { name } => set(request, name, body).await,
-        Operation::Delete { name } => delete(request, name).await,
+        Operation::Set { name } => set(request, name, &target, body).await,
+        Operation::Delete { name } => delete(request, name, &target).await,
         Operation::List | Operation::Get { .. } => VaultChangeError::Gone.response(),
     }
 }
@@ -77,12 +81,12 @@ fn list(host: &str, vault: &KeyVaultConfig) -> Response {
     json_response(200, &json!({"value": items, "nextLink": null}), None)
 }
 
-async fn delete(request: &VaultRequest<'_>, secret: &str) -> Response {
+async fn delete(request: &VaultRequest<'_>, secret: &str, target: &str) -> Response {
     let deleted = request
         .state
         .store
         .change(|c| {
-            find_vault(c, request.vault)?
+            permitted(c, request, SecretOperation::Delete, target)?
                 .secrets
                 .delete(secret)
                 .map_err(VaultChangeError::Vault)
@@ -99,7 +103,7 @@ async fn delete(request: &VaultRequest<'_>, secret: &str) -> Response {
     }
 }
 
-async fn set(request: &VaultRequest<'_>, secret: &str, body: Body) -> Response {
+async fn set(request: &VaultRequest<'_>, secret: &str, target: &str, body: Body) -> Response {
     let body = match wif_server::body::read_limited(body, MAX_BODY_BYTES).await {
         Ok(body) => body,
         Err(wif_server::body::BodyError::TooLarge { .. }) => {
@@ -139,7 +143,7 @@ async fn set(request: &VaultRequest<'_>, secret: &str, body: Body) -> Response {
         .state
         .store
         .change(|c| {
-            let v = find_vault(c, request.vault)?;
+            let v = permitted(c, request, SecretOperation::Set, target)?;
             v.secrets.set(secret, new).map_err(VaultChangeError::Vault)?;
             let (s, v) = v.secrets.get(secret, None).map_err(VaultChangeError::Vault)?;
             Ok::<_, VaultChangeError>(keyvault::bundle(request.host, s, v, true))
@@ -155,6 +159,8 @@ async fn set(request: &VaultRequest<'_>, secret: &str, body: Body) -> Response {
 enum VaultChangeError {
     Vault(KeyVaultError),
     Gone,
+    /// Not permitted any more: Key Vault's 403.
+    Refused(Box<Response>),
     Commit(CommitError),
 }
 
@@ -165,9 +171,10 @@ impl From<CommitError> for VaultChangeError {
 }
 
 impl VaultChangeError {
-    fn response(&self) -> Response {
+    fn response(self) -> Response {
         match self {
-            VaultChangeError::Vault(e) => failure(e),
+            VaultChangeError::Refused(denied) => *denied,
+            VaultChangeError::Vault(e) => failure(&e),
             VaultChangeError::Gone => json_response(
                 404,
                 &keyvault::error_body("VaultNotFound", "The vault was deleted."),
@@ -175,13 +182,29 @@ impl VaultChangeError {
             ),
             VaultChangeError::Commit(e) => json_response(
                 500,
-                &keyvault::error_body("InternalError", &wif_core::error_text::error_chain(e)),
+                &keyvault::error_body("InternalError", &wif_core::error_text::error_chain(&e)),
                 None,
             ),
         }
     }
 }
 
-fn find_vault<'c>(config: &'c mut AzureConfig, name: &str) -> Result<&'c mut KeyVaultConfig, VaultChangeError> {
-    ops::find_vault_mut(config, name).ok_or(VaultChangeError::Gone)
+/// The vault a write changes, decided again on the state being changed: still the vault the
+/// request was authenticated for (same place: a vault deleted and made again elsewhere under
+/// its global name is another vault), and the caller still permitted.
+fn permitted<'c>(
+    config: &'c mut AzureConfig,
+    request: &VaultRequest<'_>,
+    kind: SecretOperation,
+    target: &str,
+) -> Result<&'c mut KeyVaultConfig, VaultChangeError> {
+    let (vault, place) = ops::find_vault(config, request.vault).ok_or(VaultChangeError::Gone)?;
+    if place != *request.place {
+        return Err(VaultChangeError::Gone);
+    }
+    if let Some(denied) = super::access::refusal(config, vault, &place, request.caller, kind, target) {
+        tracing::info!(vault = %request.vault, caller = %request.caller.object_id, action = kind.data_action(), "vault write refused at commit: no longer permitted");
+        return Err(VaultChangeError::Refused(Box::new(denied)));
+    }
+    ops::find_vault_mut(config, request.vault).ok_or(VaultChangeError::Gone)
 }

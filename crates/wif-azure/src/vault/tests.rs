@@ -79,6 +79,7 @@ async fn an_access_policy_vault_grants_what_its_policy_lists() {
         object_id: oid.into(),
         app_id: "c1e00000-0000-4000-8000-000000000001".into(),
         tenant_id: place.tenant_id.clone(),
+        roles: Vec::new(),
     };
     let config = crate::config::AzureConfig::default();
     let target = format!("{}/secrets/s", place.vault_id(&vault.name));

@@ -2,8 +2,8 @@
 //! `SecretClient` (challenge verification on) reaches a vault host with no DNS through the
 //! emulator's CONNECT proxy, is refused with `ForbiddenByRbac` until the workload's app,
 //! acting as Owner through ARM with its own token, assigns itself "Key Vault Secrets User",
-//! then reads the secret, and still may not write it; its Graph token reaches its own tenant's
-//! credentials only.
+//! then reads the secret, and still may not write it; its Graph token (with Application.Read.All)
+//! reads its own tenant's credentials only.
 
 use azure_core::http::{ClientOptions, Transport};
 use azure_security_keyvault_secrets::models::SetSecretParameters;
@@ -25,6 +25,7 @@ fn yaml(issuers: &str) -> String {
       - displayName: reader
         appId: {CLIENT}
         objectId: {APP_OBJECT}
+        graphAppRoles: [Application.Read.All]
         federatedIdentityCredentials:
           - {{ name: k8s-demo-app, issuer: "{ISSUER}", subject: "system:serviceaccount:demo:app", audiences: [api://AzureADTokenExchange] }}
   - tenantId: {OTHER_TENANT}
@@ -126,7 +127,8 @@ async fn rust_secret_client_reads_a_vault_through_the_connect_proxy_once_rbac_al
         .unwrap_err();
     assert_eq!(status_of(&write), Some(403), "{write:?}");
 
-    // A Graph token manages its own tenant's credentials, and nothing of another tenant.
+    // A Graph token with Application.Read.All reads its own tenant's credentials, and nothing of
+    // another tenant.
     let graph_token = credential
         .get_token(&[&format!("{}/.default", emulator.url)], None)
         .await

@@ -13,8 +13,11 @@ use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{ClientAssertionCredentialOptions, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions};
 use wif_jose::kubernetes::random_uuid;
 
+mod graph_permissions;
 mod local_azure;
 mod management;
+mod principals;
+mod vault_permissions;
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
@@ -23,6 +26,17 @@ const ISSUER: &str = "https://oidc.example/cluster-1/";
 /// A `WorkloadIdentityCredential` of the Rust SDK for `CLIENT` in `TENANT`, trusting `ca_pem`,
 /// reading `token_file`.
 fn credential(url: &str, ca_pem: &str, token_file: PathBuf) -> Arc<WorkloadIdentityCredential> {
+    credential_as(url, ca_pem, token_file, CLIENT, TENANT)
+}
+
+/// A `WorkloadIdentityCredential` of the Rust SDK for `client` in `tenant`.
+fn credential_as(
+    url: &str,
+    ca_pem: &str,
+    token_file: PathBuf,
+    client: &str,
+    tenant: &str,
+) -> Arc<WorkloadIdentityCredential> {
     let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap();
     let http = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
     let mut cloud = CustomConfiguration::default();
@@ -34,8 +48,8 @@ fn credential(url: &str, ca_pem: &str, token_file: PathBuf) -> Arc<WorkloadIdent
     };
     let options = WorkloadIdentityCredentialOptions {
         credential_options: ClientAssertionCredentialOptions { client_options },
-        client_id: Some(CLIENT.into()),
-        tenant_id: Some(TENANT.into()),
+        client_id: Some(client.into()),
+        tenant_id: Some(tenant.into()),
         token_file_path: Some(token_file),
     };
     WorkloadIdentityCredential::new(Some(options)).unwrap()

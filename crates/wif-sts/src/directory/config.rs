@@ -54,7 +54,28 @@ pub struct ApplicationConfig {
     /// Its federated identity credentials.
     #[serde(default)]
     pub federated_identity_credentials: Vec<FederatedCredential>,
+    /// Microsoft Graph application permissions granted to it with admin consent (its Graph
+    /// tokens carry them as `roles`): [`GRAPH_APP_ROLES`] names those the local Graph honours.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub graph_app_roles: Vec<String>,
+    /// Object ids of the service principals that own this application (Graph's
+    /// `/applications/{id}/owners`): with `Application.ReadWrite.OwnedBy` they manage it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
 }
+
+/// The Microsoft Graph application permissions the local Graph decides with: reading service
+/// principals and applications (`Application.Read.All`, `Directory.Read.All`), writing any
+/// application (`Application.ReadWrite.All`), or only those the caller owns
+/// (`Application.ReadWrite.OwnedBy`). Entra's names and meanings; a config naming another is
+/// refused, so a typo is an error and not a permission silently missing.
+pub const GRAPH_APP_ROLES: [&str; 5] = [
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.Read.All",
+    "Directory.ReadWrite.All",
+];
 
 /// A user-assigned managed identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,4 +100,8 @@ pub struct ManagedIdentityConfig {
     /// Its federated identity credentials.
     #[serde(default)]
     pub federated_identity_credentials: Vec<FederatedCredential>,
+    /// Microsoft Graph application permissions granted to it (as an app role assignment to a
+    /// managed identity's service principal is made in Azure): see [`GRAPH_APP_ROLES`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub graph_app_roles: Vec<String>,
 }

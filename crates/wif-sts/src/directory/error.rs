@@ -59,6 +59,12 @@ pub enum DirectoryProblem {
     /// Both ways of reaching an issuer's keys.
     #[error("give caFile or jwksFile, not both")]
     CaAndJwks,
+    /// A Microsoft Graph permission the local Graph does not know.
+    #[error("graphAppRoles: {0:?} is not one of the Microsoft Graph application permissions the local Graph honours ({known})", known = crate::directory::GRAPH_APP_ROLES.join(", "))]
+    UnknownGraphAppRole(String),
+    /// An application owner that is not an object id.
+    #[error("owners: {0:?} is not an object id (a GUID)")]
+    OwnerNotGuid(String),
     /// A token lifetime Entra would not give.
     #[error("must be between 300 and 86400")]
     TokenLifetime,

@@ -11,7 +11,9 @@ use wif_core::mutation::is_guid;
 mod config;
 mod error;
 
-pub use config::{ApplicationConfig, DirectoryConfig, IssuerConfig, ManagedIdentityConfig, TenantConfig};
+pub use config::{
+    ApplicationConfig, DirectoryConfig, GRAPH_APP_ROLES, IssuerConfig, ManagedIdentityConfig, TenantConfig,
+};
 use error::refused;
 pub use error::{DirectoryError, DirectoryProblem};
 
@@ -40,6 +42,9 @@ pub struct Principal {
     pub kind: PrincipalKind,
     /// Its credentials.
     pub credentials: Vec<FederatedCredential>,
+    /// The Microsoft Graph application permissions granted to it, in Entra's spelling: its
+    /// Graph tokens carry them as `roles`.
+    pub graph_app_roles: Vec<String>,
 }
 
 /// A checked tenant.
@@ -127,11 +132,17 @@ impl Directory {
             let mut principals = Vec::new();
             for (ai, app) in t.applications.into_iter().enumerate() {
                 let at = format!("{at}.applications[{ai}] ({})", app.display_name);
+                if let Some(owner) = app.owners.iter().find(|o| !is_guid(o)) {
+                    return Err(refused(&at, DirectoryProblem::OwnerNotGuid(owner.clone())));
+                }
                 principals.push(checked_principal(
                     &at,
-                    app.display_name,
-                    app.app_id,
-                    app.object_id,
+                    Named {
+                        name: app.display_name,
+                        client_id: app.app_id,
+                        object_id: app.object_id,
+                        graph_app_roles: app.graph_app_roles,
+                    },
                     PrincipalKind::Application,
                     app.federated_identity_credentials,
                 )?);
@@ -146,9 +157,12 @@ impl Directory {
                 });
                 principals.push(checked_principal(
                     &at,
-                    identity.name,
-                    identity.client_id,
-                    identity.principal_id,
+                    Named {
+                        name: identity.name,
+                        client_id: identity.client_id,
+                        object_id: identity.principal_id,
+                        graph_app_roles: identity.graph_app_roles,
+                    },
                     PrincipalKind::ManagedIdentity { resource_id },
                     identity.federated_identity_credentials,
                 )?);
@@ -225,11 +239,22 @@ impl Directory {
     }
 }
 
-fn checked_principal(
-    at: &str,
+/// What an application and an identity have alike, as the config gives it.
+struct Named {
     name: String,
     client_id: String,
     object_id: Option<String>,
+    graph_app_roles: Vec<String>,
+}
+
+fn checked_principal(
+    at: &str,
+    Named {
+        name,
+        client_id,
+        object_id,
+        graph_app_roles,
+    }: Named,
     kind: PrincipalKind,
     credentials: Vec<FederatedCredential>,
 ) -> Result<Principal, DirectoryError> {
@@ -248,12 +273,24 @@ fn checked_principal(
         Some(id) => return Err(refused(at, DirectoryProblem::ObjectIdNotGuid(id))),
         None => derived_guid(&format!("object:{client_id}")),
     };
+    // Entra's spelling, whatever case the config used: tokens carry the permission's own name.
+    let graph_app_roles = graph_app_roles
+        .into_iter()
+        .map(|role| {
+            GRAPH_APP_ROLES
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(&role))
+                .map(|known| (*known).to_owned())
+                .ok_or_else(|| refused(at, DirectoryProblem::UnknownGraphAppRole(role)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Principal {
         name,
         client_id,
         object_id,
         kind,
         credentials,
+        graph_app_roles,
     })
 }
 
