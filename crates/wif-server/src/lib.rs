@@ -23,7 +23,7 @@ pub use limits::ConnectionLimits;
 pub use local::{LocalOptions, LocalServer};
 pub use pki::LocalTls;
 pub use serve::{ConnectionMetrics, Serving, serve_https, shutdown_signal};
-pub use service::{BoundService, ServiceError, ServiceOptions, TlsSource, bind};
+pub use service::{BoundService, Listener, ServiceError, ServiceOptions, TlsSource, bind};
 pub use task::supervise;
 pub use tls::{CertificateSource, TlsError, install_crypto_provider};
 pub use tunnel::TunnelPolicy;

@@ -98,8 +98,20 @@ pub enum ServiceError {
     /// A local CA and its key.
     #[error(transparent)]
     LocalTls(#[from] crate::pki::LocalTlsError),
-    /// Binding or writing.
+    /// One of its listeners cannot be bound (the port is taken, the address is not this
+    /// host's): which one and where, so a person frees the right port.
     // The cause is the source, not part of the text: printing a chain would say it twice.
+    #[error("cannot listen {}on {addr}", .listener.purpose())]
+    Listen {
+        /// Which listener.
+        listener: Listener,
+        /// The address it was to listen on.
+        addr: SocketAddr,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing a file or reading a bound address.
     #[error("{what}")]
     Io {
         /// What was being done.
@@ -108,6 +120,32 @@ pub enum ServiceError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// The listeners a service binds, named in [`ServiceError::Listen`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Listener {
+    /// The main (HTTPS) listener.
+    Main,
+    /// The admin listener (`/healthz`, `/readyz`, `/metrics`).
+    Admin,
+    /// The separate `/metrics` listener.
+    Metrics,
+    /// The `CONNECT` proxy ([`ServiceOptions::tunnel`]).
+    Tunnel,
+}
+
+impl Listener {
+    /// What the listener is for, as the error's words put it (the main one needs none).
+    fn purpose(self) -> &'static str {
+        match self {
+            Listener::Main => "",
+            Listener::Admin => "for /healthz, /readyz and /metrics ",
+            Listener::Metrics => "for /metrics ",
+            Listener::Tunnel => "for the CONNECT proxy ",
+        }
+    }
 }
 
 /// A service bound to its ports, not yet serving.
@@ -166,20 +204,19 @@ pub async fn bind(
     };
     let resolver = ReloadingResolver::new(key);
     let tls = server_config(resolver.clone(), &options.tls_min_version)?;
-    let bind = |addr: SocketAddr| async move {
-        TcpListener::bind(addr).await.map_err(|source| ServiceError::Io {
-            what: format!("cannot listen on {addr}"),
-            source,
-        })
+    let bind = |listener: Listener, addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServiceError::Listen { listener, addr, source })
     };
-    let listener = bind(options.addr).await?;
-    let health = bind(options.health_addr).await?;
+    let listener = bind(Listener::Main, options.addr).await?;
+    let health = bind(Listener::Admin, options.health_addr).await?;
     let metrics = match options.metrics_addr {
-        Some(addr) => Some(bind(addr).await?),
+        Some(addr) => Some(bind(Listener::Metrics, addr).await?),
         None => None,
     };
     let tunnel = match options.tunnel {
-        Some((addr, policy)) => Some((bind(addr).await?, policy)),
+        Some((addr, policy)) => Some((bind(Listener::Tunnel, addr).await?, policy)),
         None => None,
     };
     let io = |source| ServiceError::Io {
@@ -263,6 +300,58 @@ impl BoundService {
             if let Err(error) = task.await {
                 tracing::warn!(%error, "an admin listener's task failed");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Binds with every listener on port 0 but `taken`'s, which another socket holds.
+    async fn bind_with_taken(taken: Listener, addr: SocketAddr) -> ServiceError {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let at = |which: Listener| if which == taken { addr } else { any };
+        let tls = LocalTls::new("test CA", &[]).unwrap();
+        let mut options = ServiceOptions::new(
+            at(Listener::Main),
+            at(Listener::Admin),
+            TlsSource::Given(tls.key),
+            "1.2",
+        );
+        options.metrics_addr = Some(at(Listener::Metrics));
+        options.tunnel = Some((at(Listener::Tunnel), crate::tunnel::TunnelPolicy::new("any", |_| true)));
+        bind(options, Router::new(), Registry::default()).await.unwrap_err()
+    }
+
+    #[tokio::test]
+    async fn a_taken_port_is_named_with_its_listener() {
+        let holder = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = holder.local_addr().unwrap();
+        for (which, text) in [
+            (Listener::Main, format!("cannot listen on {addr}")),
+            (
+                Listener::Admin,
+                format!("cannot listen for /healthz, /readyz and /metrics on {addr}"),
+            ),
+            (Listener::Metrics, format!("cannot listen for /metrics on {addr}")),
+            (
+                Listener::Tunnel,
+                format!("cannot listen for the CONNECT proxy on {addr}"),
+            ),
+        ] {
+            let error = bind_with_taken(which, addr).await;
+            let ServiceError::Listen {
+                listener,
+                addr: named,
+                source,
+            } = &error
+            else {
+                panic!("{which:?}: not Listen: {error:?}");
+            };
+            assert_eq!((*listener, *named), (which, addr));
+            assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+            assert_eq!(error.to_string(), text);
         }
     }
 }

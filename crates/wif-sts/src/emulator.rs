@@ -3,7 +3,8 @@
 //! with whatever [`Plane`] is served beside the token endpoint (the local Azure plane,
 //! `wif_azure::AzurePlane`). It binds the listeners a caller names ([`Emulator::bind`]) or
 //! runs on loopback with a CA made for it until dropped ([`Emulator::start_local`]). An
-//! emulator whose URL was not given learns it from the port it bound.
+//! emulator whose URL was not given learns it from the port it bound. A port it cannot
+//! bind is named with its role: the vault `CONNECT` proxy's is [`EmulatorError::VaultProxy`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +45,31 @@ pub enum EmulatorError {
     /// Its listeners could not be bound, or its certificate made.
     #[error("cannot start the emulator's server")]
     Serve(#[from] wif_server::ServiceError),
+    /// The plane's `CONNECT` front (`wif sts --vault-proxy-addr`) cannot listen on `addr`:
+    /// named apart from the emulator's own port, which is not the one to free.
+    // The cause is the source, not part of the text: printing a chain would say it twice.
+    #[error("cannot listen for the vault CONNECT proxy on {addr}")]
+    VaultProxy {
+        /// The proxy's address.
+        addr: SocketAddr,
+        /// Why (the port is taken, the address is not this host's).
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EmulatorError {
+    /// The server's error, the `CONNECT` front's bind failure told apart.
+    fn of_service(error: wif_server::ServiceError) -> Self {
+        match error {
+            wif_server::ServiceError::Listen {
+                listener: wif_server::Listener::Tunnel,
+                addr,
+                source,
+            } => EmulatorError::VaultProxy { addr, source },
+            other => EmulatorError::Serve(other),
+        }
+    }
 }
 
 /// The emulator, before it starts.
@@ -183,7 +209,9 @@ impl Emulator {
         let mut registry = Registry::default();
         let (state, routes, policy) = self.assemble(&mut registry)?;
         options.tunnel = tunnel.zip(policy);
-        let service = wif_server::bind(options, routes, registry).await?;
+        let service = wif_server::bind(options, routes, registry)
+            .await
+            .map_err(EmulatorError::of_service)?;
         if !configured_url {
             let mut reached = service.address;
             if reached.ip().is_unspecified() {
@@ -209,7 +237,8 @@ impl Emulator {
         let server = LocalServer::start_with(routes, registry, options, |bound| {
             state.set_public_url(format!("https://{}", bound.address));
         })
-        .await?;
+        .await
+        .map_err(EmulatorError::of_service)?;
         Ok(LocalEmulator {
             url: server.url(),
             ca_pem: server.ca_pem.clone(),
@@ -255,5 +284,60 @@ pub mod testing {
             let directory = Directory::from_yaml(yaml, base_dir)?;
             Ok(Emulator::new(directory).wrap(wrap).start_local().await?)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plane with a `CONNECT` front and no routes of its own.
+    struct Fronted;
+
+    impl Plane for Fronted {
+        fn certificate_names(&self) -> Vec<String> {
+            Vec::new()
+        }
+
+        fn tunnel_policy(&self) -> Option<TunnelPolicy> {
+            Some(TunnelPolicy::new("vault hosts", |_| true))
+        }
+
+        fn serve(self: Box<Self>, _: &Arc<StsState>, token_endpoint: Router, _: &mut Registry) -> Router {
+            token_endpoint
+        }
+    }
+
+    #[tokio::test]
+    async fn a_taken_vault_proxy_port_is_named_as_the_proxys() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap();
+        let directory = Directory::from_yaml(
+            "tenants: [{tenantId: aaaaaaaa-0000-4000-8000-00000000000a}]\n",
+            ".".as_ref(),
+        )
+        .unwrap();
+        let tls = wif_server::LocalTls::new("test CA", &[]).unwrap();
+        let options = ServiceOptions::new(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            wif_server::TlsSource::Given(tls.key),
+            "1.2",
+        );
+        let error = Emulator::new(directory)
+            .plane(Fronted)
+            .bind(options, Some(addr))
+            .await
+            .unwrap_err();
+        let EmulatorError::VaultProxy { addr: named, source } = &error else {
+            panic!("not VaultProxy: {error:?}");
+        };
+        assert_eq!(*named, addr);
+        assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        assert_eq!(
+            error.to_string(),
+            format!("cannot listen for the vault CONNECT proxy on {addr}")
+        );
+        drop(taken);
     }
 }
