@@ -36,8 +36,9 @@ pub struct StsArgs {
     /// Address of /healthz, /readyz and /metrics (plain HTTP).
     #[arg(long, default_value = "127.0.0.1:9441")]
     pub health_addr: SocketAddr,
-    /// Enable the Graph-shaped management API (federatedIdentityCredentials CRUD), guarded by
-    /// the bearer token in this file.
+    /// A bearer token (this file's first line) that reaches the whole Graph-shaped management
+    /// API (federatedIdentityCredentials of every application and identity, every tenant);
+    /// without it, only Graph tokens with the Graph permissions Entra requires reach it.
     #[arg(long, value_name = "FILE")]
     pub admin_token_file: Option<PathBuf>,
     /// The emulator's URL as clients reach it (behind a port-forward or a proxy): every
