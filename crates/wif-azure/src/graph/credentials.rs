@@ -15,60 +15,13 @@ use serde_json::{Value, json};
 use wif_core::fic::FederatedCredential;
 use wif_sts::directory::derived_guid;
 
+use super::error::{GraphError, graph_error, json};
 use super::permission::{Access, Denied, Intent};
 use crate::config::AzureConfig;
 use crate::state::AzureState;
-use crate::store::{CommitError, InvalidConfig};
 
 /// Largest management request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// A Graph error: `{"error": {"code", "message", "innerError"}}`.
-#[derive(Debug)]
-struct GraphError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-}
-
-impl IntoResponse for GraphError {
-    fn into_response(self) -> Response {
-        let date = wif_core::clock::error_timestamp(wif_core::clock::unix_now());
-        let body = json!({ "error": { "code": self.code, "message": self.message, "innerError": { "date": date } } });
-        (
-            self.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            body.to_string(),
-        )
-            .into_response()
-    }
-}
-
-fn graph_error(status: StatusCode, code: &'static str, message: impl Into<String>) -> GraphError {
-    GraphError {
-        status,
-        code,
-        message: message.into(),
-    }
-}
-
-impl From<CommitError> for GraphError {
-    fn from(error: CommitError) -> Self {
-        match error {
-            CommitError::Invalid(InvalidConfig::Directory(e)) => {
-                graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.problem.to_string())
-            }
-            CommitError::Invalid(InvalidConfig::Azure(e)) => {
-                graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.problem.to_string())
-            }
-            other => graph_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Service_InternalServerError",
-                wif_core::error_text::error_chain(&other),
-            ),
-        }
-    }
-}
 
 fn authorized(state: &AzureState, headers: &HeaderMap) -> Result<Access, GraphError> {
     let presented = headers
@@ -99,12 +52,6 @@ fn authorized(state: &AzureState, headers: &HeaderMap) -> Result<Access, GraphEr
     crate::caller::verify(&state.emulator, presented, crate::caller::Surface::Graph)
         .map(Access::Principal)
         .map_err(|_| refused())
-}
-
-impl From<Denied> for GraphError {
-    fn from(denied: Denied) -> Self {
-        graph_error(StatusCode::FORBIDDEN, "Authorization_RequestDenied", denied.to_string())
-    }
 }
 
 /// Refuses before any lookup unless the caller's permissions reach the parent at all, so a
@@ -264,10 +211,6 @@ fn no_parent(id: &str) -> GraphError {
         "Request_ResourceNotFound",
         format!("Resource '{id}' does not exist or one of its queried reference-property objects are not present."),
     )
-}
-
-fn json(status: StatusCode, body: &Value) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
 /// Answers a request on a credentials path.

@@ -17,6 +17,7 @@ use crate::respond::answer;
 use crate::state::AzureState;
 
 mod credentials;
+mod error;
 pub mod permission;
 
 /// Largest Graph request body (a `getByIds` of 1,000 ids is about 40 kB).
