@@ -191,6 +191,10 @@ pub(super) async fn route(request: &ArmRequest<'_>, scope: &str, rest: &[&str]) 
                 .await?;
             let body = request.json()?;
             let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str).map(str::to_owned);
+            // Read-only in ARM's schema, yet sent by some templates: never a relative one.
+            if let Some(Err(e)) = text("/properties/scope").map(|s| Scope::parse(&s)) {
+                return Err(ops::invalid_scope(&e));
+            }
             let (Some(role_definition_id), Some(principal_id)) =
                 (text("/properties/roleDefinitionId"), text("/properties/principalId"))
             else {

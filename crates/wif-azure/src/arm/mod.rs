@@ -5,14 +5,18 @@
 //! `Microsoft.ContainerService/managedClusters` and `Microsoft.Authorization` at any scope.
 //! As ARM does, it matches paths case-insensitively (and `//` as `/`), takes any
 //! `api-version`, checks every caller's token and its RBAC permission for the action, and
-//! answers refusals as `{"error": {"code", "message"}}`.
+//! answers refusals as `{"error": {"code", "message"}}`. A path with a `.` or `..` segment
+//! (`%2e` counted as `.`: hyper hands the path over as sent, neither resolved nor decoded)
+//! is ARM's 400 `InvalidScope` before any permission is checked, so no scope is ever
+//! authorized or stored in a form that names another.
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use serde_json::json;
 
 use crate::caller::{CallerError, Surface};
-use crate::ops::{ArmError, arm_error};
+use crate::ops::{ArmError, arm_error, invalid_scope};
+use crate::rbac::Scope;
 use crate::respond::answer;
 use crate::state::AzureState;
 use crate::store::CommitError;
@@ -105,6 +109,10 @@ pub async fn handle(state: &AzureState, request: axum::extract::Request) -> Resp
             return caller_refusal(&error, &state.emulator.public_url());
         }
     };
+    if let Err(error) = Scope::parse(uri.path()) {
+        tracing::info!(%error, path = ?uri.path(), "ARM call refused: relative segment");
+        return refusal(&invalid_scope(&error));
+    }
     if !query.iter().any(|(k, _)| k.eq_ignore_ascii_case("api-version")) {
         return refusal(&arm_error(
             400,

@@ -7,7 +7,7 @@ use wif_sts::directory::derived_guid;
 use super::error::{ArmError, arm_error};
 use super::identities::view;
 use crate::config::{AzureConfig, DEFAULT_CALLER_ROLE, RoleAssignmentConfig};
-use crate::rbac::{self, Assignment, Scope};
+use crate::rbac::{self, Assignment, Scope, ScopeError};
 
 /// A service principal of the directory: an application's or a managed identity's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,13 @@ pub struct AssignmentInput {
     pub principal_type: Option<String>,
 }
 
-/// Creates a role assignment as ARM does: the role must exist, the principal must be in the
+/// ARM's 400 `InvalidScope` for a scope with a `.` or `..` segment.
+pub fn invalid_scope(error: &ScopeError) -> ArmError {
+    arm_error(400, "InvalidScope", error.to_string())
+}
+
+/// Creates a role assignment as ARM does: the scope must be a plain resource id (no `.` or
+/// `..` segment: `InvalidScope`), the role must exist, the principal must be in the
 /// directory, and the same (scope, role, principal) twice is `RoleAssignmentExists`.
 pub fn create_assignment(
     config: &mut AzureConfig,
@@ -79,6 +85,7 @@ pub fn create_assignment(
     created_on: String,
     created_by: &str,
 ) -> Result<RoleAssignmentConfig, ArmError> {
+    let scope = Scope::parse(&input.scope).map_err(|e| invalid_scope(&e))?;
     if !is_guid(&input.name) {
         return Err(arm_error(
             400,
@@ -112,7 +119,6 @@ pub fn create_assignment(
             ),
         ));
     };
-    let scope = Scope::new(&input.scope);
     if let Some(same_name) = config
         .role_assignments
         .iter()
@@ -221,4 +227,29 @@ pub fn effective_assignments(config: &AzureConfig, principal_id: &str, tenant_id
         }
     }
     all
+}
+
+#[cfg(test)]
+mod relative_scope_tests {
+    use super::*;
+
+    #[test]
+    fn a_scope_with_a_relative_segment_is_invalid_scope_and_nothing_is_stored() {
+        let mut config = AzureConfig::default();
+        let input = AssignmentInput {
+            scope: "/subscriptions/S/resourceGroups/rg/%2e%2e/..".into(),
+            name: "a0000000-0000-4000-8000-000000000001".into(),
+            role_definition_id: "4633458b-17de-408a-b874-0445c86b69e6".into(),
+            principal_id: "0b1e0000-0000-4000-8000-000000000001".into(),
+            principal_type: None,
+        };
+        let refused = create_assignment(&mut config, input, "t".into(), "me").unwrap_err();
+        assert_eq!((refused.status, refused.code), (400, "InvalidScope"));
+        assert!(
+            refused.message.contains("segment '%2e%2e' is relative"),
+            "{}",
+            refused.message
+        );
+        assert!(config.role_assignments.is_empty());
+    }
 }

@@ -15,8 +15,48 @@ pub use roles::{BUILT_IN_ROLES, role_by_id, role_by_name};
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Scope(String);
 
+/// Why a scope id from outside is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScopeError {
+    /// A `.` or `..` segment (also percent-encoded, `%2e%2e`): a scope is a resource's id,
+    /// and a relative segment would make the stored text name one scope while its
+    /// normalized form (what a reader or a proxy in front resolves it to) names another.
+    #[error(
+        "The scope '{scope}' is invalid: its segment '{segment}' is relative. A scope is a resource id such as /subscriptions/{{subscriptionId}}/resourceGroups/{{resourceGroupName}}, with no '.' or '..' segments."
+    )]
+    RelativeSegment {
+        /// The scope (or path) as the client wrote it.
+        scope: String,
+        /// The refused segment, as written.
+        segment: String,
+    },
+}
+
+/// The first `.` or `..` segment of a scope id or request path, as written; `%2e` (either
+/// case) counts as `.`, since HTTP stacks decode it before resolving dot segments.
+pub fn relative_segment(path: &str) -> Option<&str> {
+    path.split('/').find(|segment| {
+        let decoded = segment.to_ascii_lowercase().replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
 impl Scope {
-    /// A scope from its id (`/subscriptions/S/resourceGroups/G/...`).
+    /// A scope from an id that came from outside (a URL, a request body): refused when it
+    /// has a relative segment ([`relative_segment`]), else as [`Scope::new`] makes it.
+    pub fn parse(id: &str) -> Result<Scope, ScopeError> {
+        match relative_segment(id) {
+            Some(segment) => Err(ScopeError::RelativeSegment {
+                scope: id.to_owned(),
+                segment: segment.to_owned(),
+            }),
+            None => Ok(Scope::new(id)),
+        }
+    }
+
+    /// A scope from its id (`/subscriptions/S/resourceGroups/G/...`), taken as written: ids
+    /// from outside go through [`Scope::parse`] first.
     pub fn new(id: &str) -> Scope {
         let trimmed = id.trim().trim_end_matches('/').to_ascii_lowercase();
         if trimmed.is_empty() {

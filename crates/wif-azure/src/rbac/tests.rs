@@ -154,3 +154,34 @@ fn an_assignment_naming_an_unknown_role_grants_nothing() {
         Decision::Denied
     );
 }
+
+#[test]
+fn scopes_with_relative_segments_are_refused_however_they_are_spelled() {
+    for (id, segment) in [
+        ("/subscriptions/S/resourceGroups/rg/../..", ".."),
+        ("/subscriptions/S/./resourceGroups/rg", "."),
+        ("/subscriptions/S/resourceGroups/rg/%2e%2e/%2E%2E", "%2e%2e"),
+        ("/subscriptions/S/resourceGroups/rg/.%2E", ".%2E"),
+        ("/subscriptions/S/resourceGroups/rg/%2e/x", "%2e"),
+        ("..", ".."),
+    ] {
+        assert_eq!(
+            Scope::parse(id),
+            Err(ScopeError::RelativeSegment {
+                scope: id.to_owned(),
+                segment: segment.to_owned(),
+            }),
+            "{id}"
+        );
+    }
+    for id in [
+        "/",
+        "",
+        "/subscriptions/S/resourceGroups/rg.1/providers/Microsoft.KeyVault/vaults/kv",
+        "/subscriptions/S/resourceGroups/...",
+        "/subscriptions/S/resourceGroups/a..b",
+        "/subscriptions/S/resourceGroups/%252e%252e",
+    ] {
+        assert_eq!(Scope::parse(id), Ok(Scope::new(id)), "{id}");
+    }
+}

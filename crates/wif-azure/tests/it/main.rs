@@ -17,6 +17,7 @@ mod graph_permissions;
 mod local_azure;
 mod management;
 mod principals;
+mod scope_paths;
 mod vault_permissions;
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
