@@ -7,10 +7,11 @@
 //! hands out the wrong identity's token, and with the iptables redirect as an idempotent,
 //! undoable plan ([`redirect`]).
 //!
-//! Pure parts ([`route`], [`request`], [`identities`], [`answer`], [`redirect`]) do no I/O;
-//! [`server`] is the thin shell around them.
+//! Pure parts ([`route`], [`host`], [`request`], [`identities`], [`answer`], [`redirect`]) do
+//! no I/O; [`server`] is the thin shell around them.
 
 pub mod answer;
+pub mod host;
 pub mod identities;
 pub mod metrics;
 pub mod passthrough;

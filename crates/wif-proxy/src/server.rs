@@ -1,5 +1,6 @@
 //! The proxy's HTTP server: plain HTTP on 127.0.0.1 (as IMDS), every client bounded by
-//! `wif-server`'s limits, one handler that routes by [`Route`], checks the request
+//! `wif-server`'s limits, one handler that refuses a host that is not loopback's or the
+//! metadata address ([`crate::host`]), routes by [`Route`], checks the request
 //! ([`crate::request`]), selects the identity ([`IdentityTable`]), takes the token from
 //! `wif-client`'s cache and answers in the request's protocol ([`crate::answer`]).
 
@@ -220,10 +221,27 @@ fn headers_of(request: &Parts) -> Headers<'_> {
     }
 }
 
+/// Every host the request names: its authority (HTTP/2, absolute form) and each `Host`.
+fn named_hosts(request: &Parts) -> impl Iterator<Item = &[u8]> {
+    let authority = request.uri.authority().map(|a| a.as_str().as_bytes());
+    authority
+        .into_iter()
+        .chain(request.headers.get_all(header::HOST).iter().map(HeaderValue::as_bytes))
+}
+
 async fn handle(State(state): State<Arc<ProxyState>>, request: Request<Body>) -> Response<Body> {
     // The body is not `Sync`: only the head is borrowed across awaits.
     let (head, body) = request.into_parts();
     let route = Route::of(head.uri.path());
+    if let Err(refusal) = crate::host::check(named_hosts(&head)) {
+        tracing::warn!(route = route.label(), description = %refusal.description, "request refused: not a loopback host");
+        state.metrics.request(route.label(), "host_refused");
+        let protocol = match route {
+            Route::AppServiceToken => Protocol::AppService,
+            _ => Protocol::Imds,
+        };
+        return refused(protocol, &refusal);
+    }
     let (response, outcome) = match route {
         Route::Healthz => (wif_server::admin::healthz().await.into_response(), "ok"),
         Route::Readyz => {

@@ -7,6 +7,7 @@
 // A test binary: a failed unwrap is a failed test, which is what it should be.
 #![allow(clippy::unwrap_used)]
 
+mod hosts;
 mod refusals;
 mod tokens;
 
