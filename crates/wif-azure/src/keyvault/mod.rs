@@ -1,14 +1,22 @@
 //! The Key Vault data plane, pure (issue 17's second piece): a vault's secrets with their
 //! versions, the operations azure-cli and the SDKs send (set, get latest or by version, list,
 //! delete) and the RBAC data action each needs, the 401 challenge every SDK's first request
-//! gets, and Key Vault's own error bodies (spec/azure-control-plane.md §7). The HTTP shell,
-//! the token check and the CONNECT proxy for vault host names come with the surface.
+//! gets, and Key Vault's own error bodies (spec/azure-control-plane.md §7); what one version
+//! may hold and how many are kept ([`limits`]). The HTTP shell, the token check and the CONNECT
+//! proxy for vault host names come with the surface.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
 use crate::rbac::Scope;
+
+pub mod limits;
+
+pub use limits::{
+    MAX_CONTENT_TYPE_CHARS, MAX_SECRET_BYTES, MAX_SECRET_TAGS, MAX_SECRET_VERSIONS, MAX_TAG_NAME_CHARS,
+    MAX_TAG_VALUE_CHARS,
+};
 
 /// The RBAC data action of each secret operation (MicrosoftDocs rbac-migration table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +67,32 @@ pub enum KeyVaultError {
         /// Its size.
         bytes: usize,
     },
+    /// More tags than a secret carries.
+    #[error("Property has invalid value: tags ({count} tags; a secret has at most 15)")]
+    TooManyTags {
+        /// How many were given.
+        count: usize,
+    },
+    /// A tag name over 512 characters.
+    #[error("Property has invalid value: a tag name of {chars} characters (at most 512)")]
+    TagNameTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// A tag value over 512 characters.
+    #[error("Property has invalid value: the value of tag '{tag}' has {chars} characters (at most 512)")]
+    TagValueTooLong {
+        /// The tag's name.
+        tag: String,
+        /// The value's length in characters.
+        chars: usize,
+    },
+    /// A `contentType` over 255 characters.
+    #[error("Property has invalid value: contentType has {chars} characters (at most 255)")]
+    ContentTypeTooLong {
+        /// Its length in characters.
+        chars: usize,
+    },
 }
 
 impl KeyVaultError {
@@ -67,7 +101,11 @@ impl KeyVaultError {
         match self {
             KeyVaultError::SecretNotFound { .. } => (404, "SecretNotFound"),
             KeyVaultError::BadName { .. } => (400, "BadParameter"),
-            KeyVaultError::TooLarge { .. } => (400, "BadParameter"),
+            KeyVaultError::TooLarge { .. }
+            | KeyVaultError::TooManyTags { .. }
+            | KeyVaultError::TagNameTooLong { .. }
+            | KeyVaultError::TagValueTooLong { .. }
+            | KeyVaultError::ContentTypeTooLong { .. } => (400, "BadParameter"),
         }
     }
 
@@ -81,9 +119,6 @@ impl KeyVaultError {
 pub fn error_body(code: &str, message: &str) -> Value {
     json!({"error": {"code": code, "message": message}})
 }
-
-/// The largest secret value Key Vault stores.
-pub const MAX_SECRET_BYTES: usize = 25 * 1024;
 
 /// Whether `name` is a secret name the SDKs' URL pattern accepts.
 pub fn valid_secret_name(name: &str) -> bool {
@@ -131,19 +166,20 @@ impl VaultSecrets {
         self.secrets.is_empty()
     }
 
-    /// Adds a version (`version` from the caller: the shell draws it at random).
+    /// Adds a version (`version` from the caller: the shell draws it at random) when Key Vault
+    /// would take it ([`limits::check`]); the oldest versions beyond
+    /// [`MAX_SECRET_VERSIONS`] are dropped.
     pub fn set(&mut self, name: &str, new: SecretVersion) -> Result<&SecretVersion, KeyVaultError> {
         if !valid_secret_name(name) {
             return Err(KeyVaultError::BadName { name: name.to_owned() });
         }
-        if new.value.len() > MAX_SECRET_BYTES {
-            return Err(KeyVaultError::TooLarge { bytes: new.value.len() });
-        }
+        limits::check(&new)?;
         let secret = self.secrets.entry(name.to_ascii_lowercase()).or_insert_with(|| Secret {
             name: name.to_owned(),
             versions: Vec::new(),
         });
         secret.versions.push(new);
+        limits::prune(&mut secret.versions);
         Ok(secret
             .versions
             .last()

@@ -18,6 +18,7 @@ mod local_azure;
 mod management;
 mod principals;
 mod scope_paths;
+mod state_file;
 mod vault_permissions;
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";

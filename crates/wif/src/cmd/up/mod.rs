@@ -162,7 +162,7 @@ pub fn run(args: &UpArgs) -> Result<()> {
         Some(dir) => dir.clone(),
         None => state::default_dir()?,
     };
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    state::prepare_dir(&dir)?;
     let config = match &args.config {
         Some(path) => {
             let text = crate::input::read_source(&path.to_string_lossy())?;
@@ -247,7 +247,7 @@ async fn serve(
             "wif up: the local Azure plane's state is read from {} (remove it to start again from the config)",
             state_file.display()
         );
-        wif_azure::load_config(&state_file, None)?
+        wif_azure::store::load_state(&state_file)?
     } else {
         serde_json::from_str(&directory).context("the directory made from the config")?
     };

@@ -1,7 +1,10 @@
 //! What `wif up` keeps in its state directory, so that a restart gives the same ports and an
 //! app's trust store stays valid: the ports and the App Service secret (`state.json`), the
 //! issuer's signing key, the CA and the serving certificate; and the lock that keeps a second
-//! `wif up` off a state directory in use. Files with secrets are written mode 0600.
+//! `wif up` off a state directory in use. The directory is private to its owner: made mode
+//! 0700, every file in it written mode 0600 from its first byte, and a directory (or Azure
+//! state file) others may read or change is refused at start with the `chmod` that fixes it,
+//! as ssh refuses an open `~/.ssh`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -11,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use wif_jose::{Algorithm, SigningKey};
 use wif_server::pki::{LOOPBACK_NAMES, LocalCa};
 
-use wif_issuer::files::write_private;
+use wif_issuer::files::{FileError, check_private, create_private_dir, write_private};
 use wif_issuer::key_files::signing_key_from_file;
 
 /// The ports and the secret, chosen at the first start.
@@ -62,6 +65,36 @@ pub fn default_dir() -> Result<PathBuf> {
     Ok(data.join("wif").join("up"))
 }
 
+/// The file the local Azure plane keeps its state in (secret values among it).
+const AZURE_STATE_FILE: &str = "azure-state.yaml";
+
+/// Makes the state directory (mode 0700) when missing; else refuses it, or its Azure state
+/// file, when others than its owner may read or change them, naming each with the `chmod`
+/// that fixes it. Nothing is narrowed here: the owner decides (a directory given with
+/// `--state-dir` may be one they share on purpose), and a secret that was readable may have
+/// been read.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        return Ok(create_private_dir(dir)?);
+    }
+    let azure_state = dir.join(AZURE_STATE_FILE);
+    let mut open = Vec::new();
+    for path in std::iter::once(dir).chain(azure_state.exists().then_some(azure_state.as_path())) {
+        match check_private(path) {
+            Ok(()) => {}
+            Err(e @ FileError::NotPrivate { .. }) => open.push(e.to_string()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !open.is_empty() {
+        bail!(
+            "wif up keeps keys and secrets in its state directory and will not use it while others can reach them:\n  {}",
+            open.join("\n  ")
+        );
+    }
+    Ok(())
+}
+
 /// Distinct free loopback ports, chosen by the kernel.
 fn free_ports<const N: usize>() -> Result<[u16; N]> {
     let listeners = [0; N].map(|_| std::net::TcpListener::bind("127.0.0.1:0"));
@@ -79,7 +112,8 @@ impl State {
     /// The state in `dir`, made on first use; the serving certificate also names the vault
     /// hosts under `vault_suffix`.
     pub fn load_or_create(dir: &Path, vault_suffix: &str) -> Result<Self> {
-        std::fs::create_dir_all(dir.join("tls")).with_context(|| format!("cannot create {}", dir.display()))?;
+        prepare_dir(dir)?;
+        create_private_dir(&dir.join("tls"))?;
         let ports_file = dir.join("state.json");
         let ports = if ports_file.exists() {
             let text = std::fs::read_to_string(&ports_file)
@@ -127,11 +161,10 @@ impl State {
             }
             let authority = LocalCa::new("wif up local CA")?;
             let serving = authority.issue(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
-            std::fs::write(&cert, &serving.cert_pem).with_context(|| format!("cannot write {}", cert.display()))?;
+            write_private(&cert, serving.cert_pem.as_bytes(), true)?;
             write_private(&tls_key, serving.key_pem.as_bytes(), true)?;
-            std::fs::write(&ca, authority.cert_pem()).with_context(|| format!("cannot write {}", ca.display()))?;
-            std::fs::write(&names_file, &names_text)
-                .with_context(|| format!("cannot write {}", names_file.display()))?;
+            write_private(&ca, authority.cert_pem().as_bytes(), true)?;
+            write_private(&names_file, names_text.as_bytes(), true)?;
         }
         // Clients that replace the system roots with a bundle (requests, OpenSSL) get the
         // system's roots and ours, so other HTTPS keeps working in the same shell.
@@ -145,7 +178,7 @@ impl State {
         .unwrap_or_default();
         bundle.push('\n');
         bundle.push_str(&std::fs::read_to_string(&ca)?);
-        std::fs::write(dir.join("ca-bundle.pem"), bundle)?;
+        write_private(&dir.join("ca-bundle.pem"), bundle.as_bytes(), true)?;
         Ok(State {
             dir: dir.to_path_buf(),
             ports,
@@ -181,7 +214,7 @@ impl State {
 
     /// The local Azure plane's state file: ARM, Graph and vault changes survive a restart.
     pub fn azure_state_file(&self) -> PathBuf {
-        self.dir.join("azure-state.yaml")
+        self.dir.join(AZURE_STATE_FILE)
     }
 
     /// The projected token file of `namespace/name`.
@@ -199,11 +232,11 @@ pub struct Lock {
 /// Takes the state directory's lock, or says who holds it.
 pub fn lock(dir: &Path) -> Result<Lock> {
     let path = dir.join("up.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {

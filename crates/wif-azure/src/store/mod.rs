@@ -1,12 +1,15 @@
 //! The plane's state as every surface changes it: the whole file ([`AzureConfig`]) behind one
 //! lock, and the one commit every change goes through. A change is made on a copy, checked
-//! with the plane's rules and the directory's, written to the state file (atomically) and only
-//! then served (the token endpoint's directory swapped) and kept, so a restart loses nothing
-//! that was answered with 2xx and a refused change leaves no trace. The lock is held over that
-//! disk write and never over a network call.
+//! with the plane's rules and the directory's, weighed ([`MAX_STATE_BYTES`]), written to the
+//! state file (atomically, mode 0600, sealed with a checksum trailer) and only then served (the
+//! token endpoint's directory swapped) and kept, so a restart loses nothing that was answered
+//! with 2xx, every such state loads again, and a refused change leaves no trace. The lock is
+//! held over that disk write and never over a network call. The file's frame is [`seal`]'s,
+//! reading it `load`'s, writing it `persist`'s.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Mutex;
 use wif_sts::StsState;
@@ -14,6 +17,14 @@ use wif_sts::directory::{Directory, DirectoryError};
 
 use crate::config::AzureConfig;
 use crate::config::check::{AzureConfigError, check};
+
+mod load;
+mod persist;
+pub mod seal;
+
+pub use load::{LoadError, load_config, load_state};
+pub use persist::{MAX_STATE_BYTES, PersistError};
+pub use seal::Damage;
 
 /// A file the plane cannot serve: its Azure part, or its directory.
 #[derive(Debug, thiserror::Error)]
@@ -40,69 +51,19 @@ pub enum CommitError {
     /// The changed file breaks a rule.
     #[error(transparent)]
     Invalid(#[from] InvalidConfig),
+    /// The changed state would weigh more than [`MAX_STATE_BYTES`] (and more than it does).
+    #[error(
+        "the local Azure plane's state would take {bytes} bytes, over its limit of {limit}: delete secrets (or other resources) first"
+    )]
+    TooLarge {
+        /// What the state file would weigh.
+        bytes: usize,
+        /// [`MAX_STATE_BYTES`].
+        limit: usize,
+    },
     /// The state file cannot be written.
     #[error("cannot keep the change")]
     Persist(#[from] PersistError),
-}
-
-/// The state file was not written.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PersistError {
-    /// The state did not serialise.
-    #[error("cannot write the state as YAML")]
-    Yaml(#[from] serde_saphyr::SerializeError),
-    /// The file system refused.
-    #[error("cannot {what} {}", path.display())]
-    Io {
-        /// `write` or `replace`.
-        what: &'static str,
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-}
-
-/// A file that cannot be read at start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum LoadError {
-    /// The file cannot be read.
-    #[error("cannot read {}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// It is not the emulator's file.
-    #[error("{}", path.display())]
-    Yaml {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: Box<serde_saphyr::Error>,
-    },
-}
-
-/// Reads the state file when it exists, else the config file: what a (re)start serves.
-pub fn load_config(config_file: &Path, state_file: Option<&Path>) -> Result<AzureConfig, LoadError> {
-    let path = match state_file {
-        Some(state) if state.exists() => state,
-        _ => config_file,
-    };
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    serde_saphyr::from_str(&text).map_err(|source| LoadError::Yaml {
-        path: path.to_path_buf(),
-        source: Box::new(source),
-    })
 }
 
 /// The state and where it is kept.
@@ -114,6 +75,8 @@ pub struct Store {
     emulator: Arc<StsState>,
     /// The file as last committed.
     pub config: Mutex<AzureConfig>,
+    /// What the state file of `config` weighs (read and written under the `config` lock).
+    committed_bytes: AtomicUsize,
 }
 
 impl std::fmt::Debug for Store {
@@ -134,12 +97,14 @@ impl Store {
         emulator: Arc<StsState>,
         admin_token: Option<String>,
     ) -> Self {
+        let committed_bytes = persist::sealed(&config).map_or(0, |text| text.len());
         Store {
             admin_token,
             state_file,
             base_dir,
             emulator,
             config: Mutex::new(config),
+            committed_bytes: AtomicUsize::new(committed_bytes),
         }
     }
 
@@ -149,8 +114,9 @@ impl Store {
     }
 
     /// Runs `change` on a copy of the file and, when it succeeds, commits the copy: checked,
-    /// written, and served. The change's own error, or a commit that fails, leaves the state
-    /// as it was.
+    /// weighed, written, and served. The change's own error, or a commit that fails, leaves the
+    /// state as it was. The state is weighed even when it lives in memory only, so a plane
+    /// behaves the same with and without a state file.
     pub async fn change<T, E>(&self, change: impl FnOnce(&mut AzureConfig) -> Result<T, E>) -> Result<T, E>
     where
         E: From<CommitError>,
@@ -159,26 +125,21 @@ impl Store {
         let mut candidate = config.clone();
         let answer = change(&mut candidate)?;
         let directory = checked(&candidate, &self.base_dir).map_err(CommitError::from)?;
+        let text = persist::sealed(&candidate).map_err(CommitError::from)?;
+        let before = self.committed_bytes.load(Ordering::Acquire);
+        if text.len() > MAX_STATE_BYTES && text.len() > before {
+            return Err(CommitError::TooLarge {
+                bytes: text.len(),
+                limit: MAX_STATE_BYTES,
+            }
+            .into());
+        }
         if let Some(path) = &self.state_file {
-            persist(path, &candidate).map_err(CommitError::from)?;
+            persist::persist(path, &text).map_err(CommitError::from)?;
         }
         self.emulator.replace_directory(directory).await;
         *config = candidate;
+        self.committed_bytes.store(text.len(), Ordering::Release);
         Ok(answer)
     }
-}
-
-fn persist(path: &Path, config: &AzureConfig) -> Result<(), PersistError> {
-    use std::io::Write;
-    let text = serde_saphyr::to_string(config)?;
-    let tmp = path.with_extension("tmp");
-    let io = |what, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| PersistError::Io { what, path, source }
-    };
-    let mut file = std::fs::File::create(&tmp).map_err(io("write", &tmp))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(io("write", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("replace", path))
 }
