@@ -140,6 +140,14 @@ try:
         taken = subprocess.run([WIF, "up", "--state-dir", state], capture_output=True, text=True, timeout=30)
     check("a port taken by another program is a clear error naming it", taken.returncode != 0
           and f"127.0.0.1:{ports[0]}" in taken.stderr and "cannot be bound" in taken.stderr, taken.stderr)
+    vault_proxy = json.load(open(os.path.join(state, "state.json")))["vaultProxyPort"]
+    with socket.socket() as blocker:
+        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocker.bind(("127.0.0.1", vault_proxy))
+        blocker.listen()
+        taken = subprocess.run([WIF, "up", "--state-dir", state], capture_output=True, text=True, timeout=30)
+    check("a taken vault proxy port is named as the vault proxy's, not the emulator's", taken.returncode != 0
+          and f"the vault CONNECT proxy's port 127.0.0.1:{vault_proxy}" in taken.stderr, taken.stderr)
 
     left = open(guard_log).read() if os.path.exists(guard_log) else ""
     check("no client tried to leave loopback", left == "", left)

@@ -36,10 +36,16 @@ impl From<CommitError> for ArmError {
     fn from(error: CommitError) -> Self {
         match error {
             CommitError::Invalid(e) => arm_error(400, "InvalidRequestContent", e.to_string()),
+            // Not a fault of the server's, and not one a retry cures: the state is full.
+            full @ CommitError::TooLarge { .. } => arm_error(507, STATE_FULL, full.to_string()),
             other => arm_error(500, "InternalServerError", wif_core::error_text::error_chain(&other)),
         }
     }
 }
+
+/// The code of a change refused because the state would pass its size limit (HTTP 507, which
+/// no SDK retries), on every surface.
+pub(crate) const STATE_FULL: &str = "StateLimitExceeded";
 
 /// ARM's error body for `error`.
 pub(crate) fn refusal(error: &ArmError) -> Response {

@@ -47,6 +47,11 @@ impl From<CommitError> for GraphError {
             CommitError::Invalid(InvalidConfig::Azure(e)) => {
                 graph_error(StatusCode::BAD_REQUEST, "Request_BadRequest", e.problem.to_string())
             }
+            full @ CommitError::TooLarge { .. } => graph_error(
+                StatusCode::INSUFFICIENT_STORAGE,
+                crate::arm::STATE_FULL,
+                full.to_string(),
+            ),
             other => graph_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Service_InternalServerError",

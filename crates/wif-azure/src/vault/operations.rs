@@ -180,6 +180,11 @@ impl VaultChangeError {
                 &keyvault::error_body("VaultNotFound", "The vault was deleted."),
                 None,
             ),
+            VaultChangeError::Commit(full @ CommitError::TooLarge { .. }) => json_response(
+                507,
+                &keyvault::error_body(crate::arm::STATE_FULL, &full.to_string()),
+                None,
+            ),
             VaultChangeError::Commit(e) => json_response(
                 500,
                 &keyvault::error_body("InternalError", &wif_core::error_text::error_chain(&e)),

@@ -163,6 +163,14 @@ async fn a_state_full_of_the_biggest_secrets_key_vault_takes_loads_again_and_one
         matches!(refused, CommitError::TooLarge { bytes, limit } if bytes > limit && limit == MAX_STATE_BYTES),
         "{refused:?}"
     );
+    // ARM (and Graph and the vaults) answer it as 507, which no SDK retries.
+    let answer = wif_azure::ops::ArmError::from(refused);
+    assert_eq!(
+        (answer.status, answer.code),
+        (507, "StateLimitExceeded"),
+        "{}",
+        answer.message
+    );
     assert_eq!(std::fs::read(&file).unwrap(), written);
     assert_eq!(*state.store.config.lock().await, acknowledged);
 

@@ -267,8 +267,13 @@ async fn serve(
     let sts = emulator
         .bind(options, Some(loopback(state.ports.vault_proxy_port)))
         .await
-        .map_err(anyhow::Error::from)
-        .map_err(port_taken("the emulator", state.ports.sts_port, &state))?
+        .map_err(|e| match e {
+            // Each listener by its own port: a taken vault proxy port is not the emulator's.
+            proxy @ wif_sts::EmulatorError::VaultProxy { .. } => {
+                port_taken("the vault CONNECT proxy", state.ports.vault_proxy_port, &state)(proxy.into())
+            }
+            other => port_taken("the emulator", state.ports.sts_port, &state)(other.into()),
+        })?
         .service;
 
     // The proxy, with the pod's environment.
