@@ -167,19 +167,19 @@ impl VaultSecrets {
     }
 
     /// Adds a version (`version` from the caller: the shell draws it at random) when Key Vault
-    /// would take it ([`limits::check`]); the oldest versions beyond
+    /// would take it ([`limits`]); the oldest versions beyond
     /// [`MAX_SECRET_VERSIONS`] are dropped.
     pub fn set(&mut self, name: &str, new: SecretVersion) -> Result<&SecretVersion, KeyVaultError> {
         if !valid_secret_name(name) {
             return Err(KeyVaultError::BadName { name: name.to_owned() });
         }
-        limits::check(&new)?;
+        check_limits(&new)?;
         let secret = self.secrets.entry(name.to_ascii_lowercase()).or_insert_with(|| Secret {
             name: name.to_owned(),
             versions: Vec::new(),
         });
         secret.versions.push(new);
-        limits::prune(&mut secret.versions);
+        prune(&mut secret.versions);
         Ok(secret
             .versions
             .last()
@@ -300,5 +300,47 @@ pub fn forbidden_by_rbac_body(refusal: &Refusal<'_>) -> Value {
     json!({"error": {"code": "Forbidden", "message": message, "innererror": {"code": "ForbiddenByRbac"}}})
 }
 
+/// Refuses a version Key Vault would refuse: its value, content type or tags over the limits.
+fn check_limits(version: &SecretVersion) -> Result<(), KeyVaultError> {
+    if version.value.len() > MAX_SECRET_BYTES {
+        return Err(KeyVaultError::TooLarge {
+            bytes: version.value.len(),
+        });
+    }
+    if let Some(content_type) = &version.content_type {
+        let chars = content_type.chars().count();
+        if chars > MAX_CONTENT_TYPE_CHARS {
+            return Err(KeyVaultError::ContentTypeTooLong { chars });
+        }
+    }
+    if version.tags.len() > MAX_SECRET_TAGS {
+        return Err(KeyVaultError::TooManyTags {
+            count: version.tags.len(),
+        });
+    }
+    for (name, value) in &version.tags {
+        let chars = name.chars().count();
+        if chars > MAX_TAG_NAME_CHARS {
+            return Err(KeyVaultError::TagNameTooLong { chars });
+        }
+        let chars = value.chars().count();
+        if chars > MAX_TAG_VALUE_CHARS {
+            return Err(KeyVaultError::TagValueTooLong {
+                tag: name.clone(),
+                chars,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Drops the oldest of `versions` (oldest first) beyond [`MAX_SECRET_VERSIONS`].
+fn prune(versions: &mut Vec<SecretVersion>) {
+    let excess = versions.len().saturating_sub(MAX_SECRET_VERSIONS);
+    versions.drain(..excess);
+}
+
+#[cfg(test)]
+mod limit_tests;
 #[cfg(test)]
 mod tests;
