@@ -5,7 +5,7 @@ tokens unchanged: Python azure-identity's DefaultAzureCredential and ManagedIden
 (through IDENTITY_ENDPOINT), Node @azure/identity's DefaultAzureCredential; again after the
 token file was rotated. A second `wif up` on the same state is refused; a restart keeps the
 ports and the CA; SIGINT to the process group closes every port within 10 s; a port another
-program holds is an error naming it. Every client runs
+program holds is an error naming it; the ready banner lists the token file. Every client runs
 behind the loopback guard. Run by scripts/test: argv[1] the wif binary, argv[2] the Node
 clients' node_modules. One line per check; exit non-zero on failure."""
 import json, os, select, shutil, signal, socket, subprocess, sys, tempfile, time
@@ -26,17 +26,24 @@ procs = []
 
 
 def up(*extra, within=60):
-    """Starts `wif up` in its own process group; returns it and the banner's ports."""
+    """Starts `wif up` in its own process group; returns it, the banner's ports (its first
+    line's) and the banner's lines, up to the last: "Ctrl-C stops every server."."""
     proc = subprocess.Popen([WIF, "up", "--state-dir", state, "--token-lifetime", "10s", *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True)
     procs.append(proc)
-    ready, _, _ = select.select([proc.stdout], [], [], within)
-    line = proc.stdout.readline() if ready else ""
-    if "wif up: ready" not in line:
+    seen, deadline = b"", time.monotonic() + within
+    while b"\nCtrl-C stops every server.\n" not in seen:
+        ready, _, _ = select.select([proc.stdout], [], [], max(0, deadline - time.monotonic()))
+        chunk = os.read(proc.stdout.fileno(), 65536) if ready else b""
+        if not chunk:
+            break
+        seen += chunk
+    banner = seen.decode().splitlines()
+    if not banner or "wif up: ready" not in banner[0] or banner[-1] != "Ctrl-C stops every server.":
         proc.kill()
-        raise RuntimeError(f"wif up did not start: {line!r} {proc.stderr.read()}")
-    ports = sorted(int(p.split(":")[-1].rstrip("/,;")) for p in line.split() if p.startswith(("https://127.0.0.1:", "http://127.0.0.1:")))
-    return proc, ports
+        raise RuntimeError(f"wif up did not start: {seen.decode()!r} {proc.stderr.read().decode()}")
+    ports = sorted(int(p.split(":")[-1].rstrip("/,;")) for p in banner[0].split() if p.startswith(("https://127.0.0.1:", "http://127.0.0.1:")))
+    return proc, ports, banner
 
 
 def sourced(program):
@@ -93,10 +100,11 @@ def closed(ports):
 
 
 try:
-    proc, ports = up()
+    proc, ports, banner = up()
     check("wif up starts with three servers on loopback", len(ports) == 3, ports)
     ca_before = open(os.path.join(state, "ca.pem")).read()
     token_file = os.path.join(state, "tokens", "default", "default")
+    check("the ready banner lists the token file", f"  default/default: {token_file}" in banner, banner)
     first = open(token_file).read()
     token_check("Python DefaultAzureCredential, unchanged, after sourcing the env file", sourced([PYTHON, "-c", PY_DAC]))
     token_check("Node DefaultAzureCredential, unchanged", node_dac())
@@ -119,7 +127,7 @@ try:
     proc.send_signal(signal.SIGTERM)
     code = proc.wait(timeout=15)
     check("SIGTERM stops wif up with exit 0", code == 0, code)
-    proc, again = up()
+    proc, again, _ = up()
     check("a restart keeps the ports", again == ports, (ports, again))
     check("a restart keeps the CA", open(os.path.join(state, "ca.pem")).read() == ca_before)
     token_check("Python DefaultAzureCredential after the restart", sourced([PYTHON, "-c", PY_DAC]))

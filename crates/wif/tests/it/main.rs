@@ -13,6 +13,7 @@ mod issuer;
 mod proxy;
 mod render;
 mod sts;
+mod up;
 mod up_state;
 mod webhook;
 

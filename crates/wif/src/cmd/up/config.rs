@@ -23,6 +23,10 @@ pub struct Account {
     /// The default identity: client id and tenant (none for an account that only gets a
     /// token file, for an identity made later through ARM).
     pub identity: Option<(String, String)>,
+    /// The tenant its variables name (`AZURE_TENANT_ID`): the identity's; for an account
+    /// without one, the entry's `tenantId`, else the config's first tenant (none when the
+    /// config has no tenant).
+    pub tenant: Option<String>,
     /// Named identities: alias, client id, tenant.
     pub named: Vec<(String, String, String)>,
 }
@@ -74,6 +78,10 @@ pub fn accounts(config: &Value) -> Result<Vec<Account>> {
         })?;
         Ok((client, text(entry, "tenantId").unwrap_or(owner)))
     };
+    let first_tenant = config["tenants"]
+        .as_array()
+        .and_then(|t| t.first())
+        .and_then(|t| text(t, "tenantId"));
     list.iter()
         .enumerate()
         .map(|(i, entry)| {
@@ -83,13 +91,19 @@ pub fn accounts(config: &Value) -> Result<Vec<Account>> {
                 let (client, tenant) = identity(id, &format!("{at}.identities.{alias}"))?;
                 named.push((alias.to_ascii_lowercase(), client, tenant));
             }
+            let identity = match text(entry, "clientId") {
+                Some(_) => Some(identity(entry, &at)?),
+                None => None,
+            };
+            let tenant = match &identity {
+                Some((_, tenant)) => Some(tenant.clone()),
+                None => text(entry, "tenantId").or_else(|| first_tenant.clone()),
+            };
             Ok(Account {
                 namespace: text(entry, "namespace").unwrap_or_else(|| "default".into()),
                 name: text(entry, "name").with_context(|| format!("{at}: name is missing"))?,
-                identity: match text(entry, "clientId") {
-                    Some(_) => Some(identity(entry, &at)?),
-                    None => None,
-                },
+                identity,
+                tenant,
                 named,
             })
         })
@@ -241,5 +255,19 @@ mod tests {
             [("writer".to_owned(), "c2".to_owned(), "t2".to_owned())]
         );
         assert!(accounts(&json!({"tenants": []})).is_err());
+
+        // Token-only accounts name the entry's tenant, else the config's first.
+        let token_only = json!({
+            "tenants": [{"tenantId": "t1"}, {"tenantId": "t2"}],
+            "serviceAccounts": [{"name": "a"}, {"name": "b", "tenantId": "t2"}]
+        });
+        let parsed = accounts(&token_only).unwrap();
+        assert_eq!(
+            parsed
+                .iter()
+                .map(|a| (a.identity.clone(), a.tenant.clone()))
+                .collect::<Vec<_>>(),
+            [(None, Some("t1".to_owned())), (None, Some("t2".to_owned()))]
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! emulator trusting it, and the managed-identity proxy run on loopback; a projected token is
 //! written and rewritten as kubelet does; the variables an app needs are written to an env
 //! file and printed, so code using `DefaultAzureCredential` runs unchanged here and in a
-//! cluster. Ports, keys and the CA live in the state directory ([`state`]).
+//! cluster. Ports, keys and the CA live in the state directory ([`state`]); what it prints
+//! (variables, azure-cli's lines, the ready banner listing every token file) is [`output`]'s.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,15 +14,16 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use prometheus_client::registry::Registry;
 use wif_azure::AzurePlane;
-use wif_core::contract;
 use wif_issuer::{TokenFile, TokenWriter};
 use wif_server::{ServiceOptions, TlsSource};
 use wif_sts::Emulator;
 
 use config::{Account, accounts, default_config, directory};
+use output::{Ready, az_setup_lines, env_lines, env_text, served_identity, token_only_note, wanted};
 use state::{State, lock};
 
 mod config;
+mod output;
 mod state;
 
 /// `wif up` flags.
@@ -29,7 +31,8 @@ mod state;
 #[command(
     after_help = "Examples:\n  wif up                                  # one tenant, one app, default/default trusted\n  \
 eval \"$(wif up --print-env)\"            # in another shell: the app's variables\n  \
-wif up --config wif.yaml --env-file .env.wif"
+wif up --config wif.yaml --env-file .env.wif\n  \
+wif up --config wif.yaml --print-env --service-account default/sa   # an account without clientId: its token file"
 )]
 pub struct UpArgs {
     /// Tenants, applications, identities and credentials (the emulator's directory shape; a
@@ -50,110 +53,14 @@ pub struct UpArgs {
     /// vault hosts, federated login) and exit (the servers are not started).
     #[arg(long, conflicts_with = "print_env")]
     pub print_az_setup: bool,
-    /// The ServiceAccount the variables are for (NAMESPACE/NAME; default: the first of the config).
+    /// The ServiceAccount the variables are for (NAMESPACE/NAME; default: the first with a
+    /// clientId). One without a clientId is for --print-env only: its token file, tenant and
+    /// CA, no AZURE_CLIENT_ID.
     #[arg(long, value_name = "NAMESPACE/NAME")]
     pub service_account: Option<String>,
     /// Lifetime of the projected tokens; they are rewritten at 80% of it, as kubelet does.
     #[arg(long, default_value = "1h", value_parser = crate::cmd::service_args::parse_duration, value_name = "DURATION")]
     pub token_lifetime: Duration,
-}
-
-/// POSIX-shell quoting: single quotes, with `'` written as `'\''`.
-fn quote(value: &str) -> String {
-    format!("'{}'", value.replace('\'', r"'\''"))
-}
-
-/// The app's variables for `account`, whose identity is `(client id, tenant)`.
-fn env_lines(state: &State, account: &Account, identity: &(String, String)) -> Vec<(String, String)> {
-    let ca = state.ca_file().display().to_string();
-    let bundle = state.ca_bundle().display().to_string();
-    let mut lines = vec![
-        (contract::ENV_AUTHORITY_HOST.to_owned(), state.sts_url()),
-        (contract::ENV_TENANT_ID.into(), identity.1.clone()),
-        (contract::ENV_CLIENT_ID.into(), identity.0.clone()),
-        (
-            contract::ENV_FEDERATED_TOKEN_FILE.into(),
-            state
-                .token_file(&account.namespace, &account.name)
-                .display()
-                .to_string(),
-        ),
-        ("REQUESTS_CA_BUNDLE".into(), bundle.clone()),
-        ("SSL_CERT_FILE".into(), bundle),
-        ("NODE_EXTRA_CA_CERTS".into(), ca),
-        (
-            "IDENTITY_ENDPOINT".into(),
-            format!("http://127.0.0.1:{}/msi/token", state.ports.proxy_port),
-        ),
-        ("IDENTITY_HEADER".into(), state.ports.identity_header.clone()),
-    ];
-    for (alias, client, tenant) in &account.named {
-        let suffix = wif_core::mutation::alias_env_suffix(alias).unwrap_or_else(|| alias.to_ascii_uppercase());
-        lines.push((format!("{}_{suffix}", contract::ENV_CLIENT_ID), client.clone()));
-        lines.push((format!("{}_{suffix}", contract::ENV_TENANT_ID), tenant.clone()));
-    }
-    lines
-}
-
-fn env_text(lines: &[(String, String)]) -> String {
-    lines
-        .iter()
-        .map(|(k, v)| format!("export {k}={}\n", quote(v)))
-        .collect()
-}
-
-/// The account the variables are for, and its identity: the one asked for, else the first
-/// with a client id.
-fn chosen<'a>(accounts: &'a [Account], wanted: Option<&str>) -> Result<(&'a Account, (String, String))> {
-    let account = match wanted {
-        None => accounts
-            .iter()
-            .find(|a| a.identity.is_some())
-            .context("no serviceAccounts entry has a clientId: give one an identity of the config")?,
-        Some(wanted) => accounts
-            .iter()
-            .find(|a| format!("{}/{}", a.namespace, a.name) == wanted)
-            .with_context(|| {
-                let known: Vec<String> = accounts.iter().map(|a| format!("{}/{}", a.namespace, a.name)).collect();
-                format!(
-                    "--service-account {wanted} is not in the config (it has {})",
-                    known.join(", ")
-                )
-            })?,
-    };
-    let identity = account.identity.clone().with_context(|| {
-        format!(
-            "ServiceAccount {}/{} has no clientId in the config: it gets a token file only",
-            account.namespace, account.name
-        )
-    })?;
-    Ok((account, identity))
-}
-
-/// The lines that point azure-cli at the local Azure plane and log it in as `identity`
-/// with `account`'s projected token (spec/azure-control-plane.md §1, protocols.md §3.5).
-fn az_setup_lines(state: &State, account: &Account, identity: &(String, String)) -> String {
-    let dir = state.dir.join("azure-cli").display().to_string();
-    let token = state
-        .token_file(&account.namespace, &account.name)
-        .display()
-        .to_string();
-    let proxy = format!("http://127.0.0.1:{}", state.ports.vault_proxy_port);
-    format!(
-        "export AZURE_CONFIG_DIR={} REQUESTS_CA_BUNDLE={}\n\
-export HTTPS_PROXY={} NO_PROXY=127.0.0.1,localhost\n\
-az cloud show -n WifLocal --output none 2>/dev/null || az cloud register -n WifLocal --endpoint-resource-manager {}/\n\
-az cloud set -n WifLocal\n\
-az config set core.instance_discovery=false\n\
-az login --service-principal -u {} -t {} --federated-token \"$(cat {})\"\n",
-        quote(&dir),
-        quote(&state.ca_bundle().display().to_string()),
-        quote(&proxy),
-        state.sts_url(),
-        identity.0,
-        identity.1,
-        quote(&token),
-    )
 }
 
 /// Runs `wif up`.
@@ -178,16 +85,22 @@ pub fn run(args: &UpArgs) -> Result<()> {
         Some(path) => path.display().to_string(),
         None => "the default config".into(),
     })?;
-    let (account, identity) = chosen(&accounts, args.service_account.as_deref())?;
-    let account = account.clone();
+    let account = wanted(&accounts, args.service_account.as_deref())?.clone();
     let suffix = config::vault_suffix(&config);
-    if args.print_env || args.print_az_setup {
+    if args.print_env {
+        // An account without a client id gets its token file's variables all the same.
         let state = State::load_or_create(&dir, &suffix)?;
-        if args.print_env {
-            print!("{}", env_text(&env_lines(&state, &account, &identity)));
-        } else {
-            print!("{}", az_setup_lines(&state, &account, &identity));
+        let lines = env_lines(&state, &account)?;
+        if let Some(note) = token_only_note(&account) {
+            eprintln!("{note}");
         }
+        print!("{}", env_text(&lines));
+        return Ok(());
+    }
+    let identity = served_identity(&account)?;
+    if args.print_az_setup {
+        let state = State::load_or_create(&dir, &suffix)?;
+        print!("{}", az_setup_lines(&state, &account, &identity));
         return Ok(());
     }
     let _lock = lock(&dir)?;
@@ -277,7 +190,7 @@ async fn serve(
         .service;
 
     // The proxy, with the pod's environment.
-    let lines = env_lines(&state, &account, &identity);
+    let lines = env_lines(&state, &account)?;
     let env: HashMap<&str, String> = lines.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let table = wif_proxy::IdentityTable::from_env(&env, env.keys().map(|k| (*k).to_owned()))?;
     let workload = wif_client::WorkloadIdentity::from_env(&env, Some(std::fs::read(state.ca_file())?.as_slice()))?;
@@ -304,26 +217,18 @@ async fn serve(
 
     let env_file = args.env_file.clone().unwrap_or_else(|| state.dir.join("env"));
     wif_issuer::files::write_private(&env_file, env_text(&lines).as_bytes(), true)?;
-    println!(
-        "wif up: ready. issuer {issuer_url}, Entra ID emulator {}, IMDS proxy http://127.0.0.1:{}; state in {}",
-        state.sts_url(),
-        state.ports.proxy_port,
-        state.dir.display()
-    );
-    println!(
-        "the variables of ServiceAccount {}/{} (written to {}; source it, or eval \"$(wif up --print-env)\"):",
-        account.namespace,
-        account.name,
-        env_file.display()
-    );
-    print!("{}", env_text(&lines));
-    println!(
-        "the local Azure plane (ARM and Graph at {}/, vaults *.{suffix} through http://127.0.0.1:{}); for azure-cli, paste (or eval \"$(wif up --print-az-setup)\"):",
-        state.sts_url(),
-        state.ports.vault_proxy_port
-    );
-    print!("{}", az_setup_lines(&state, &account, &identity));
-    println!("Ctrl-C stops every server.");
+    let ready = Ready {
+        state: &state,
+        accounts: &accounts,
+        account: &account,
+        identity: &identity,
+        lines: &lines,
+        env_file,
+        vault_suffix: &suffix,
+        command: output::same_up(args.state_dir.as_deref(), args.config.as_deref()),
+        service_account: args.service_account.as_deref(),
+    };
+    print!("{}", ready.text());
     wif_server::shutdown_signal().await;
     for stop in stops {
         let _ = stop.send(());
@@ -344,16 +249,5 @@ fn stopped(
     stops.push(stop);
     async move {
         let _ = stopped.await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quoting_survives_any_value() {
-        assert_eq!(quote("plain"), "'plain'");
-        assert_eq!(quote("it's"), r"'it'\''s'");
     }
 }
