@@ -162,7 +162,7 @@ pub const DELIBERATE: &[Difference] = &[
     },
     Difference {
         name: "proxy port outside 1-65535 refused",
-        reason: "upstream injects containerPort 0 (or a negative one) and the API server refuses the pod with `containerPort: Required value`; wif refuses it first and says why (spec/upstream-azwi.md §1.12)",
+        reason: "upstream injects containerPort 0 (or a negative one) and the API server refuses the pod with `containerPort: Required value`; wif refuses it first and says why (upstream v1.6.0 parses the proxy-sidecar-port annotation as a base-10 int32 and never checks its range)",
         undo: undo_port_range,
     },
     Difference {
