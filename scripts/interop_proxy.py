@@ -35,6 +35,7 @@ TENANT_B = "bbbbbbbb-0000-4000-8000-00000000000b"
 READER = "11111111-0000-4000-8000-000000000001"
 WRITER = "22222222-0000-4000-8000-000000000002"
 MISMATCHED = "55555555-0000-4000-8000-000000000005"
+AD_HOC = "33333333-0000-4000-8000-000000000003"  # trusts demo/app; not in the proxy's env
 UNKNOWN = "99999999-0000-4000-8000-000000000009"
 SECRET = "interop-identity-header-0123456789"
 VAULT = "https://vault.azure.net"
@@ -125,7 +126,8 @@ try:
         "tenants": [
             {"tenantId": TENANT_A, "applications": [
                 {"displayName": "reader", "appId": READER, "federatedIdentityCredentials": fic("demo")},
-                {"displayName": "mismatched", "appId": MISMATCHED, "federatedIdentityCredentials": fic("production")}]},
+                {"displayName": "mismatched", "appId": MISMATCHED, "federatedIdentityCredentials": fic("production")},
+                {"displayName": "ad-hoc", "appId": AD_HOC, "federatedIdentityCredentials": fic("demo")}]},
             {"tenantId": TENANT_B, "applications": [
                 {"displayName": "writer", "appId": WRITER, "federatedIdentityCredentials": fic("demo")}]},
         ],
@@ -181,13 +183,18 @@ try:
                 token_ok(f"azure-identity ManagedIdentityCredential, {way}: client_id picks the writer in tenant B", token, TENANT_B, WRITER)
             except Exception as e:
                 check(f"azure-identity ManagedIdentityCredential, {way}: client_id picks the writer", False, repr(e))
+            name = f"azure-identity ManagedIdentityCredential, {way}: a client_id the proxy was not told about, in the default tenant (as upstream)"
+            try:
+                token_ok(name, ManagedIdentityCredential(client_id=AD_HOC).get_token(f"{VAULT}/.default").token, TENANT_A, AD_HOC)
+            except Exception as e:
+                check(name, False, repr(e))
     with IMDS:
         try:
             ManagedIdentityCredential(client_id=UNKNOWN).get_token(f"{VAULT}/.default")
-            check("azure-identity: an identity the proxy does not serve is refused", False, "a token was issued")
+            check("azure-identity: a client_id no application has is refused by Entra", False, "a token was issued")
         except Exception as e:
-            check("azure-identity: an identity the proxy does not serve is refused, saying so",
-                  "Identity not found" in str(e) and UNKNOWN in str(e), str(e))
+            check("azure-identity: a client_id no application has is refused by Entra with AADSTS700016",
+                  "AADSTS700016" in str(e) and UNKNOWN in str(e), str(e))
         try:
             ManagedIdentityCredential(client_id=MISMATCHED).get_token(f"{VAULT}/.default")
             check("azure-identity: Entra's refusal reaches the app", False, "a token was issued")

@@ -167,6 +167,18 @@ impl WorkloadIdentity {
         )
     }
 
+    /// A credential for any identity whose tokens live in a cache of its own (on the shared
+    /// clock) and are freed with it. For identities chosen by callers at run time in no fixed
+    /// number (the proxy's ad-hoc client ids), which the shared cache would keep for ever.
+    pub fn credential_with_own_cache(&self, identity: Identity) -> FederatedCredential {
+        FederatedCredential::new(
+            identity,
+            Arc::clone(&self.assertion),
+            self.client.clone(),
+            Arc::new(TokenCache::with_clock(Arc::clone(self.cache.clock()))),
+        )
+    }
+
     /// The default identity (`AZURE_CLIENT_ID`, `AZURE_TENANT_ID`, `AZURE_AUTHORITY_HOST`).
     pub fn default_credential(&self, env: &impl EnvSource) -> Result<FederatedCredential, ClientError> {
         Ok(self.credential(identity::from_env(env)?))

@@ -1,8 +1,9 @@
 //! The proxy's HTTP server: plain HTTP on 127.0.0.1 (as IMDS), every client bounded by
 //! `wif-server`'s limits, one handler that refuses a host that is not loopback's or the
 //! metadata address ([`crate::host`]), routes by [`Route`], checks the request
-//! ([`crate::request`]), selects the identity ([`IdentityTable`]), takes the token from
-//! `wif-client`'s cache and answers in the request's protocol ([`crate::answer`]).
+//! ([`crate::request`]), selects the identity ([`IdentityTable`]: a configured one, or any
+//! other GUID ad hoc), takes the token from `wif-client`'s cache and answers in the request's
+//! protocol ([`crate::answer`]).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -16,10 +17,11 @@ use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
-use wif_client::{CacheOutcome, FederatedCredential, WorkloadIdentity};
+use wif_client::{CacheOutcome, WorkloadIdentity};
 use wif_server::{AdminState, ConnectionLimits, ConnectionMetrics, Serving};
 
 use crate::answer::{self, Issued};
+use crate::credentials::Credentials;
 use crate::identities::IdentityTable;
 use crate::metrics::ProxyMetrics;
 use crate::passthrough::Passthrough;
@@ -76,7 +78,7 @@ pub enum ProxyError {
 
 struct ProxyState {
     table: IdentityTable,
-    credentials: Vec<FederatedCredential>,
+    credentials: Credentials,
     secret: Option<Vec<u8>>,
     passthrough: Option<Passthrough>,
     token_timeout: Duration,
@@ -146,11 +148,7 @@ impl Proxy {
         let address = listener
             .local_addr()
             .map_err(|source| ProxyError::Bind { addr, source })?;
-        let credentials = table
-            .entries()
-            .iter()
-            .map(|entry| workload.credential(entry.identity.clone()))
-            .collect();
+        let credentials = Credentials::new(&workload, &table);
         let state = Arc::new(ProxyState {
             table,
             credentials,
@@ -298,22 +296,23 @@ async fn token(state: &ProxyState, protocol: Protocol, request: &Parts) -> (Resp
     };
     let asked = checked
         .and_then(|()| request::parse_query(protocol, request.uri.query()))
-        .and_then(|asked| state.table.select(&asked.selector).map(|index| (asked, index)));
-    let (asked, index) = match asked {
+        .and_then(|asked| state.table.select(&asked.selector).map(|selected| (asked, selected)));
+    let (asked, selected) = match asked {
         Ok(found) => found,
         Err(refusal) => {
             tracing::debug!(status = refusal.status, description = %refusal.description, "token request refused");
             return (refused(protocol, &refusal), "refused");
         }
     };
-    let Some(credential) = state.credentials.get(index) else {
-        return (
-            refused(
-                protocol,
-                &Refusal::new(500, "unknown", "no credential for the identity"),
-            ),
-            "failed",
-        );
+    let credential = match state
+        .credentials
+        .choose(&selected, &state.table, &state.workload, &state.metrics)
+    {
+        Ok(credential) => credential,
+        Err(refusal) => {
+            tracing::warn!(status = refusal.status, description = %refusal.description, "no credential");
+            return (refused(protocol, &refusal), "failed");
+        }
     };
     let metrics = state.metrics.clone();
     let scope = asked.scope();

@@ -1,12 +1,14 @@
 //! The proxy served for real on 127.0.0.1, getting its tokens from the real emulator over
 //! HTTPS: IMDS and App Service answers, identity selection by client id and alias in two
-//! tenants, the cache (one exchange for many requests), every refusal with its status and
+//! tenants, any other client id ad hoc in the default tenant (and the bound on how many are
+//! held), the cache (one exchange for many requests), every refusal with its status and
 //! body, Entra's refusal passed through, an unreachable and a silent Entra, the passthrough,
 //! readiness that follows the token file, and the probe.
 
 // A test binary: a failed unwrap is a failed test, which is what it should be.
 #![allow(clippy::unwrap_used)]
 
+mod ad_hoc;
 mod hosts;
 mod refusals;
 mod tokens;
@@ -31,6 +33,12 @@ pub(crate) const READER: &str = "11111111-0000-4000-8000-000000000001";
 pub(crate) const WRITER: &str = "22222222-0000-4000-8000-000000000002";
 /// An application whose credential names another namespace: Entra refuses it.
 pub(crate) const MISMATCHED: &str = "55555555-0000-4000-8000-000000000005";
+/// An application in tenant A trusting demo/app that the proxy is not told about.
+pub(crate) const AD_HOC: &str = "33333333-0000-4000-8000-000000000003";
+/// An application in tenant A trusting another namespace, that the proxy is not told about.
+pub(crate) const STRANGER: &str = "66666666-0000-4000-8000-000000000006";
+/// An application in tenant B only, trusting demo/app, that the proxy is not told about.
+pub(crate) const ELSEWHERE: &str = "44444444-0000-4000-8000-000000000004";
 pub(crate) const ISSUER: &str = "https://oidc.example/proxy-it/";
 pub(crate) const SECRET: &str = "app-service-secret-0123456789";
 
@@ -67,10 +75,13 @@ impl Setup {
             )
         };
         let yaml = format!(
-            "tenants:\n  - tenantId: {TENANT_A}\n    applications:\n{}{}  - tenantId: {TENANT_B}\n    applications:\n{}{}",
+            "tenants:\n  - tenantId: {TENANT_A}\n    applications:\n{}{}{}{}  - tenantId: {TENANT_B}\n    applications:\n{}{}{}",
             app("reader", READER, "system:serviceaccount:demo:app"),
             app("mismatched", MISMATCHED, "system:serviceaccount:production:app"),
+            app("adhoc", AD_HOC, "system:serviceaccount:demo:app"),
+            app("stranger", STRANGER, "system:serviceaccount:production:app"),
             app("writer", WRITER, "system:serviceaccount:demo:app"),
+            app("elsewhere", ELSEWHERE, "system:serviceaccount:demo:app"),
             issuer.issuers_section()
         );
         let token_requests = Arc::new(AtomicUsize::new(0));

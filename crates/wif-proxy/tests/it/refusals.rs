@@ -53,14 +53,19 @@ async fn imds_refusals_have_imds_status_and_body() {
         imds_error(&no_resource),
         (400, "invalid_request", "Required query variable 'resource' is missing")
     );
+    // Not a GUID and no alias: no application can have it, so it is refused here, not by Entra.
     let unknown = proxy
-        .imds("resource=https://vault.azure.net&client_id=99999999-0000-4000-8000-000000000009")
+        .imds("resource=https://vault.azure.net&client_id=no-such-app")
         .await;
-    assert_eq!(unknown.status, 400);
     assert_eq!(
-        imds_error(&unknown).2,
-        format!(
-            "Identity not found: client_id \"99999999-0000-4000-8000-000000000009\" is none of this proxy's identities (it serves {READER} (default), {MISMATCHED} (alias mismatched), {WRITER} (alias writer))"
+        imds_error(&unknown),
+        (
+            400,
+            "invalid_request",
+            format!(
+                "Identity not found: client_id \"no-such-app\" is neither one of this proxy's identities (it serves {READER} (default), {MISMATCHED} (alias mismatched), {WRITER} (alias writer)) nor a GUID, so no application has it"
+            )
+            .as_str()
         )
     );
     for selector in [
