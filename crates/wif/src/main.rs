@@ -187,7 +187,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("wif: {error:#}");
+            eprintln!("wif: {}", wif_core::error_text::for_people(error.as_ref()));
             ExitCode::FAILURE
         }
     }

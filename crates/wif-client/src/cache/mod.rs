@@ -29,6 +29,11 @@ pub const REFRESH_AHEAD_MS: i64 = 300_000;
 pub const MAX_BACKOFF_MS: i64 = 30_000;
 /// The longest token lifetime believed (Entra's longest is a day, with CAE).
 pub const MAX_LIFETIME_S: i64 = 86_400;
+/// The most scopes kept per identity. Scopes come from callers (the proxy takes `resource`
+/// from each request), so a caller naming a new one each time must not grow memory without
+/// end; a real app asks for a handful. At the bound, a new scope takes the place of one with
+/// no request in flight, the one whose token is gone or ends first.
+pub const MAX_SCOPES_PER_IDENTITY: usize = 256;
 
 /// An access token and when it stops being served.
 #[derive(Clone, PartialEq, Eq)]
@@ -153,7 +158,37 @@ impl IdentitySlots {
             return Arc::clone(slot);
         }
         let mut scopes = self.scopes.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !scopes.contains_key(scope) && scopes.len() >= MAX_SCOPES_PER_IDENTITY {
+            evict_one(&mut scopes);
+        }
         Arc::clone(scopes.entry(scope.to_owned()).or_default())
+    }
+
+    /// How many scopes are held (tests, diagnostics).
+    pub fn len(&self) -> usize {
+        self.scopes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Whether no scope is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Drops the scope a newcomer may replace: one with no request in flight, its token gone or
+/// ending first. A caller still holding the dropped slot keeps it until it is done. When every
+/// scope has a request in flight, nothing is dropped (at most one per waiting request).
+fn evict_one(scopes: &mut HashMap<String, Arc<Slot>>) {
+    let victim = scopes
+        .iter()
+        .filter(|(_, slot)| slot.state().in_flight.is_none())
+        .min_by_key(|(_, slot)| slot.current().map_or(i64::MIN, |t| t.usable_until_ms))
+        .map(|(scope, _)| scope.clone());
+    if let Some(scope) = victim {
+        scopes.remove(&scope);
     }
 }
 

@@ -174,3 +174,46 @@ fn refresh_points() {
     let t = AccessToken::from_fresh(fresh(60), 0);
     assert_eq!((t.refresh_on_ms, t.usable_until_ms), (30_000, 45_000));
 }
+
+#[tokio::test]
+async fn a_flood_of_scopes_holds_at_most_the_bound_and_keeps_the_longest_lived() {
+    let cache = TokenCache::with_clock(Arc::new(ManualClock::new(1_800_000_000_000)));
+    let slots = cache.identity(&identity());
+    let calls = Arc::new(AtomicUsize::new(0));
+    // The scope in use holds the token that lives longest; every other one ends sooner.
+    cache
+        .get(
+            &slots,
+            "https://vault.azure.net/.default",
+            fetch(&calls, None, Ok(fresh(86_000))),
+        )
+        .await
+        .unwrap();
+    for n in 0..MAX_SCOPES_PER_IDENTITY * 4 {
+        let scope = format!("https://flood-{n}.example/.default");
+        cache
+            .get(&slots, &scope, fetch(&calls, None, Ok(fresh(3_600))))
+            .await
+            .unwrap();
+        assert!(
+            slots.len() <= MAX_SCOPES_PER_IDENTITY,
+            "{} scopes after {n}",
+            slots.len()
+        );
+    }
+    assert_eq!(slots.len(), MAX_SCOPES_PER_IDENTITY);
+    let before = calls.load(Ordering::SeqCst);
+    cache
+        .get(
+            &slots,
+            "https://vault.azure.net/.default",
+            fetch(&calls, None, Ok(fresh(86_000))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        before,
+        "the long-lived token was kept, not fetched again"
+    );
+}

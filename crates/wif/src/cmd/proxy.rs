@@ -22,7 +22,8 @@ AZURE_POD_IDENTITY_AUTHORITY_HOST=http://127.0.0.1:8000 for Python and JS SDKs),
 environment variables alone, as on App Service (every SDK, no iptables):\n\
   IDENTITY_ENDPOINT=http://127.0.0.1:8000/msi/token IDENTITY_HEADER=<the proxy's IDENTITY_HEADER>\n\
 Identities: AZURE_CLIENT_ID (default) and AZURE_CLIENT_ID_<ALIAS>, each in AZURE_TENANT_ID\n\
-(or AZURE_TENANT_ID_<ALIAS>); requests choose one with client_id=<client id or alias>.\n\
+(or AZURE_TENANT_ID_<ALIAS>); requests choose one with client_id=<client id or alias>;\n\
+any other client id (a GUID) is exchanged in AZURE_TENANT_ID, as upstream does.\n\
 Examples:\n  wif proxy                                  # as upstream's sidecar, on 127.0.0.1:8000\n  \
 IDENTITY_HEADER=$(openssl rand -hex 24) wif proxy --proxy-port 8000 --imds-passthrough 169.254.169.254:80"
 )]

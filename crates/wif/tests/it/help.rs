@@ -1,4 +1,5 @@
-//! Every command's `--help` ends with examples a user can copy.
+//! What the command line tells people: every command's `--help` ends with examples a user can
+//! copy, and an error reads as words.
 
 use super::*;
 
@@ -41,4 +42,23 @@ fn every_command_shows_an_example() {
             "{command:?}: global flags under their own heading"
         );
     }
+}
+
+#[test]
+fn a_missing_file_is_named_in_words_without_the_os_error_number() {
+    let out = wif(
+        &[
+            "render",
+            "-f",
+            "/nonexistent/wif-input.yaml",
+            "--tenant-id",
+            "aaaaaaaa-0000-4000-8000-00000000000a",
+        ],
+        b"",
+    );
+    assert!(!out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "wif: cannot open /nonexistent/wif-input.yaml: No such file or directory\n"
+    );
 }
