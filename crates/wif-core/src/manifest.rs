@@ -1,14 +1,24 @@
 //! Manifest walking for offline rendering: finds the pod templates of workload objects
 //! (Pod, Deployment, StatefulSet, DaemonSet, ReplicaSet, ReplicationController, Job,
 //! CronJob, PodTemplate, and `List` items), applies the mutation planner to those labelled
-//! `azure.workload.identity/use: "true"`, using the ServiceAccounts found in the input.
+//! `azure.workload.identity/use: "true"`, using the ServiceAccounts found in the input, and
+//! warns about opt-ins that miss ([`crate::mutation::opt_in_advice`] for a pod template's own
+//! labels, [`misplaced_labels`] for the label left on a ServiceAccount).
 //! Documents are `serde_json::Value`s; reading and writing YAML is the caller's business.
+
+mod accounts;
+mod opt_in;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::contract;
+pub use accounts::ServiceAccountIndex;
+pub use opt_in::{
+    MisplacedLabel, PodTemplateUse, ServiceAccountUsers, and_list, is_opted_in, misplaced_labels, service_account_name,
+    templates_at,
+};
+
 use crate::mutation::{Denial, MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
 use crate::settings::WebhookSettings;
 
@@ -28,116 +38,6 @@ impl Default for RenderOptions {
             allow_missing_service_accounts: false,
         }
     }
-}
-
-/// ServiceAccounts by (namespace, name).
-#[derive(Debug, Clone, Default)]
-pub struct ServiceAccountIndex {
-    accounts: BTreeMap<(String, String), ServiceAccountInfo>,
-}
-
-impl ServiceAccountIndex {
-    /// Collects every `v1 ServiceAccount` of the documents (and of `List` items).
-    pub fn from_documents(documents: &[Value], default_namespace: &str) -> Result<Self, RenderError> {
-        let mut index = ServiceAccountIndex::default();
-        for (i, doc) in documents.iter().enumerate() {
-            index.add_document(i, doc, default_namespace)?;
-        }
-        Ok(index)
-    }
-
-    fn add_document(&mut self, document: usize, doc: &Value, default_namespace: &str) -> Result<(), RenderError> {
-        if doc.is_null() {
-            return Ok(());
-        }
-        let kind = kind_of(document, doc)?;
-        if kind == "List" {
-            for item in doc
-                .get("items")
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                self.add_document(document, item, default_namespace)?;
-            }
-        } else if kind == "ServiceAccount" {
-            let info = service_account_info(document, doc, default_namespace)?;
-            self.insert(info);
-        }
-        Ok(())
-    }
-
-    /// Adds or replaces one account.
-    pub fn insert(&mut self, info: ServiceAccountInfo) {
-        self.accounts.insert((info.namespace.clone(), info.name.clone()), info);
-    }
-
-    /// Adds every account of `other`, replacing same-named ones.
-    pub fn extend(&mut self, other: ServiceAccountIndex) {
-        self.accounts.extend(other.accounts);
-    }
-
-    /// Looks one up.
-    pub fn get(&self, namespace: &str, name: &str) -> Option<&ServiceAccountInfo> {
-        self.accounts.get(&(namespace.to_owned(), name.to_owned()))
-    }
-
-    /// The account most like `namespace/name` (a typo of the name, or the same name in another
-    /// namespace), as `namespace/name`, for a "did you mean".
-    pub fn closest(&self, namespace: &str, name: &str) -> Option<String> {
-        self.accounts
-            .keys()
-            .map(|(ns, n)| {
-                let distance = crate::mutation::levenshtein(n, name) + if ns == namespace { 0 } else { 3 };
-                (distance, format!("{ns}/{n}"))
-            })
-            .filter(|(distance, _)| *distance <= 3)
-            .min()
-            .map(|(_, found)| found)
-    }
-
-    /// How many accounts.
-    pub fn len(&self) -> usize {
-        self.accounts.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.accounts.is_empty()
-    }
-}
-
-fn service_account_info(
-    document: usize,
-    doc: &Value,
-    default_namespace: &str,
-) -> Result<ServiceAccountInfo, RenderError> {
-    let (namespace, name) = namespace_and_name(doc, default_namespace);
-    let mut annotations = BTreeMap::new();
-    if let Some(found) = doc
-        .get("metadata")
-        .and_then(|m| m.get("annotations"))
-        .filter(|a| !a.is_null())
-    {
-        let map = found.as_object().ok_or_else(|| RenderError {
-            document,
-            object: format!("ServiceAccount {namespace}/{name}"),
-            message: "metadata.annotations must be a map".into(),
-        })?;
-        for (key, value) in map {
-            let text = value.as_str().ok_or_else(|| RenderError {
-                document,
-                object: format!("ServiceAccount {namespace}/{name}"),
-                message: format!("annotation {key:?} must be a string (quote it)"),
-            })?;
-            annotations.insert(key.clone(), text.to_owned());
-        }
-    }
-    Ok(ServiceAccountInfo {
-        namespace,
-        name,
-        annotations,
-    })
 }
 
 /// A document that cannot be rendered; the run stops.
@@ -256,6 +156,7 @@ pub fn render_documents(
     options: &RenderOptions,
 ) -> Result<RenderOutcome, RenderError> {
     let mut outcome = RenderOutcome::default();
+    let users = ServiceAccountUsers::from_documents(documents, &options.default_namespace);
     for (i, doc) in documents.iter().enumerate() {
         if doc.is_null() {
             outcome.documents.push(None);
@@ -264,6 +165,16 @@ pub fn render_documents(
         let mut copy = doc.clone();
         let changed = render_object(i, &mut copy, accounts, settings, options, &mut outcome)?;
         outcome.documents.push(changed.then_some(copy));
+        outcome.findings.extend(
+            misplaced_labels(doc, &options.default_namespace, &users)
+                .into_iter()
+                .map(|misplaced| Finding {
+                    document: i,
+                    object: format!("ServiceAccount {}", misplaced.service_account),
+                    severity: Severity::Warning,
+                    message: misplaced.advice.message,
+                }),
+        );
     }
     Ok(outcome)
 }
@@ -328,12 +239,7 @@ fn render_object(
         metadata.and_then(|m| m.get("labels")).and_then(Value::as_object),
         metadata.and_then(|m| m.get("annotations")).and_then(Value::as_object),
     );
-    let opted_in = metadata
-        .and_then(|m| m.get("labels"))
-        .and_then(|l| l.get(contract::LABEL_USE))
-        .and_then(Value::as_str)
-        == Some(contract::LABEL_USE_VALUE);
-    if !opted_in {
+    if !is_opted_in(template) {
         outcome.findings.extend(advice.into_iter().map(|a| Finding {
             document,
             object: object_ref.clone(),

@@ -65,7 +65,7 @@ rules! {
     LabelOnWorkload => "label-on-workload", Error,
         "The webhook reads the label from the pod, which is made from the pod template: a label on the Deployment's (or Job's...) own metadata never reaches the pod.";
     LabelOnServiceAccount => "label-on-service-account", Warning,
-        "Since v1.0 the webhook reads azure.workload.identity/use from the pod only; on the ServiceAccount it has no effect.";
+        "Since v1.0 the webhook reads azure.workload.identity/use from the pod only; on the ServiceAccount it has no effect, and the pod templates that run as it are not mutated unless labelled themselves.";
     LabelNotString => "label-not-string", Error,
         "Labels are strings: the boolean true is refused by the API server, so the workload is not created at all.";
     LabelValue => "label-value", Error,
@@ -93,7 +93,7 @@ rules! {
     MountConflict => "mount-conflict", Error,
         "A container already mounts another volume where the token goes: it gets no token.";
     TokenExpiration => "token-expiration", Error,
-        "The webhook refuses a token expiration outside 3600..86400 seconds (or not a number): the pod is not created.";
+        "The webhook reads the token expiration from the pod's annotation, else the ServiceAccount's, and refuses one outside 3600..86400 seconds (or not a number): the pod is not created.";
     ProxyPort => "proxy-port", Error,
         "The webhook refuses a proxy port that is not a number from 1 to 65535: the pod is not created.";
     ProxyHostNetwork => "proxy-host-network", Error,

@@ -60,6 +60,7 @@ pub(super) fn check(
     input: &Input<'_>,
     all: &[ClientCredentials],
     workload: &ObjectRef,
+    service_account: &str,
     client_id: &str,
     subject: &str,
 ) -> Vec<Finding> {
@@ -80,11 +81,12 @@ pub(super) fn check(
                     rule: Rule::CredentialOtherClient,
                     object: workload.clone(),
                     message: format!(
-                        "credential '{}' accepts this workload's token, but it is on {} (client id {}), and the ServiceAccount names client id {client_id}",
+                        "credential '{}' accepts this workload's token, but it is on {} (client id {}), and ServiceAccount {service_account} names client id {client_id}",
                         found.name, other.owner, other.client_id
                     ),
                     fix: format!(
-                        "set the ServiceAccount's azure.workload.identity/client-id to {}, or add a credential with {wanted} to client id {client_id}",
+                        "set {} of ServiceAccount {service_account} (metadata.annotations) to {}, or add a credential with {wanted} to client id {client_id}",
+                        crate::contract::ANNOTATION_CLIENT_ID,
                         other.client_id
                     ),
                 }];

@@ -57,6 +57,16 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding about `object`.
+    pub fn new(rule: Rule, object: ObjectRef, message: String, fix: impl Into<String>) -> Self {
+        Finding {
+            rule,
+            object,
+            message,
+            fix: fix.into(),
+        }
+    }
+
     /// The rule's severity.
     pub fn severity(&self) -> Severity {
         self.rule.severity()

@@ -7,11 +7,13 @@
 //! and denials (so `kubectl` and the doctor say the same words) and the FIC match and its
 //! diagnosis ([`crate::fic`]), the one the emulator's `wif_diagnosis` comes from.
 
+mod containers;
 mod credential_files;
 mod facts;
 mod federation;
 mod fixes;
 mod input;
+mod refusals;
 mod registration;
 mod token;
 mod workloads;

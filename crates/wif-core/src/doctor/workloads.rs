@@ -1,28 +1,28 @@
 //! The manifest rules: every workload's pod template and ServiceAccount, as the webhook would
 //! see them (its own planner runs, so its warnings and denials become findings with their
-//! rules), plus what only a look at the whole set shows: a label in the wrong place, a
-//! secret that DefaultAzureCredential would pick first, user-set variables that contradict
-//! the ServiceAccount, one identity shared by many workloads.
+//! rules), plus what only a look at the whole set shows: a label in the wrong place (on a
+//! ServiceAccount: [`crate::manifest::misplaced_labels`], the advice `wif render` gives too),
+//! one identity shared by many workloads. Each finding is about the object that carries the
+//! wrong value; refusals are placed by [`super::refusals`], the container rules (secrets that
+//! DefaultAzureCredential would pick first, variables that contradict the ServiceAccount) are
+//! [`super::containers`]'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::containers::{self, Expected};
 use super::federation;
-use super::fixes::fix_of_advice;
+use super::fixes::{Place, fix_of_advice};
 use super::input::{Document, Finding, Input, ObjectRef, subject_of};
+use super::refusals::{Refused, refusal};
 use crate::contract;
-use crate::manifest::{namespace_and_name, pod_template_path};
+use crate::manifest::{
+    PodTemplateUse, ServiceAccountUsers, is_opted_in, misplaced_labels, namespace_and_name, pod_template_path,
+    service_account_name,
+};
 use crate::mutation::{MutationRequest, PodView, ServiceAccountInfo, Target, annotation_warnings, plan_mutation};
 use crate::rules::Rule;
-
-/// Variables that make DefaultAzureCredential's EnvironmentCredential win over workload identity.
-const OVERRIDING_ENV: [&str; 4] = [
-    "AZURE_CLIENT_SECRET",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-    "AZURE_CLIENT_CERTIFICATE",
-    "AZURE_USERNAME",
-];
 
 /// One object of the input (`List` items flattened).
 struct Object<'a> {
@@ -76,12 +76,6 @@ fn string_map(value: Option<&Value>) -> BTreeMap<&str, &str> {
         .unwrap_or_default()
 }
 
-fn label(metadata: Option<&Value>) -> Option<&Value> {
-    metadata
-        .and_then(|m| m.get("labels"))
-        .and_then(|l| l.get(contract::LABEL_USE))
-}
-
 struct Account<'a> {
     object: &'a Object<'a>,
     info: ServiceAccountInfo,
@@ -105,15 +99,6 @@ impl Account<'_> {
     }
 }
 
-fn finding(rule: Rule, object: ObjectRef, message: String, fix: impl Into<String>) -> Finding {
-    Finding {
-        rule,
-        object,
-        message,
-        fix: fix.into(),
-    }
-}
-
 /// Every manifest rule.
 pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
     let mut objects = Vec::new();
@@ -122,21 +107,18 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
     }
     let mut findings = Vec::new();
     let mut accounts: BTreeMap<(String, String), Account<'_>> = BTreeMap::new();
+    let runs_as =
+        ServiceAccountUsers::from_documents(input.documents.iter().map(|d| &d.value), input.default_namespace);
     for object in objects.iter().filter(|o| o.kind == "ServiceAccount") {
         let metadata = object.value.get("metadata");
         let annotations = string_map(metadata.and_then(|m| m.get("annotations")));
-        if label(metadata).is_some() {
-            findings.push(finding(
-                Rule::LabelOnServiceAccount,
+        for misplaced in misplaced_labels(object.value, input.default_namespace, &runs_as) {
+            let advice = misplaced.advice;
+            findings.push(Finding::new(
+                advice.rule,
                 object.reference(),
-                format!(
-                    "the ServiceAccount carries the label {}, which the webhook reads from pods only",
-                    contract::LABEL_USE
-                ),
-                format!(
-                    "move the label {}: \"true\" to the pod template of each workload that uses this ServiceAccount",
-                    contract::LABEL_USE
-                ),
+                advice.message,
+                misplaced.fix,
             ));
         }
         let wif_keys: Vec<&str> = annotations
@@ -145,9 +127,13 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
             .filter(|k| k.starts_with(contract::WIF_PREFIX))
             .collect();
         let sa_ref = format!("{}/{}", object.namespace, object.name);
+        let place = Place::ServiceAccount {
+            reference: &sa_ref,
+            users: runs_as.of(&object.namespace, &object.name),
+        };
         for advice in annotation_warnings(Target::ServiceAccount, &sa_ref, &annotations, &wif_keys) {
-            let fix = fix_of_advice(advice.rule, &advice.message);
-            findings.push(finding(advice.rule, object.reference(), advice.message, fix));
+            let fix = fix_of_advice(advice.rule, &advice.message, &place);
+            findings.push(Finding::new(advice.rule, object.reference(), advice.message, fix));
         }
         let info = ServiceAccountInfo {
             namespace: object.namespace.clone(),
@@ -171,7 +157,17 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
         let Some(template) = path.iter().try_fold(object.value, |v, token| v.get(*token)) else {
             continue;
         };
-        if let Some(client_id) = check_workload(input, object, template, &accounts, &mut findings) {
+        let template_use = PodTemplateUse {
+            object: object.reference().to_string(),
+            template_path: path.join("."),
+            labelled: is_opted_in(template),
+        };
+        let workload = Workload {
+            object,
+            template,
+            template_use: &template_use,
+        };
+        if let Some(client_id) = check_workload(input, &workload, &accounts, &runs_as, &mut findings) {
             users
                 .entry(client_id.to_ascii_lowercase())
                 .or_default()
@@ -181,7 +177,7 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
     for (client_id, workloads) in users {
         if workloads.len() > 1 {
             let list: Vec<&str> = workloads.iter().map(String::as_str).collect();
-            findings.push(finding(
+            findings.push(Finding::new(
                 Rule::ClientIdShared,
                 ObjectRef {
                     kind: "Identity".into(),
@@ -198,34 +194,38 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
     findings
 }
 
-fn containers(spec: Option<&Value>) -> Vec<&Value> {
-    ["initContainers", "containers"]
-        .iter()
-        .filter_map(|k| spec.and_then(|s| s.get(*k)).and_then(Value::as_array))
-        .flatten()
-        .collect()
+/// A workload object and its pod template.
+struct Workload<'a> {
+    object: &'a Object<'a>,
+    template: &'a Value,
+    template_use: &'a PodTemplateUse,
 }
 
 /// The rules of one workload; returns the client id it federates with, if it does.
 fn check_workload(
     input: &Input<'_>,
-    object: &Object<'_>,
-    template: &Value,
+    workload: &Workload<'_>,
     accounts: &BTreeMap<(String, String), Account<'_>>,
+    runs_as: &ServiceAccountUsers,
     findings: &mut Vec<Finding>,
 ) -> Option<String> {
+    let Workload {
+        object,
+        template,
+        template_use,
+    } = *workload;
     let metadata = template.get("metadata");
     let spec = template.get("spec");
-    let sa_name = spec
-        .and_then(|s| s.get("serviceAccountName").or_else(|| s.get("serviceAccount")))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .unwrap_or("default");
+    let sa_name = service_account_name(template);
+    let sa_ref = format!("{}/{sa_name}", object.namespace);
     let account = accounts.get(&(object.namespace.clone(), sa_name.to_owned()));
     let here = object.reference();
     let use_label = format!("{}: \"true\"", contract::LABEL_USE);
-    let opted_in = label(metadata).and_then(Value::as_str) == Some(contract::LABEL_USE_VALUE);
-    if !opted_in {
+    let pod_place = Place::PodTemplate {
+        template: template_use,
+        service_account: &sa_ref,
+    };
+    if !template_use.labelled {
         let workload_labels = if object.kind == "Pod" {
             None
         } else {
@@ -242,21 +242,20 @@ fn check_workload(
         );
         if advice.is_empty() {
             if let Some(account) = account.filter(|a| !a.client_id().is_empty()) {
-                findings.push(finding(
+                findings.push(Finding::new(
                     Rule::LabelMissing,
                     here,
                     format!(
-                        "ServiceAccount {}/{sa_name} names client id {}, but the pod template is not labelled {use_label}: the webhook leaves it alone",
-                        object.namespace,
+                        "ServiceAccount {sa_ref} names client id {}, but the pod template is not labelled {use_label}: the webhook leaves it alone",
                         account.client_id()
                     ),
-                    format!("add {use_label} to the pod template's metadata.labels"),
+                    fix_of_advice(Rule::LabelMissing, "", &pod_place),
                 ));
             }
         } else {
             for advice in advice {
-                let fix = fix_of_advice(advice.rule, &advice.message);
-                findings.push(finding(advice.rule, here.clone(), advice.message, fix));
+                let fix = fix_of_advice(advice.rule, &advice.message, &pod_place);
+                findings.push(Finding::new(advice.rule, here.clone(), advice.message, fix));
             }
         }
         return None;
@@ -264,26 +263,30 @@ fn check_workload(
 
     // Federated: what the webhook would say, rule by rule.
     let Some(account) = account else {
-        findings.push(finding(
+        findings.push(Finding::new(
             Rule::ServiceAccountMissing,
             here,
             format!(
-                "ServiceAccount {}/{sa_name} is not in the input, so its client id and the credentials cannot be checked",
-                object.namespace
+                "ServiceAccount {sa_ref} is not in the input, so its client id and the credentials cannot be checked"
             ),
             "pass the ServiceAccount's manifest too (another -f)",
         ));
         return None;
     };
+    let annotations = string_map(metadata.and_then(|m| m.get("annotations")));
+    let account_users = runs_as.of(&object.namespace, sa_name);
+    let refused = Refused {
+        workload: &here,
+        template: template_use,
+        annotations: &annotations,
+        account: &account.object.reference(),
+        account_annotations: &account.info.annotations,
+        users: account_users,
+    };
     let pod = match PodView::from_value(template) {
         Ok(pod) => pod,
         Err(denial) => {
-            findings.push(finding(
-                denial.rule,
-                here,
-                denial.message,
-                fix_of_advice(denial.rule, ""),
-            ));
+            findings.push(refusal(denial, &refused));
             return None;
         }
     };
@@ -296,94 +299,33 @@ fn check_workload(
     };
     match plan_mutation(&request, input.settings) {
         Ok(plan) => {
+            let on_account = Place::ServiceAccount {
+                reference: &sa_ref,
+                users: account_users,
+            };
             for advice in plan.warnings {
-                let fix = fix_of_advice(advice.rule, &advice.message);
-                let target = if advice.message.starts_with("ServiceAccount ") {
-                    account.object.reference()
+                let (target, place) = if advice.message.starts_with("ServiceAccount ") {
+                    (account.object.reference(), &on_account)
                 } else {
-                    here.clone()
+                    (here.clone(), &pod_place)
                 };
-                findings.push(finding(advice.rule, target, advice.message, fix));
+                let fix = fix_of_advice(advice.rule, &advice.message, place);
+                findings.push(Finding::new(advice.rule, target, advice.message, fix));
             }
         }
         Err(denial) => {
-            let fix = fix_of_advice(denial.rule, &denial.message);
-            findings.push(finding(
-                denial.rule,
-                here,
-                format!("the webhook refuses the pod: {}", denial.message),
-                fix,
-            ));
+            findings.push(refusal(denial, &refused));
             return None;
         }
     }
 
-    let annotations = string_map(metadata.and_then(|m| m.get("annotations")));
-    let all = containers(spec);
-    let names: BTreeSet<&str> = all
-        .iter()
-        .filter_map(|c| c.get("name").and_then(Value::as_str))
-        .collect();
-    let skipped: BTreeSet<&str> = annotations
-        .get(contract::ANNOTATION_SKIP_CONTAINERS)
-        .map(|v| v.split(';').map(str::trim).filter(|s| !s.is_empty()).collect())
-        .unwrap_or_default();
-    for name in skipped.iter().filter(|n| !names.contains(*n)) {
-        let known: Vec<&str> = names.iter().copied().collect();
-        findings.push(finding(
-            Rule::SkipContainersUnknown,
-            here.clone(),
-            format!(
-                "{} names container {name:?}, which the pod does not have (it has {})",
-                contract::ANNOTATION_SKIP_CONTAINERS,
-                known.join(", ")
-            ),
-            "name the containers exactly as in the pod spec, separated by ';'",
-        ));
-    }
-
     let client_id = account.client_id().to_owned();
-    let tenant_id = account.tenant_id(input).to_owned();
-    for container in all {
-        let name = container.get("name").and_then(Value::as_str).unwrap_or_default();
-        if skipped.contains(name) {
-            continue;
-        }
-        for variable in container.get("env").and_then(Value::as_array).into_iter().flatten() {
-            let Some(var) = variable.get("name").and_then(Value::as_str) else {
-                continue;
-            };
-            let value = variable.get("value").and_then(Value::as_str);
-            if OVERRIDING_ENV.contains(&var) {
-                findings.push(finding(
-                    Rule::EnvOverridesFederation,
-                    here.clone(),
-                    format!("container {name:?} sets {var}: DefaultAzureCredential signs in with it instead of the projected token"),
-                    format!("remove {var} from container {name:?} (workload identity needs no secret)"),
-                ));
-            }
-            let contradicts = |expected: &str| {
-                value.is_some_and(|v| !expected.is_empty() && !v.trim().eq_ignore_ascii_case(expected))
-            };
-            let expected = match var {
-                "AZURE_CLIENT_ID" => Some((client_id.as_str(), contract::ANNOTATION_CLIENT_ID)),
-                "AZURE_TENANT_ID" => Some((tenant_id.as_str(), contract::ANNOTATION_TENANT_ID)),
-                _ => None,
-            };
-            if let Some((expected, annotation)) = expected.filter(|(e, _)| contradicts(e)) {
-                findings.push(finding(
-                    Rule::EnvContradictsServiceAccount,
-                    here.clone(),
-                    format!(
-                        "container {name:?} sets {var}={} itself, but ServiceAccount {}/{sa_name} says {expected} ({annotation}); the container's value wins",
-                        value.unwrap_or_default(),
-                        object.namespace
-                    ),
-                    format!("remove {var} from container {name:?}, so the webhook injects {expected}"),
-                ));
-            }
-        }
-    }
+    let expected = Expected {
+        client_id: &client_id,
+        tenant_id: account.tenant_id(input),
+        service_account: &sa_ref,
+    };
+    findings.extend(containers::check(spec, &annotations, &here, &pod_place, &expected));
 
     if client_id.is_empty() {
         return None;
@@ -391,7 +333,14 @@ fn check_workload(
     // A client id that is not a GUID is its own finding: no credential can be looked up for it.
     if let Some(credentials) = input.credentials.filter(|_| crate::mutation::is_guid(&client_id)) {
         let subject = subject_of(&object.namespace, sa_name);
-        findings.extend(federation::check(input, credentials, &here, &client_id, &subject));
+        findings.extend(federation::check(
+            input,
+            credentials,
+            &here,
+            &sa_ref,
+            &client_id,
+            &subject,
+        ));
     }
     Some(client_id)
 }

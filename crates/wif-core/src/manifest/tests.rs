@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::contract;
 
 const CLIENT: &str = "11111111-1111-1111-1111-111111111111";
 
@@ -177,4 +178,29 @@ fn rendering_twice_changes_nothing() {
     let second = render(&rendered, &RenderOptions::default()).unwrap();
     assert_eq!(second.mutated_templates, 0);
     assert!(second.documents.iter().all(Option::is_none));
+}
+
+#[test]
+fn the_label_on_a_service_account_is_a_warning_naming_the_templates_that_run_as_it() {
+    let mut account = sa_doc(Some("demo"));
+    account["metadata"]["labels"] = json!({ contract::LABEL_USE: "true" });
+    let mut cronjob = workload("CronJob", "batch/v1", false);
+    let spec = &mut cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    spec["serviceAccount"] = spec["serviceAccountName"].take();
+    let docs = vec![
+        workload("Deployment", "apps/v1", true),
+        json!({ "apiVersion": "v1", "kind": "List", "items": [account, cronjob] }),
+    ];
+    let out = render(&docs, &RenderOptions::default()).unwrap();
+    assert_eq!((out.mutated_templates, out.pod_templates), (1, 2));
+    // (The first finding is the test tenant's, "t".)
+    assert_eq!(
+        out.findings[1..],
+        [Finding {
+            document: 1,
+            object: "ServiceAccount demo/app".into(),
+            severity: Severity::Warning,
+            message: "the label azure.workload.identity/use is on the ServiceAccount, and the webhook reads it from pods only; it belongs on the pod template of CronJob demo/web (spec.jobTemplate.spec.template.metadata.labels), which runs as this ServiceAccount and is not mutated".into(),
+        }]
+    );
 }

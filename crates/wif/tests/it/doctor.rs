@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use super::issuer::{Server, TempDir, ok};
 use super::*;
 
+mod placement;
+
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
 
 fn doctor(args: &[&str], stdin: &[u8]) -> std::process::Output {

@@ -5,6 +5,8 @@ use serde_json::Value;
 
 use super::*;
 
+mod advice;
+
 const TENANT: &str = "--tenant-id=33333333-0000-4000-8000-000000000003";
 
 /// The YAML documents `wif render` wrote.

@@ -35,7 +35,7 @@ fn labels_in_the_wrong_place() {
     );
     assert_eq!(
         finding.fix,
-        "add azure.workload.identity/use: \"true\" to the pod template's metadata.labels"
+        "add azure.workload.identity/use: \"true\" to the pod template of Deployment payments/api (spec.template.metadata.labels)"
     );
     let on_workload = missing.replace(
         "  name: api\n  namespace: payments\nspec:",
@@ -77,7 +77,10 @@ fn service_account_annotations() {
             .find(|f| f.rule == Rule::AnnotationTypo)
             .unwrap_or_else(|| panic!("{typo}: {findings:#?}"));
         assert_eq!(
-            typo_finding.fix, "rename the annotation to \"azure.workload.identity/client-id\"",
+            typo_finding.fix,
+            format!(
+                "rename annotation \"azure.workload.identity/{typo}\" of ServiceAccount payments/api-sa (metadata.annotations) to \"azure.workload.identity/client-id\""
+            ),
             "{typo}"
         );
         assert!(
@@ -168,9 +171,18 @@ fn credentials_that_do_not_accept_the_workload() {
         ..Case::new(GOOD)
     };
     let finding = only(&elsewhere, Rule::CredentialOtherClient);
-    assert!(finding.fix.starts_with(&format!(
-        "set the ServiceAccount's azure.workload.identity/client-id to {OTHER_CLIENT}"
-    )));
+    assert_eq!(
+        finding.message,
+        format!(
+            "credential 'payments-api' accepts this workload's token, but it is on managed identity 'api-identity' (client id {OTHER_CLIENT}), and ServiceAccount payments/api-sa names client id {CLIENT}"
+        )
+    );
+    assert_eq!(
+        finding.fix,
+        format!(
+            "set azure.workload.identity/client-id of ServiceAccount payments/api-sa (metadata.annotations) to {OTHER_CLIENT}, or add a credential with issuer `{ISSUER}`, subject `system:serviceaccount:payments:api-sa`, audience `api://AzureADTokenExchange` to client id {CLIENT}"
+        )
+    );
     let none = Case {
         credentials: Some(vec![ClientCredentials {
             credentials: vec![],

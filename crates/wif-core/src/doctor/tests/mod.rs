@@ -162,4 +162,5 @@ fn only(case: &Case<'_>, rule: Rule) -> Finding {
 }
 
 mod manifests;
+mod placement;
 mod token_issuer;
