@@ -3,11 +3,13 @@
 //! CronJob, PodTemplate, and `List` items), applies the mutation planner to those labelled
 //! `azure.workload.identity/use: "true"`, using the ServiceAccounts found in the input, and
 //! warns about opt-ins that miss ([`crate::mutation::opt_in_advice`] for a pod template's own
-//! labels, [`misplaced_labels`] for the label left on a ServiceAccount).
+//! labels, [`misplaced_labels`] for the label left on a ServiceAccount). Without a default
+//! tenant, a template whose ServiceAccount names none is recorded, not mutated ([`tenant`]).
 //! Documents are `serde_json::Value`s; reading and writing YAML is the caller's business.
 
 mod accounts;
 mod opt_in;
+pub mod tenant;
 
 use std::collections::BTreeMap;
 
@@ -87,16 +89,20 @@ pub struct RenderOutcome {
     pub mutated_templates: usize,
     /// How many pod templates the input holds.
     pub pod_templates: usize,
+    /// Pod templates left unmutated for want of a tenant: the settings have no default and
+    /// their ServiceAccount names none ([`tenant::tenant_required`] says it).
+    pub tenant_needed: Vec<tenant::TenantNeeded>,
 }
 
 impl RenderOutcome {
-    /// Whether any finding must fail the run.
+    /// Whether any finding must fail the run, or a template waits for a tenant.
     pub fn has_errors(&self, options: &RenderOptions) -> bool {
-        self.findings.iter().any(|f| match f.severity {
-            Severity::Warning => false,
-            Severity::Denial => true,
-            Severity::MissingServiceAccount => !options.allow_missing_service_accounts,
-        })
+        !self.tenant_needed.is_empty()
+            || self.findings.iter().any(|f| match f.severity {
+                Severity::Warning => false,
+                Severity::Denial => true,
+                Severity::MissingServiceAccount => !options.allow_missing_service_accounts,
+            })
     }
 }
 
@@ -255,8 +261,8 @@ fn render_object(
     };
     let sa_name = pod.service_account_name().to_owned();
     let missing;
-    let account = match accounts.get(&namespace, &sa_name) {
-        Some(account) => account,
+    let (account, in_input) = match accounts.get(&namespace, &sa_name) {
+        Some(account) => (account, true),
         None => {
             outcome.findings.push(Finding {
                 document,
@@ -279,7 +285,7 @@ fn render_object(
                 name: sa_name,
                 annotations: BTreeMap::new(),
             };
-            &missing
+            (&missing, false)
         }
     };
     let hint = format!("{name}- (prefix)");
@@ -300,6 +306,16 @@ fn render_object(
         message: w.message.clone(),
     }));
     if plan.operations.is_empty() {
+        return Ok(false);
+    }
+    if settings.default_tenant_id.is_empty() && !tenant::names_tenant(&account.annotations) {
+        // AZURE_TENANT_ID would be empty: the caller asks for a default tenant, naming these.
+        outcome.tenant_needed.push(tenant::TenantNeeded {
+            service_account: account.reference(),
+            in_input,
+            object: object_ref,
+            document,
+        });
         return Ok(false);
     }
     json_patch::patch(template, &plan.operations)

@@ -48,11 +48,12 @@ pub fn display_name(path: &str) -> &str {
     if path == "-" { "standard input" } else { path }
 }
 
-/// Parses a stream into its documents; empty documents are dropped. Errors name `source`.
+/// Parses a stream into its documents; empty documents are dropped. Errors name `source`,
+/// in their first line and in the parser's snippet (`--> bad.yaml:5:11`).
 pub fn parse_stream(text: &str, source: &str) -> Result<Vec<Value>> {
-    wif_core::yaml::parse_stream(text).map_err(|e| {
+    wif_core::yaml::parse_named_stream(text, source).map_err(|e| {
         let document = e.document.map(|n| format!(", document {n}")).unwrap_or_default();
-        anyhow::anyhow!("{source}{document}: invalid YAML: {}", e.source)
+        anyhow::Error::new(e.source).context(format!("{source}{document}: invalid YAML"))
     })
 }
 
@@ -67,10 +68,12 @@ mod tests {
 
     #[test]
     fn errors_name_source_and_document() {
-        let err = parse_stream("a: 1\n---\nb: 2\n---\nc: [\n", "in.yaml")
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("in.yaml, document 3: invalid YAML"), "{err}");
-        assert!(err.contains("line 5"), "{err}");
+        let err = parse_stream("a: 1\n---\nb: 2\n---\nc: [\n", "in.yaml").unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.starts_with("in.yaml, document 3: invalid YAML: error: line 5"),
+            "{err}"
+        );
+        assert!(err.contains("\n --> in.yaml:5:4\n"), "{err}");
     }
 }

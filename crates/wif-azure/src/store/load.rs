@@ -28,9 +28,9 @@ pub enum LoadError {
     Yaml {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// Why, in the parser's words, its snippet naming the file.
         #[source]
-        source: Box<serde_saphyr::Error>,
+        source: wif_core::yaml::NamedError,
     },
     /// The state file is open to others than its owner (it holds secret values), or its mode
     /// cannot be read: nothing is read from it until its owner narrows it.
@@ -92,7 +92,7 @@ pub fn load_state(path: &Path) -> Result<AzureConfig, LoadError> {
 fn parse(path: &Path, text: &str) -> Result<AzureConfig, LoadError> {
     serde_saphyr::from_str_with_options(text, yaml_options(text.len())).map_err(|source| LoadError::Yaml {
         path: path.to_path_buf(),
-        source: Box::new(source),
+        source: wif_core::yaml::NamedError::new(path.display().to_string(), source),
     })
 }
 

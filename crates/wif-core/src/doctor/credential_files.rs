@@ -10,13 +10,16 @@ use super::facts::ClientCredentials;
 use crate::fic::FederatedCredential;
 
 /// A credential file that cannot be used, with the words to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 #[error("{source_name}: {message}")]
 pub struct CredentialFileError {
     /// The file.
     pub source_name: String,
     /// What is wrong.
     pub message: String,
+    /// The parser's error, naming the file, when the text is not YAML.
+    #[source]
+    pub yaml: Option<crate::yaml::NamedError>,
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
@@ -51,8 +54,16 @@ pub fn parse_credentials(
     let error = |message: String| CredentialFileError {
         source_name: source_name.to_owned(),
         message,
+        yaml: None,
     };
-    let documents = crate::yaml::parse_stream(text_in).map_err(|e| error(format!("invalid YAML or JSON: {e}")))?;
+    let documents = crate::yaml::parse_named_stream(text_in, source_name).map_err(|e| CredentialFileError {
+        source_name: source_name.to_owned(),
+        message: format!(
+            "invalid YAML or JSON{}",
+            e.document.map(|n| format!(", document {n}")).unwrap_or_default()
+        ),
+        yaml: Some(e.source),
+    })?;
     let [document] = documents.as_slice() else {
         return Err(error(format!("expected one document, found {}", documents.len())));
     };

@@ -41,6 +41,14 @@ pub enum IssuerFacts {
         /// Why.
         reason: String,
     },
+    /// The issuer's TLS certificate is signed by no CA that was trusted: a private CA (a
+    /// local issuer's), not given with `--ca-file`.
+    Untrusted {
+        /// The URL.
+        url: String,
+        /// The CA file trusted besides the system's, when one was given.
+        ca_file: Option<String>,
+    },
     /// Both were fetched.
     Fetched {
         /// The discovery document's `issuer`.

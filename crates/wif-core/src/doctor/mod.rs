@@ -8,6 +8,7 @@
 //! diagnosis ([`crate::fic`]), the one the emulator's `wif_diagnosis` comes from.
 
 mod containers;
+mod coverage;
 mod credential_files;
 mod facts;
 mod federation;
@@ -18,6 +19,7 @@ mod registration;
 mod token;
 mod workloads;
 
+pub use coverage::{Unchecked, unchecked};
 pub use credential_files::{CredentialFileError, parse_credentials};
 pub use facts::{ClientCredentials, IssuerFacts, TokenFacts};
 pub use input::{Document, Finding, Input, ObjectRef, subject_of};

@@ -60,20 +60,38 @@ fn display(selector: Option<&Value>) -> String {
     selector.map_or_else(|| "{}".to_owned(), Value::to_string)
 }
 
-/// The registration rules.
-pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
+fn kind(value: &Value) -> String {
+    value.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned()
+}
+
+fn objects<'a>(input: &Input<'a>) -> Vec<(&'a Value, Option<&'a Document>)> {
     let mut objects = Vec::new();
     for document in input.documents {
         flatten(&document.value, &mut objects, document);
     }
-    let kind = |v: &Value| v.get("kind").and_then(Value::as_str).unwrap_or_default().to_owned();
+    objects
+}
+
+/// Whether the registration rules judge `input`: a live cluster holds every configuration,
+/// manifests say something about the cluster's only when they carry one.
+pub(super) fn judged(input: &Input<'_>) -> bool {
+    input.cluster
+        || objects(input)
+            .iter()
+            .any(|(value, _)| kind(value) == "MutatingWebhookConfiguration")
+}
+
+/// The registration rules.
+pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
+    if !judged(input) {
+        return Vec::new();
+    }
+    let objects = objects(input);
     let mut registrations = Vec::new();
-    let mut configurations = 0usize;
     let mut namespaces: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for (value, _) in &objects {
         match kind(value).as_str() {
             "MutatingWebhookConfiguration" => {
-                configurations += 1;
                 let configuration = namespace_and_name(value, "").1;
                 for webhook in value.get("webhooks").and_then(Value::as_array).into_iter().flatten() {
                     if webhook.get("name").and_then(Value::as_str) == Some(contract::WEBHOOK_NAME) {
@@ -91,10 +109,6 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
             }
             _ => {}
         }
-    }
-    // Manifests without any configuration say nothing about the cluster's.
-    if !input.cluster && configurations == 0 {
-        return Vec::new();
     }
     let mut findings = Vec::new();
     for (value, document) in &objects {

@@ -148,6 +148,18 @@ pub(super) fn check_issuer(input: &Input<'_>, facts: &IssuerFacts) -> Vec<Findin
             format!("{url} cannot be fetched: {reason}"),
             "serve the discovery document and the JWKS over HTTPS where Entra ID can reach them (wif issuer serve, a storage bucket, or the cloud's issuer)".into(),
         )],
+        IssuerFacts::Untrusted { url, ca_file } => {
+            let signer = match ca_file {
+                None => "not signed by a CA this machine trusts".to_owned(),
+                Some(ca) => format!("signed neither by the CA in {ca} nor by one this machine trusts"),
+            };
+            vec![finding(
+                Rule::IssuerUnreachable,
+                &here,
+                format!("{url} cannot be fetched: the issuer's certificate is {signer}: pass its CA with --ca-file FILE"),
+                "pass the CA that signed the issuer's certificate with --ca-file FILE (for wif issuer serve, the file its --self-signed-ca-out wrote); the issuer Entra ID fetches needs a certificate from a public CA".into(),
+            )]
+        }
         IssuerFacts::Fetched {
             discovery_issuer,
             jwks_uri,

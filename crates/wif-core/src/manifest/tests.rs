@@ -204,3 +204,51 @@ fn the_label_on_a_service_account_is_a_warning_naming_the_templates_that_run_as_
         }]
     );
 }
+
+#[test]
+fn without_a_default_tenant_only_templates_whose_account_names_none_wait_for_one() {
+    let no_default = WebhookSettings::new("");
+    let mut annotated = sa_doc(Some("demo"));
+    annotated["metadata"]["annotations"][contract::ANNOTATION_TENANT_ID] =
+        json!("aaaaaaaa-0000-4000-8000-00000000000a");
+    let mut other = workload("Job", "batch/v1", true);
+    other["metadata"]["namespace"] = json!("other");
+    let mut bare = sa_doc(Some("other"));
+    // An empty value names no tenant, as the webhook reads it.
+    bare["metadata"]["annotations"][contract::ANNOTATION_TENANT_ID] = json!("");
+    let docs = vec![
+        annotated,
+        workload("Deployment", "apps/v1", true),
+        bare,
+        other,
+        // Not opted in: never mutated, so it needs no tenant.
+        {
+            let mut unlabelled = workload("StatefulSet", "apps/v1", false);
+            unlabelled["metadata"]["namespace"] = json!("other");
+            unlabelled
+        },
+    ];
+    let options = RenderOptions::default();
+    let accounts = ServiceAccountIndex::from_documents(&docs, "default").unwrap();
+    let out = render_documents(&docs, &accounts, &no_default, &options).unwrap();
+    assert_eq!((out.mutated_templates, out.pod_templates), (1, 3));
+    assert!(out.documents[1].is_some(), "the account names its tenant: mutated");
+    assert!(out.documents[3].is_none(), "left as it was");
+    assert_eq!(
+        out.tenant_needed,
+        [tenant::TenantNeeded {
+            service_account: "other/app".into(),
+            in_input: true,
+            object: "Job other/web".into(),
+            document: 3,
+        }]
+    );
+    assert!(out.has_errors(&options));
+    // Every account names its tenant: nothing waits.
+    let out = render_documents(&docs[..2], &accounts, &no_default, &options).unwrap();
+    assert!(out.tenant_needed.is_empty() && !out.has_errors(&options));
+    // With a default, as before.
+    let out = render_documents(&docs, &accounts, &WebhookSettings::new("t"), &options).unwrap();
+    assert_eq!(out.mutated_templates, 2);
+    assert!(out.tenant_needed.is_empty());
+}

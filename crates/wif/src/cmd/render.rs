@@ -7,16 +7,29 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::Value;
+use wif_core::WebhookSettings;
+use wif_core::manifest::tenant::tenant_required;
 use wif_core::manifest::{RenderOptions, RenderOutcome, ServiceAccountIndex, Severity, render_documents};
 
 use crate::cmd::settings_args::SettingsArgs;
 use crate::input;
 
+/// `wif render --help`: clap's own layout, then the examples as the template's literal text,
+/// which clap does not wrap (it wraps `after_help`, cutting a command in two).
+const HELP: &str = "{before-help}{about-with-newline}
+{usage-heading} {usage}
+
+{all-args}{after-help}
+
+Examples:
+  wif render -f deploy.yaml --tenant-id $TENANT > mutated.yaml
+  wif render -f deploy.yaml > mutated.yaml     # every ServiceAccount has its azure.workload.identity/tenant-id
+  kustomize build . | wif render -f - --tenant-id $TENANT --strict
+  helm install app ./chart --post-renderer wif --post-renderer-args render,-f,-,--tenant-id,$TENANT";
+
 /// `wif render` flags.
 #[derive(Debug, Clone, Args)]
-#[command(
-    after_help = "Examples:\n  wif render -f deploy.yaml --tenant-id $TENANT > mutated.yaml\n  kustomize build . | wif render -f - --tenant-id $TENANT --strict\n  helm install app ./chart --post-renderer wif --post-renderer-args render,-f,-,--tenant-id,$TENANT"
-)]
+#[command(help_template = HELP)]
 pub struct RenderArgs {
     /// Manifest stream to render (multi-document YAML); `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE|-")]
@@ -45,9 +58,27 @@ fn error_in(source: &str) -> impl Fn(wif_core::manifest::RenderError) -> anyhow:
     move |e| anyhow::anyhow!("{source}: {e}")
 }
 
+/// The webhook settings of the flags; without a tenant (no --tenant-id, no AZURE_TENANT_ID)
+/// the default tenant is empty, and only a mutated pod template whose ServiceAccount names
+/// none asks for one ([`wif_core::manifest::tenant`]).
+fn settings(args: &RenderArgs) -> Result<WebhookSettings> {
+    let mut flags = args.settings.clone();
+    // clap fills tenant_id from AZURE_TENANT_ID: unset here means neither was given.
+    let no_default = flags.tenant_id.as_deref().is_none_or(str::is_empty);
+    if no_default {
+        // The flags' parsing requires a tenant (the webhook's does); it is cleared below.
+        flags.tenant_id = Some("render-without-default-tenant".into());
+    }
+    let mut settings = flags.settings()?;
+    if no_default {
+        settings.default_tenant_id.clear();
+    }
+    Ok(settings)
+}
+
 /// Renders the input and returns the rendered stream with the outcome.
 pub fn render_text(args: &RenderArgs, text: &str) -> Result<(String, RenderOutcome)> {
-    let settings = args.settings.settings()?;
+    let settings = settings(args)?;
     let source = input::display_name(&args.filename);
     let documents = input::parse_stream(text, source)?;
     let mut accounts = ServiceAccountIndex::from_documents(&documents, &args.namespace).map_err(error_in(source))?;
@@ -63,6 +94,9 @@ pub fn render_text(args: &RenderArgs, text: &str) -> Result<(String, RenderOutco
         allow_missing_service_accounts: args.allow_missing_service_accounts,
     };
     let outcome = render_documents(&documents, &accounts, &settings, &options).map_err(error_in(source))?;
+    if let Some(required) = tenant_required(&outcome.tenant_needed) {
+        bail!("{required}");
+    }
     let rendered: Vec<Value> = outcome
         .documents
         .iter()

@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::*;
 
 mod advice;
+mod tenant;
 
 const TENANT: &str = "--tenant-id=33333333-0000-4000-8000-000000000003";
 
@@ -269,10 +270,6 @@ fn bad_input_gets_a_clear_error_never_a_panic() {
 fn setup_errors_are_clear() {
     let input = std::fs::read(fixture("workloads.yaml")).unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (
-            &["render", "-f", "-"],
-            "a default tenant is required: pass --tenant-id or set AZURE_TENANT_ID",
-        ),
         (
             &["render", "-f", "-", TENANT, "--azure-environment", "InvalidCloud"],
             "failed to get AAD endpoint",

@@ -124,9 +124,14 @@ impl<'a> Case<'a> {
     }
 
     fn run(&self) -> Vec<Finding> {
+        self.with_input(diagnose)
+    }
+
+    /// `f` of the doctor's input for this case.
+    fn with_input<T>(&self, f: impl FnOnce(&Input<'_>) -> T) -> T {
         let documents = documents(self.yaml);
         let settings = WebhookSettings::new(TENANT);
-        diagnose(&Input {
+        f(&Input {
             documents: &documents,
             default_namespace: "default",
             settings: &settings,
@@ -161,6 +166,7 @@ fn only(case: &Case<'_>, rule: Rule) -> Finding {
     findings.into_iter().next().expect("one finding")
 }
 
+mod coverage;
 mod manifests;
 mod placement;
 mod token_issuer;

@@ -170,6 +170,11 @@ fn credential_files_in_every_shape() {
         let error = parse_credentials(bad, "bad.yaml", None).unwrap_err();
         assert!(error.message.starts_with(expected), "{bad}: {error}");
     }
+    // The parser's snippet names the file, as the first line does.
+    let invalid = parse_credentials("tenants:\n  - tenantId: [\n", "fics.yaml", None).unwrap_err();
+    assert_eq!(invalid.to_string(), "fics.yaml: invalid YAML or JSON, document 1");
+    let words = crate::error_text::error_chain(&invalid);
+    assert!(words.contains("\n --> fics.yaml:2:"), "{words}");
 }
 
 #[test]

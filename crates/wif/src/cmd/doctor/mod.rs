@@ -11,7 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::{Value, json};
 use wif_core::doctor::{
-    ClientCredentials, Document, Finding, Input, IssuerFacts, TokenFacts, diagnose, parse_credentials,
+    ClientCredentials, Document, Finding, Input, IssuerFacts, TokenFacts, Unchecked, diagnose, parse_credentials,
+    unchecked,
 };
 use wif_core::rules::Severity;
 use wif_issuer::IssuerCheck;
@@ -21,14 +22,25 @@ use crate::input;
 
 mod cluster;
 
+/// `wif doctor --help`: clap's own layout, then the examples as the template's literal text,
+/// which clap does not wrap (it wraps `after_help` to the terminal, cutting a command in two
+/// and breaking copy-paste).
+const HELP: &str = "{before-help}{about-with-newline}
+{usage-heading} {usage}
+
+{all-args}{after-help}
+Examples:
+  kustomize build overlays/prod | wif doctor -f - --federated-credentials directory.yaml
+  helm template ./chart | wif doctor -f - --federated-credentials CLIENT_ID=fics.json --issuer-url https://oidc.example/
+  wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer
+  wif doctor --issuer-url https://127.0.0.1:8443/ --check-issuer --ca-file issuer-ca.pem     # a local issuer
+  wif doctor --cluster --federated-credentials CLIENT_ID=fics.json     # the cluster kubectl points at";
+
 /// `wif doctor` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Exit status: 0 no error found, 1 errors found, 2 the input cannot be read.\n\
-Examples:\n  kustomize build overlays/prod | wif doctor -f - --federated-credentials directory.yaml\n  \
-helm template ./chart | wif doctor -f - --federated-credentials CLIENT_ID=fics.json --issuer-url https://oidc.example/\n  \
-wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer\n  \
-wif doctor --cluster --federated-credentials CLIENT_ID=fics.json     # the cluster kubectl points at"
+    after_help = "Exit status: 0 no error found, 1 errors found, 2 the input cannot be read.",
+    help_template = HELP
 )]
 pub struct DoctorArgs {
     /// Manifests: a file, a directory (its .yaml, .yml and .json files, recursively), or `-`
@@ -77,11 +89,11 @@ pub struct DoctorArgs {
 /// Runs `wif doctor`; the exit code says what it found.
 pub fn run(args: &DoctorArgs) -> ExitCode {
     match diagnose_args(args) {
-        Ok(findings) => {
+        Ok((findings, unchecked)) => {
             let out = if args.output == "json" {
                 json_report(&findings)
             } else {
-                text_report(&findings)
+                report(&findings, &unchecked)
             };
             print!("{out}");
             if findings.iter().any(|f| f.severity() == Severity::Error) {
@@ -200,19 +212,35 @@ fn fetch_issuer(issuer: &str, ca_file: Option<&Path>) -> Result<IssuerFacts> {
             jwks_uri: fetched.jwks_uri,
             kids: fetched.keys.keys.iter().filter_map(|k| k.kid.clone()).collect(),
         },
-        Err(error) => IssuerFacts::Unreachable {
-            url: error
+        Err(error) => {
+            let url = error
                 .location()
-                .unwrap_or_else(|| wif_jose::discovery::discovery_url(issuer)),
-            reason: wif_core::error_text::error_chain(&error),
-        },
+                .unwrap_or_else(|| wif_jose::discovery::discovery_url(issuer));
+            let reason = wif_core::error_text::error_chain(&error);
+            // rustls's CertificateError::UnknownIssuer, as reqwest shows it: a private CA.
+            if reason.contains("UnknownIssuer") {
+                IssuerFacts::Untrusted {
+                    url,
+                    ca_file: ca_file.map(|ca| ca.display().to_string()),
+                }
+            } else {
+                IssuerFacts::Unreachable { url, reason }
+            }
+        }
     })
 }
 
-fn diagnose_args(args: &DoctorArgs) -> Result<Vec<Finding>> {
-    if args.filenames.is_empty() && args.federated_credentials.is_empty() && args.token.is_none() && !args.cluster {
+/// The findings, and what was not checked for want of an input.
+fn diagnose_args(args: &DoctorArgs) -> Result<(Vec<Finding>, Vec<Unchecked>)> {
+    let issuer_only = args.check_issuer && args.issuer_url.is_some();
+    if args.filenames.is_empty()
+        && args.federated_credentials.is_empty()
+        && args.token.is_none()
+        && !args.cluster
+        && !issuer_only
+    {
         bail!(
-            "nothing to check: pass manifests (-f PATH or -f -), --cluster, --federated-credentials FILE or --token FILE"
+            "nothing to check: pass manifests (-f PATH or -f -), --cluster, --federated-credentials FILE, --token FILE or --issuer-url URL --check-issuer"
         );
     }
     let mut documents = read_documents(args)?;
@@ -236,7 +264,7 @@ fn diagnose_args(args: &DoctorArgs) -> Result<Vec<Finding>> {
     };
     let mut settings = wif_core::WebhookSettings::new(args.tenant_id.clone().unwrap_or_default());
     settings.audience = args.audience.clone();
-    Ok(diagnose(&Input {
+    let input = Input {
         documents: &documents,
         default_namespace: &args.namespace,
         settings: &settings,
@@ -246,7 +274,8 @@ fn diagnose_args(args: &DoctorArgs) -> Result<Vec<Finding>> {
         issuer_check: issuer_check.as_ref(),
         now: wif_core::clock::unix_now(),
         cluster: args.cluster,
-    }))
+    };
+    Ok((diagnose(&input), unchecked(&input)))
 }
 
 fn location(finding: &Finding) -> String {
@@ -267,8 +296,14 @@ fn from_cluster(finding: &Finding) -> bool {
     finding.object.source.as_deref() == Some(cluster::CLUSTER_SOURCE)
 }
 
-/// The findings for a person.
+/// The findings for a person, everything checked (`wif token inspect`'s).
 pub fn text_report(findings: &[Finding]) -> String {
+    report(findings, &[])
+}
+
+/// The findings for a person, then what was not checked and the flags that check it: "no
+/// findings" alone would read as "nothing wrong" when no credential was looked at.
+fn report(findings: &[Finding], unchecked: &[Unchecked]) -> String {
     let mut out = String::new();
     for finding in findings {
         out.push_str(&format!(
@@ -283,10 +318,22 @@ pub fn text_report(findings: &[Finding]) -> String {
         ));
     }
     let (errors, warnings) = counts(findings);
-    if findings.is_empty() {
-        out.push_str("no findings: nothing here stops workload identity federation\n");
+    let summary = if findings.is_empty() {
+        "no findings".to_owned()
     } else {
-        out.push_str(&format!("{errors} error(s), {warnings} warning(s)\n"));
+        format!("{errors} error(s), {warnings} warning(s)")
+    };
+    if unchecked.is_empty() {
+        if findings.is_empty() {
+            out.push_str("no findings: nothing here stops workload identity federation\n");
+        } else {
+            out.push_str(&format!("{summary}\n"));
+        }
+        return out;
+    }
+    out.push_str(&format!("{summary} in what was checked; not checked:\n"));
+    for part in unchecked {
+        out.push_str(&format!("  {}: {}\n", part.what(), part.how()));
     }
     out
 }
