@@ -34,7 +34,10 @@ pub enum IssuerCommand {
 /// `wif issuer keygen` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif issuer keygen --out sa.key --public-out sa.pub\n  wif issuer keygen --out sa.key --alg ES256"
+    help_template = crate::cmd::help_with_examples!(
+        "wif issuer keygen --out sa.key --public-out sa.pub",
+        "wif issuer keygen --out sa.key --alg ES256",
+    )
 )]
 pub struct KeygenArgs {
     /// Where to write the private key.
@@ -54,7 +57,9 @@ pub struct KeygenArgs {
 /// `wif issuer discovery` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif issuer discovery --issuer https://oidc.example/cluster-1/ --public-keys sa.pub"
+    help_template = crate::cmd::help_with_examples!(
+        "wif issuer discovery --issuer https://oidc.example/cluster-1/ --public-keys sa.pub",
+    )
 )]
 pub struct DiscoveryArgs {
     /// The issuer URL, exactly as in the tokens' iss (kube-apiserver --service-account-issuer).
@@ -71,7 +76,9 @@ pub struct DiscoveryArgs {
 /// `wif issuer mint` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif issuer mint --key sa.key --issuer https://127.0.0.1:8443/ --namespace demo --service-account app --out token"
+    help_template = crate::cmd::help_with_examples!(
+        "wif issuer mint --key sa.key --issuer https://127.0.0.1:8443/ --namespace demo --service-account app --out token",
+    )
 )]
 pub struct MintArgs {
     /// Signing key (PEM).
@@ -108,7 +115,9 @@ pub struct MintArgs {
 /// `wif issuer verify` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif issuer verify --jwks jwks.json --token token --issuer https://127.0.0.1:8443/ --audience api://AzureADTokenExchange"
+    help_template = crate::cmd::help_with_examples!(
+        "wif issuer verify --jwks jwks.json --token token --issuer https://127.0.0.1:8443/ --audience api://AzureADTokenExchange",
+    )
 )]
 pub struct VerifyArgs {
     /// The JWKS (a file as `wif jwks` writes it).
@@ -134,7 +143,9 @@ pub struct VerifyArgs {
 /// `wif issuer serve` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif issuer serve --key sa.key --issuer https://127.0.0.1:8443/ --addr 127.0.0.1:8443 --self-signed-ca-out issuer-ca.pem"
+    help_template = crate::cmd::help_with_examples!(
+        "wif issuer serve --key sa.key --issuer https://127.0.0.1:8443/ --addr 127.0.0.1:8443 --self-signed-ca-out issuer-ca.pem",
+    )
 )]
 pub struct ServeArgs {
     /// Key files (private or public PEM); all are published, so old and new keys can be

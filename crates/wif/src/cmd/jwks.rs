@@ -13,7 +13,10 @@ use wif_issuer::files::write_private;
 /// `wif jwks` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif jwks --public-keys sa.pub\n  wif jwks --public-keys sa.pub,old.pub --output-file jwks.json"
+    help_template = crate::cmd::help_with_examples!(
+        "wif jwks --public-keys sa.pub",
+        "wif jwks --public-keys sa.pub,old.pub --output-file jwks.json",
+    )
 )]
 pub struct JwksArgs {
     /// PEM files with public keys, certificates or private keys (several blocks each);

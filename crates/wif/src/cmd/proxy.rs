@@ -23,9 +23,11 @@ environment variables alone, as on App Service (every SDK, no iptables):\n\
   IDENTITY_ENDPOINT=http://127.0.0.1:8000/msi/token IDENTITY_HEADER=<the proxy's IDENTITY_HEADER>\n\
 Identities: AZURE_CLIENT_ID (default) and AZURE_CLIENT_ID_<ALIAS>, each in AZURE_TENANT_ID\n\
 (or AZURE_TENANT_ID_<ALIAS>); requests choose one with client_id=<client id or alias>;\n\
-any other client id (a GUID) is exchanged in AZURE_TENANT_ID, as upstream does.\n\
-Examples:\n  wif proxy                                  # as upstream's sidecar, on 127.0.0.1:8000\n  \
-IDENTITY_HEADER=$(openssl rand -hex 24) wif proxy --proxy-port 8000 --imds-passthrough 169.254.169.254:80"
+any other client id (a GUID) is exchanged in AZURE_TENANT_ID, as upstream does.",
+    help_template = crate::cmd::help_with_examples!(
+        "wif proxy                                  # as upstream's sidecar, on 127.0.0.1:8000",
+        "IDENTITY_HEADER=$(openssl rand -hex 24) wif proxy --proxy-port 8000 --imds-passthrough 169.254.169.254:80",
+    )
 )]
 pub struct ProxyArgs {
     #[command(subcommand)]
@@ -61,7 +63,11 @@ pub enum ProxyCommand {
 /// `wif proxy init` flags, each with upstream's variable.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif proxy init                   # as upstream's proxy-init container (PROXY_PORT, METADATA_IP...)\n  wif proxy init --dry-run         # the iptables commands, not run\n  wif proxy init --undo"
+    help_template = crate::cmd::help_with_examples!(
+        "wif proxy init                   # as upstream's proxy-init container (PROXY_PORT, METADATA_IP...)",
+        "wif proxy init --dry-run         # the iptables commands, not run",
+        "wif proxy init --undo",
+    )
 )]
 pub struct InitArgs {
     /// The proxy's port.

@@ -14,22 +14,14 @@ use wif_core::manifest::{RenderOptions, RenderOutcome, ServiceAccountIndex, Seve
 use crate::cmd::settings_args::SettingsArgs;
 use crate::input;
 
-/// `wif render --help`: clap's own layout, then the examples as the template's literal text,
-/// which clap does not wrap (it wraps `after_help`, cutting a command in two).
-const HELP: &str = "{before-help}{about-with-newline}
-{usage-heading} {usage}
-
-{all-args}{after-help}
-
-Examples:
-  wif render -f deploy.yaml --tenant-id $TENANT > mutated.yaml
-  wif render -f deploy.yaml > mutated.yaml     # every ServiceAccount has its azure.workload.identity/tenant-id
-  kustomize build . | wif render -f - --tenant-id $TENANT --strict
-  helm install app ./chart --post-renderer wif --post-renderer-args render,-f,-,--tenant-id,$TENANT";
-
 /// `wif render` flags.
 #[derive(Debug, Clone, Args)]
-#[command(help_template = HELP)]
+#[command(help_template = crate::cmd::help_with_examples!(
+    "wif render -f deploy.yaml --tenant-id $TENANT > mutated.yaml",
+    "wif render -f deploy.yaml > mutated.yaml     # every ServiceAccount has its azure.workload.identity/tenant-id",
+    "kustomize build . | wif render -f - --tenant-id $TENANT --strict",
+    "helm install app ./chart --post-renderer wif --post-renderer-args render,-f,-,--tenant-id,$TENANT",
+))]
 pub struct RenderArgs {
     /// Manifest stream to render (multi-document YAML); `-` reads standard input.
     #[arg(short = 'f', long = "filename", value_name = "FILE|-")]

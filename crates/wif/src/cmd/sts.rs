@@ -14,7 +14,10 @@ use wif_sts::Emulator;
 /// `wif sts` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif sts --config directory.yaml --addr 127.0.0.1:8444 --self-signed-ca-out sts-ca.pem\n  export AZURE_AUTHORITY_HOST=https://127.0.0.1:8444 REQUESTS_CA_BUNDLE=$PWD/sts-ca.pem"
+    help_template = crate::cmd::help_with_examples!(
+        "wif sts --config directory.yaml --addr 127.0.0.1:8444 --self-signed-ca-out sts-ca.pem",
+        "export AZURE_AUTHORITY_HOST=https://127.0.0.1:8444 REQUESTS_CA_BUNDLE=$PWD/sts-ca.pem",
+    )
 )]
 pub struct StsArgs {
     /// The directory: tenants, applications, managed identities, federated credentials, issuers.

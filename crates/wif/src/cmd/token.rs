@@ -35,7 +35,11 @@ pub enum Output {
 /// `wif token get` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif token get --scope https://vault.azure.net/.default\n  wif token get --scope https://storage.azure.com/.default --identity writer --output json\n  wif token get --scope https://vault.azure.net/.default --client-id $CLIENT --token-file token --ca-file sts-ca.pem"
+    help_template = crate::cmd::help_with_examples!(
+        "wif token get --scope https://vault.azure.net/.default",
+        "wif token get --scope https://storage.azure.com/.default --identity writer --output json",
+        "wif token get --scope https://vault.azure.net/.default --client-id $CLIENT --token-file token --ca-file sts-ca.pem",
+    )
 )]
 pub struct GetArgs {
     /// The scope: one resource with /.default, e.g. https://vault.azure.net/.default.
@@ -67,7 +71,11 @@ pub struct GetArgs {
 /// `wif token inspect` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif token inspect                          # AZURE_FEDERATED_TOKEN_FILE\n  wif token inspect token --federated-credentials directory.yaml\n  wif token inspect \"$(cat token)\""
+    help_template = crate::cmd::help_with_examples!(
+        "wif token inspect                          # AZURE_FEDERATED_TOKEN_FILE",
+        "wif token inspect token --federated-credentials directory.yaml",
+        "wif token inspect \"$(cat token)\"",
+    )
 )]
 pub struct InspectArgs {
     /// The token file (default AZURE_FEDERATED_TOKEN_FILE); `-` reads standard input.

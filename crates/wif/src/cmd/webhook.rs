@@ -16,7 +16,10 @@ use crate::cmd::settings_args::SettingsArgs;
 /// `wif webhook` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif webhook --tenant-id $TENANT                        # in a cluster, upstream's defaults\n  wif webhook --tenant-id $TENANT --service-accounts sas.yaml --bind-address 127.0.0.1 --port 0 --self-signed-ca-out ca.pem"
+    help_template = crate::cmd::help_with_examples!(
+        "wif webhook --tenant-id $TENANT                        # in a cluster, upstream's defaults",
+        "wif webhook --tenant-id $TENANT --service-accounts sas.yaml --bind-address 127.0.0.1 --port 0 --self-signed-ca-out ca.pem",
+    )
 )]
 pub struct WebhookArgs {
     /// Port of the webhook (upstream's fixed 9443).

@@ -16,19 +16,6 @@ const COMMAND_STARTS: &[&str] = &[
     "#",
 ];
 
-/// Commands whose examples clap still wraps mid-command (their `after_help` is wrapped to the
-/// terminal; examples in the `help_template`'s literal text are not, as `wif doctor`'s and
-/// `wif render`'s): their files belong to other changes. Remove each as it is fixed.
-const EXAMPLES_STILL_WRAPPED: &[&[&str]] = &[
-    &["issuer", "mint"],
-    &["issuer", "verify"],
-    &["issuer", "serve"],
-    &["proxy"],
-    &["token", "get"],
-    &["up"],
-    &["webhook"],
-];
-
 #[test]
 fn every_command_shows_an_example() {
     let commands: &[&[&str]] = &[
@@ -67,9 +54,6 @@ fn every_command_shows_an_example() {
             help.contains("\nGlobal options:\n"),
             "{command:?}: global flags under their own heading"
         );
-        if EXAMPLES_STILL_WRAPPED.contains(command) {
-            continue;
-        }
         for line in examples.lines() {
             let whole = line
                 .strip_prefix("  ")

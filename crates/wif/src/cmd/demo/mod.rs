@@ -27,7 +27,10 @@ use context::{DemoContext, Printer, READER_CLIENT, Step, TENANT_A, TENANT_B, WRI
 /// `wif demo` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif demo            # every step, printed and checked\n  wif demo --quiet    # the step titles and their outcome"
+    help_template = crate::cmd::help_with_examples!(
+        "wif demo            # every step, printed and checked",
+        "wif demo --quiet    # the step titles and their outcome",
+    )
 )]
 pub struct DemoArgs {
     /// Print only the step titles and their outcome.

@@ -22,25 +22,17 @@ use crate::input;
 
 mod cluster;
 
-/// `wif doctor --help`: clap's own layout, then the examples as the template's literal text,
-/// which clap does not wrap (it wraps `after_help` to the terminal, cutting a command in two
-/// and breaking copy-paste).
-const HELP: &str = "{before-help}{about-with-newline}
-{usage-heading} {usage}
-
-{all-args}{after-help}
-Examples:
-  kustomize build overlays/prod | wif doctor -f - --federated-credentials directory.yaml
-  helm template ./chart | wif doctor -f - --federated-credentials CLIENT_ID=fics.json --issuer-url https://oidc.example/
-  wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer
-  wif doctor --issuer-url https://127.0.0.1:8443/ --check-issuer --ca-file issuer-ca.pem     # a local issuer
-  wif doctor --cluster --federated-credentials CLIENT_ID=fics.json     # the cluster kubectl points at";
-
 /// `wif doctor` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Exit status: 0 no error found, 1 errors found, 2 the input cannot be read.",
-    help_template = HELP
+    help_template = crate::cmd::help_with_examples!(
+        "kustomize build overlays/prod | wif doctor -f - --federated-credentials directory.yaml",
+        "helm template ./chart | wif doctor -f - --federated-credentials CLIENT_ID=fics.json --issuer-url https://oidc.example/",
+        "wif doctor --token /var/run/secrets/azure/tokens/azure-identity-token --check-issuer",
+        "wif doctor --issuer-url https://127.0.0.1:8443/ --check-issuer --ca-file issuer-ca.pem     # a local issuer",
+        "wif doctor --cluster --federated-credentials CLIENT_ID=fics.json     # the cluster kubectl points at",
+    )
 )]
 pub struct DoctorArgs {
     /// Manifests: a file, a directory (its .yaml, .yml and .json files, recursively), or `-`
