@@ -5,9 +5,10 @@ tokens unchanged: Python azure-identity's DefaultAzureCredential and ManagedIden
 (through IDENTITY_ENDPOINT), Node @azure/identity's DefaultAzureCredential; again after the
 token file was rotated. A second `wif up` on the same state is refused; a restart keeps the
 ports and the CA; SIGINT to the process group closes every port within 10 s; a port another
-program holds is an error naming it; the ready banner lists the token file. Every client runs
-behind the loopback guard. Run by scripts/test: argv[1] the wif binary, argv[2] the Node
-clients' node_modules. One line per check; exit non-zero on failure."""
+program holds is an error naming it; the ready banner lists the token file; started with a
+config, a second shell's `eval "$(wif up --print-env)"` gets that config's variables. Every
+client runs behind the loopback guard. Run by scripts/test: argv[1] the wif binary, argv[2] the
+Node clients' node_modules. One line per check; exit non-zero on failure."""
 import json, os, select, shutil, signal, socket, subprocess, sys, tempfile, time
 
 import interop_common as common
@@ -156,6 +157,22 @@ try:
         taken = subprocess.run([WIF, "up", "--state-dir", state], capture_output=True, text=True, timeout=30)
     check("a taken vault proxy port is named as the vault proxy's, not the emulator's", taken.returncode != 0
           and f"the vault CONNECT proxy's port 127.0.0.1:{vault_proxy}" in taken.stderr, taken.stderr)
+
+    # Started with a config, a second shell's `eval "$(wif up --print-env)"` (no --config) gets
+    # that config's variables: its ServiceAccount's token file, not default/default's (issue 36).
+    config = os.path.join(tmp, "wif.yaml")
+    with open(config, "w") as f:
+        f.write(f"tenants:\n- tenantId: {TENANT}\n  applications: [{{displayName: api, appId: {CLIENT}}}]\n"
+                f"serviceAccounts:\n- {{namespace: payments, name: api, clientId: {CLIENT}}}\n")
+    proc, _, _ = up("--config", config)
+    evaluated = f'eval "$({WIF} up --state-dir {state} --print-env)"; exec "$@"'
+    res = subprocess.run(["bash", "-c", evaluated, "second-shell", PYTHON, "-c", PY_DAC], capture_output=True, text=True,
+                         env={"PATH": os.environ["PATH"], "HOME": tmp, "PYTHONPATH": GUARD, "LOOPBACK_GUARD_LOG": guard_log},
+                         timeout=120)
+    token_check("started with --config, eval \"$(wif up --print-env)\" in a second shell: DefaultAzureCredential",
+                (res.returncode, res.stdout.strip(), res.stderr.strip()))
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
 
     left = open(guard_log).read() if os.path.exists(guard_log) else ""
     check("no client tried to leave loopback", left == "", left)

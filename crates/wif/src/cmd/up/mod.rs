@@ -2,11 +2,13 @@
 //! emulator trusting it, and the managed-identity proxy run on loopback; a projected token is
 //! written and rewritten as kubelet does; the variables an app needs are written to an env
 //! file and printed, so code using `DefaultAzureCredential` runs unchanged here and in a
-//! cluster. Ports, keys and the CA live in the state directory ([`state`]); what it prints
-//! (variables, azure-cli's lines, the ready banner listing every token file) is [`output`]'s.
+//! cluster. Ports, keys and the CA live in the state directory ([`state`]), with the config a
+//! running instance serves, which the printing flags of another shell follow ([`running`]);
+//! what it prints (variables, azure-cli's lines, the ready banner listing every token file)
+//! is [`output`]'s.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,24 +22,30 @@ use wif_sts::Emulator;
 
 use config::{Account, accounts, default_config, directory};
 use output::{Ready, az_setup_lines, env_lines, env_text, served_identity, token_only_note, wanted};
+use running::{Running, Source};
 use state::{State, lock};
 
 mod config;
 mod output;
+mod running;
 mod state;
 
 /// `wif up` flags.
 #[derive(Debug, Clone, Args)]
 #[command(
-    after_help = "Examples:\n  wif up                                  # one tenant, one app, default/default trusted\n  \
-eval \"$(wif up --print-env)\"            # in another shell: the app's variables\n  \
-wif up --config wif.yaml --env-file .env.wif\n  \
-wif up --config wif.yaml --print-env --service-account default/sa   # an account without clientId: its token file"
+    help_template = crate::cmd::help_with_examples!(
+        "wif up                          # one tenant, one app, default/default trusted",
+        "wif up --config wif.yaml --env-file .env.wif",
+        "eval \"$(wif up --print-env)\"    # in another shell: the running wif up's variables",
+        "eval \"$(wif up --print-env --service-account default/sa)\"   # an account without clientId: its token file",
+    )
 )]
 pub struct UpArgs {
     /// Tenants, applications, identities and credentials (the emulator's directory shape; a
     /// credential's issuer defaults to the local issuer) and `serviceAccounts:` (namespace,
-    /// name, clientId, tenantId, identities: {ALIAS: {clientId, tenantId}}).
+    /// name, clientId, tenantId, identities: {ALIAS: {clientId, tenantId}}). The printing
+    /// flags need it only when no `wif up` runs on the state directory: one that runs
+    /// recorded its config there (a different one is refused).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Where ports, keys and the CA are kept (default: $XDG_DATA_HOME/wif/up or ~/.local/share/wif/up).
@@ -46,7 +54,9 @@ pub struct UpArgs {
     /// Where the variables are written (default: STATE_DIR/env).
     #[arg(long, value_name = "FILE")]
     pub env_file: Option<PathBuf>,
-    /// Print the variables for `eval "$(wif up --print-env)"` and exit (the servers are not started).
+    /// Print the variables for `eval "$(wif up --print-env)"` and exit (the servers are not
+    /// started); for the `wif up` running on the state directory, when one runs (its config
+    /// and --service-account).
     #[arg(long)]
     pub print_env: bool,
     /// Print the lines that point azure-cli at the local Azure plane (custom cloud, proxy for
@@ -70,44 +80,76 @@ pub fn run(args: &UpArgs) -> Result<()> {
         None => state::default_dir()?,
     };
     state::prepare_dir(&dir)?;
-    let config = match &args.config {
-        Some(path) => {
-            let text = crate::input::read_source(&path.to_string_lossy())?;
-            let mut documents = crate::input::parse_stream(&text, &path.display().to_string())?;
-            if documents.len() != 1 {
-                bail!("{}: expected one YAML document", path.display());
-            }
-            documents.remove(0)
-        }
-        None => default_config(),
-    };
-    let accounts = accounts(&config).with_context(|| match &args.config {
-        Some(path) => path.display().to_string(),
-        None => "the default config".into(),
-    })?;
+    let given = args.config.as_deref().map(read_config).transpose()?;
+    if args.print_env || args.print_az_setup {
+        return print(args, &dir, given);
+    }
+    let source = given.unwrap_or(Source {
+        config: None,
+        document: default_config(),
+    });
+    let document = &source.document;
+    let accounts = accounts(document).with_context(|| source.label())?;
     let account = wanted(&accounts, args.service_account.as_deref())?.clone();
-    let suffix = config::vault_suffix(&config);
+    let identity = served_identity(&account)?;
+    let _lock = lock(&dir)?;
+    // What this instance serves, for the printing commands of other shells.
+    let running = Running {
+        source: source.clone(),
+        service_account: args.service_account.clone(),
+    };
+    running.write(&dir)?;
+    let state = State::load_or_create(&dir, &config::vault_suffix(document))?;
+    let directory = directory(document, &accounts, &state)?;
+    let runtime = wif_server::runtime::build(wif_server::runtime::SERVER)?;
+    runtime.block_on(serve(args, state, accounts, (account, identity), directory))
+}
+
+/// The config file `path` (one YAML document), named absolutely for the running record.
+fn read_config(path: &Path) -> Result<Source> {
+    let text = crate::input::read_source(&path.to_string_lossy())?;
+    let mut documents = crate::input::parse_stream(&text, &path.display().to_string())?;
+    if documents.len() != 1 {
+        bail!("{}: expected one YAML document", path.display());
+    }
+    Ok(Source {
+        config: Some(std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())),
+        document: documents.remove(0),
+    })
+}
+
+/// `--print-env` and `--print-az-setup`: for the `wif up` running on `dir` when one does
+/// (its config and account), else for `given` or the default config. The servers are not
+/// started.
+fn print(args: &UpArgs, dir: &Path, given: Option<Source>) -> Result<()> {
+    let running = if state::held(dir)? {
+        let recorded = Running::read(dir)?.with_context(|| {
+            format!(
+                "a wif up runs on {} but recorded no config there (one older than this wif?): stop it and start it again",
+                dir.display()
+            )
+        })?;
+        Some(recorded)
+    } else {
+        None
+    };
+    let printed = running::for_printing(dir, running, given, default_config(), args.service_account.as_deref())?;
+    let document = &printed.source.document;
+    let accounts = accounts(document).with_context(|| printed.source.label())?;
+    let account = wanted(&accounts, printed.service_account.as_deref())?;
+    let state = State::load_or_create(dir, &config::vault_suffix(document))?;
     if args.print_env {
         // An account without a client id gets its token file's variables all the same.
-        let state = State::load_or_create(&dir, &suffix)?;
-        let lines = env_lines(&state, &account)?;
-        if let Some(note) = token_only_note(&account) {
+        let lines = env_lines(&state, account)?;
+        if let Some(note) = token_only_note(account) {
             eprintln!("{note}");
         }
         print!("{}", env_text(&lines));
-        return Ok(());
+    } else {
+        let identity = served_identity(account)?;
+        print!("{}", az_setup_lines(&state, account, &identity));
     }
-    let identity = served_identity(&account)?;
-    if args.print_az_setup {
-        let state = State::load_or_create(&dir, &suffix)?;
-        print!("{}", az_setup_lines(&state, &account, &identity));
-        return Ok(());
-    }
-    let _lock = lock(&dir)?;
-    let state = State::load_or_create(&dir, &suffix)?;
-    let directory = directory(&config, &accounts, &state)?;
-    let runtime = wif_server::runtime::build(wif_server::runtime::SERVER)?;
-    runtime.block_on(serve(args, state, accounts, (account, identity), directory))
+    Ok(())
 }
 
 fn port_taken(what: &str, port: u16, state: &State) -> impl Fn(anyhow::Error) -> anyhow::Error {

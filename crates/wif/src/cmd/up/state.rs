@@ -1,10 +1,10 @@
 //! What `wif up` keeps in its state directory, so that a restart gives the same ports and an
 //! app's trust store stays valid: the ports and the App Service secret (`state.json`), the
 //! issuer's signing key, the CA and the serving certificate; and the lock that keeps a second
-//! `wif up` off a state directory in use. The directory is private to its owner: made mode
-//! 0700, every file in it written mode 0600 from its first byte, and a directory (or Azure
-//! state file) others may read or change is refused at start with the `chmod` that fixes it,
-//! as ssh refuses an open `~/.ssh`.
+//! `wif up` off a state directory in use and tells the printing commands that one runs. The
+//! directory is private to its owner: made mode 0700, every file in it written mode 0600 from
+//! its first byte, and a directory (or Azure state file) others may read or change is refused
+//! at start with the `chmod` that fixes it, as ssh refuses an open `~/.ssh`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -229,9 +229,29 @@ pub struct Lock {
     _file: File,
 }
 
-/// Takes the state directory's lock, or says who holds it.
+/// The lock file: held by the `wif up` that runs on the directory, its pid inside.
+const LOCK_FILE: &str = "up.lock";
+
+/// Whether a `wif up` runs on `dir` now (holds its lock). A shared lock is tried and let go
+/// at once; a `wif up` starting in that instant tries again ([`lock`]).
+pub fn held(dir: &Path) -> Result<bool> {
+    let path = dir.join(LOCK_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared) {
+        Ok(()) => Ok(false),
+        Err(rustix::io::Errno::WOULDBLOCK) => Ok(true),
+        Err(e) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+/// Takes the state directory's lock, or says who holds it. A few tries, 20 ms apart: a
+/// printing command's look at the lock ([`held`]) holds it for an instant.
 pub fn lock(dir: &Path) -> Result<Lock> {
-    let path = dir.join("up.lock");
+    let path = dir.join(LOCK_FILE);
     let mut options = std::fs::OpenOptions::new();
     options.create(true).truncate(false).read(true).write(true);
     #[cfg(unix)]
@@ -239,7 +259,14 @@ pub fn lock(dir: &Path) -> Result<Lock> {
     let file = options
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
-    if rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+    let take = || rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive);
+    let taken = (0..5).any(|attempt| {
+        if attempt > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        take().is_ok()
+    });
+    if !taken {
         let holder = std::fs::read_to_string(&path).unwrap_or_default();
         bail!(
             "wif up already runs with state directory {} (pid {}); stop it first, or use another --state-dir",
