@@ -20,7 +20,9 @@ use crate::input;
     "wif render -f deploy.yaml --tenant-id $TENANT > mutated.yaml",
     "wif render -f deploy.yaml > mutated.yaml     # every ServiceAccount has its azure.workload.identity/tenant-id",
     "kustomize build . | wif render -f - --tenant-id $TENANT --strict",
-    "helm install app ./chart --post-renderer wif --post-renderer-args render,-f,-,--tenant-id,$TENANT",
+    "helm plugin install deploy/helm-post-renderer   # Helm 4, once: the plugin runs wif render -f - (wif on PATH)",
+    "helm install app ./chart --post-renderer wif-render --post-renderer-args=--tenant-id=$TENANT",
+    "helm install app ./chart --post-renderer wif --post-renderer-args=render --post-renderer-args=-f --post-renderer-args=- --post-renderer-args=--tenant-id=$TENANT   # Helm 3",
 ))]
 pub struct RenderArgs {
     /// Manifest stream to render (multi-document YAML); `-` reads standard input.
