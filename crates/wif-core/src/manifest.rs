@@ -8,6 +8,7 @@
 //! Documents are `serde_json::Value`s; reading and writing YAML is the caller's business.
 
 mod accounts;
+mod object;
 mod opt_in;
 pub mod tenant;
 
@@ -16,6 +17,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 pub use accounts::ServiceAccountIndex;
+use object::kind_of;
+pub use object::{RenderError, namespace_and_name, pod_template_path};
 pub use opt_in::{
     MisplacedLabel, PodTemplateUse, ServiceAccountUsers, and_list, is_opted_in, misplaced_labels, service_account_name,
     templates_at,
@@ -40,18 +43,6 @@ impl Default for RenderOptions {
             allow_missing_service_accounts: false,
         }
     }
-}
-
-/// A document that cannot be rendered; the run stops.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("document {}{}: {message}", document + 1, if object.is_empty() { String::new() } else { format!(" ({object})") })]
-pub struct RenderError {
-    /// Index of the document in the stream (shown 1-based).
-    pub document: usize,
-    /// `Kind namespace/name`, when known.
-    pub object: String,
-    /// What is wrong.
-    pub message: String,
 }
 
 /// Something worth telling about one object; the run goes on.
@@ -103,54 +94,6 @@ impl RenderOutcome {
                 Severity::Denial => true,
                 Severity::MissingServiceAccount => !options.allow_missing_service_accounts,
             })
-    }
-}
-
-fn kind_of(document: usize, doc: &Value) -> Result<&str, RenderError> {
-    if !doc.is_object() {
-        return Err(RenderError {
-            document,
-            object: String::new(),
-            message: "a Kubernetes object must be a map".into(),
-        });
-    }
-    doc.get("kind")
-        .and_then(Value::as_str)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| RenderError {
-            document,
-            object: String::new(),
-            message: "the document has no kind".into(),
-        })
-}
-
-/// An object's namespace (or `default_namespace`) and name (or `generateName`, or `(unnamed)`).
-pub fn namespace_and_name(doc: &Value, default_namespace: &str) -> (String, String) {
-    let metadata = doc.get("metadata");
-    let text = |k| {
-        metadata
-            .and_then(|m| m.get(k))
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-    };
-    let namespace = text("namespace").unwrap_or(default_namespace).to_owned();
-    let name = text("name")
-        .or_else(|| text("generateName"))
-        .unwrap_or("(unnamed)")
-        .to_owned();
-    (namespace, name)
-}
-
-/// Where a kind keeps its pod template, as JSON-pointer tokens (`[]` is the object itself).
-pub fn pod_template_path(kind: &str) -> Option<&'static [&'static str]> {
-    match kind {
-        "Pod" => Some(&[]),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" => {
-            Some(&["spec", "template"])
-        }
-        "PodTemplate" => Some(&["template"]),
-        "CronJob" => Some(&["spec", "jobTemplate", "spec", "template"]),
-        _ => None,
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{RenderError, kind_of, namespace_and_name};
+use super::object::{RenderError, kind_of, namespace_and_name};
 use crate::mutation::ServiceAccountInfo;
 
 /// ServiceAccounts by (namespace, name).

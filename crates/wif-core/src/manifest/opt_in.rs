@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{namespace_and_name, pod_template_path};
+use super::object::{namespace_and_name, pod_template_path};
 use crate::contract;
 use crate::rules::{Advice, Rule};
 

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::and_list;
+use super::opt_in::and_list;
 use crate::contract;
 
 /// A pod template that would be mutated, run as a ServiceAccount that names no tenant, in a
