@@ -69,16 +69,23 @@ fn write_private_file(path: &Path, contents: &[u8], overwrite: bool) -> Result<s
             path: path.to_path_buf(),
         });
     }
+    // A new file every time, never an existing one reopened: whoever held the old one open
+    // (it may have been readable) keeps the old bytes only, and a symlink planted at `path` is
+    // removed, not followed (O_CREAT|O_EXCL never follows one).
+    if overwrite {
+        match std::fs::remove_file(path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io("replace", path)(e)),
+        }
+    }
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
         let mut file = options.open(path).map_err(io("write", path))?;
-        // An existing file keeps its old mode through open(): tighten it before writing.
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .map_err(io("set the mode of", path))?;
         file.write_all(contents).map_err(io("write", path))?;
         Ok(file)
     }
@@ -162,7 +169,13 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), FileError> {
     file.sync_all().map_err(io("sync", &next))?;
     drop(file);
     std::fs::rename(&next, path).map_err(io("replace", path))?;
-    sync_dir(dir)
+    // The new file is in place: from here the write has happened, and a caller told otherwise
+    // would answer "failed" for a change that a restart brings back. A directory that cannot
+    // be synced is logged; the rename is then as durable as the file system makes it.
+    if let Err(error) = sync_dir(dir) {
+        tracing::warn!(dir = %dir.display(), error = %wif_core::error_text::error_chain(&error), "the directory was not synced after a write");
+    }
+    Ok(())
 }
 
 /// Syncs a directory, so that a rename in it survives a crash (on Unix; elsewhere a directory
@@ -228,13 +241,27 @@ mod tests {
         );
         check_private(&dir).unwrap();
 
-        // A leftover next file others could read is narrowed before the new bytes go in.
+        // A leftover next file others could read, and may hold open, is replaced by a new one:
+        // whoever holds the old one never sees the new bytes.
         let state = dir.join("state.yaml");
         std::fs::write(dir.join(".state.yaml.next"), b"old").unwrap();
         set(&dir.join(".state.yaml.next"), 0o644);
+        let held = std::fs::File::open(dir.join(".state.yaml.next")).unwrap();
         write_atomically(&state, b"new").unwrap();
         assert_eq!((mode(&state), std::fs::read(&state).unwrap()), (0o600, b"new".to_vec()));
         check_private(&state).unwrap();
+        let mut seen = String::new();
+        std::io::Read::read_to_string(&mut &held, &mut seen).unwrap();
+        assert_eq!(seen, "old", "the file held open is not the one written");
+
+        // A symlink planted as the next file is removed, not followed: its target is untouched.
+        let target = dir.join("elsewhere");
+        std::fs::write(&target, b"keep").unwrap();
+        std::os::unix::fs::symlink(&target, dir.join(".state.yaml.next")).unwrap();
+        write_atomically(&state, b"newer").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&state).unwrap(), b"newer");
+        std::fs::remove_file(&target).unwrap();
 
         set(&state, 0o640);
         match check_private(&state) {

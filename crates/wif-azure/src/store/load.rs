@@ -68,10 +68,26 @@ pub fn load_config(config_file: &Path, state_file: Option<&Path>) -> Result<Azur
 /// is, with a warning; the next commit writes it sealed.
 pub fn load_state(path: &Path) -> Result<AzureConfig, LoadError> {
     check_private(path).map_err(LoadError::NotPrivate)?;
-    let bytes = std::fs::read(path).map_err(|source| LoadError::Read {
+    remove_old_temporary(path);
+    let read = |source| LoadError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    // Never more than the store writes (with room for a file sealed by an older cap): a file
+    // grown past it is not one wif wrote, and is not read into memory whole.
+    let limit = 2 * super::MAX_STATE_BYTES as u64;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path).map_err(read)?, limit + 1),
+        &mut bytes,
+    )
+    .map_err(read)?;
+    if bytes.len() as u64 > limit {
+        return Err(read(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it is over {limit} bytes, more than the plane ever writes"),
+        )));
+    }
     let sealing = unseal(&bytes).map_err(|why| LoadError::Damaged {
         path: path.to_path_buf(),
         why,
@@ -87,6 +103,23 @@ pub fn load_state(path: &Path) -> Result<AzureConfig, LoadError> {
         source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
     })?;
     parse(path, &text)
+}
+
+/// Removes the temporary file wif before its sealed states left beside a state file after a
+/// crash (`NAME.tmp`, written mode 0644 and holding every secret); a warning says so.
+fn remove_old_temporary(path: &Path) {
+    let old = path.with_extension("tmp");
+    if old == path || !old.is_file() {
+        return;
+    }
+    match std::fs::remove_file(&old) {
+        Ok(()) => {
+            tracing::warn!(file = %old.display(), "removed a temporary state file an older wif left (it may have been readable by others)")
+        }
+        Err(error) => {
+            tracing::warn!(file = %old.display(), %error, "cannot remove a temporary state file an older wif left: remove it by hand")
+        }
+    }
 }
 
 fn parse(path: &Path, text: &str) -> Result<AzureConfig, LoadError> {

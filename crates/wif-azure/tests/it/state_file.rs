@@ -337,18 +337,33 @@ async fn a_state_cut_emptied_or_changed_is_refused_by_name_and_kept_as_it_is() {
         );
         assert_eq!(std::fs::read(&file).unwrap(), damaged, "{what}: the file is kept");
     }
+    // A file grown past anything the store writes is refused before it is read whole.
+    let mut grown = written.into_bytes();
+    grown.resize(2 * MAX_STATE_BYTES + 1, b'#');
+    write_private(&file, &grown, true).unwrap();
+    match load_config(&dir.join("none.yaml"), Some(&file)).unwrap_err() {
+        LoadError::Read { path, source } => {
+            assert_eq!(path, file);
+            assert_eq!(source.kind(), std::io::ErrorKind::InvalidData, "{source}");
+        }
+        other => panic!("{other:?}"),
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
-async fn a_state_an_older_wif_wrote_loads_as_before_and_the_next_commit_seals_it() {
+async fn a_state_an_older_wif_wrote_loads_as_before_its_leftover_goes_and_the_next_commit_seals_it() {
     let dir = scratch();
     let file = dir.join("azure-state.yaml");
     let legacy = serde_saphyr::to_string(&config()).unwrap();
     assert!(!legacy.starts_with('#'));
     write_private(&file, legacy.as_bytes(), true).unwrap();
+    // The temporary file such a wif left after a crash (0644, every secret in it) goes.
+    let leftover = dir.join("azure-state.tmp");
+    std::fs::write(&leftover, legacy.as_bytes()).unwrap();
     let loaded = load_config(&dir.join("none.yaml"), Some(&file)).unwrap();
     assert_eq!(loaded, config());
+    assert!(!leftover.exists(), "the older wif's temporary file is removed at start");
 
     let (_emulator, state) = plane(loaded, &file).await;
     commit(&state, |v| {
