@@ -72,9 +72,11 @@ pub(super) async fn vault(request: &ArmRequest<'_>, sub: &str, group: &str, name
         Method::PUT => {
             request.authorize("Microsoft.KeyVault/vaults/write", &scope).await?;
             let body = request.json()?;
-            let policies: Vec<AccessPolicyConfig> = match body.pointer("/properties/accessPolicies") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(p) => serde_json::from_value(p.clone()).map_err(|e| {
+            // Who reads the vault's data, when the body says; an update that leaves them out
+            // keeps the vault's (a tags-only PUT changes no permission model).
+            let policies: Option<Vec<AccessPolicyConfig>> = match body.pointer("/properties/accessPolicies") {
+                None | Some(Value::Null) => None,
+                Some(p) => serde_json::from_value(p.clone()).map(Some).map_err(|e| {
                     arm_error(
                         400,
                         "BadRequest",
@@ -82,14 +84,14 @@ pub(super) async fn vault(request: &ArmRequest<'_>, sub: &str, group: &str, name
                     )
                 })?,
             };
-            let input = KeyVaultConfig {
+            let rbac = body
+                .pointer("/properties/enableRbacAuthorization")
+                .and_then(Value::as_bool);
+            let mut input = KeyVaultConfig {
                 name: name.to_owned(),
                 location: text_of(&body, "/location").unwrap_or_default().to_owned(),
-                enable_rbac_authorization: body
-                    .pointer("/properties/enableRbacAuthorization")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(true),
-                access_policies: policies,
+                enable_rbac_authorization: rbac.unwrap_or(true),
+                access_policies: policies.clone().unwrap_or_default(),
                 sku: text_of(&body, "/properties/sku/name").unwrap_or("standard").to_owned(),
                 tags: tags_of(&body)?.unwrap_or_default(),
                 secrets: Default::default(),
@@ -104,6 +106,10 @@ pub(super) async fn vault(request: &ArmRequest<'_>, sub: &str, group: &str, name
             // Decided on the state being changed, under the commit's lock.
             let (stored, place, created) = request
                 .change(|c| {
+                    if let Ok((existing, _)) = ops::vault(c, sub, group, name) {
+                        input.enable_rbac_authorization = rbac.unwrap_or(existing.enable_rbac_authorization);
+                        input.access_policies = policies.unwrap_or_else(|| existing.access_policies.clone());
+                    }
                     guard_data_access(c, &request.caller, &scope, sub, group, &input)?;
                     ops::put_vault(c, sub, group, input)
                 })

@@ -111,8 +111,14 @@ fn credentials_of<'c>(
 ) -> Result<(String, &'c mut Vec<FederatedCredential>), GraphError> {
     may_reach(access, parent, intent)?;
     let (client, owners, fics) = find_parent(config, access, parent, id).ok_or_else(|| no_parent(id))?;
-    if parent == Parent::Application {
-        access.may_use_application(intent, &owners)?;
+    if parent == Parent::Application
+        && let Err(denied) = access.may_use_application(intent, &owners)
+    {
+        return Err(if access.sees_every_application() {
+            denied.into()
+        } else {
+            no_parent(id)
+        });
     }
     Ok((client, fics))
 }

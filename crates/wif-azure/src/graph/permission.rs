@@ -122,6 +122,13 @@ impl Access {
         }
     }
 
+    /// Whether the caller sees every application of its tenant: one that sees only those it
+    /// owns is told an application it does not own does not exist, as it cannot tell it from
+    /// one that does not (Graph scopes `OwnedBy` callers to their own objects).
+    pub fn sees_every_application(&self) -> bool {
+        self.holds(APPLICATION_READ_ALL) || self.holds(APPLICATION_READ_WRITE_ALL)
+    }
+
     /// May touch a user-assigned identity's credentials through Graph: the admin token only.
     pub fn may_use_identity(&self) -> Result<(), Denied> {
         match self {

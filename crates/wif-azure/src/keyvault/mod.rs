@@ -341,6 +341,4 @@ fn prune(versions: &mut Vec<SecretVersion>) {
 }
 
 #[cfg(test)]
-mod limit_tests;
-#[cfg(test)]
 mod tests;

@@ -125,20 +125,18 @@ async fn owned_by_reaches_the_owned_app_only() {
         )
         .await;
     assert_eq!(status, 201, "{created}");
-    for app in [CLIENT, OWNER] {
-        let (status, refused) = plane
-            .call(
-                Method::POST,
-                &credentials("applications", app),
-                &owner,
-                Some(fic("by-owner")),
-            )
-            .await;
-        assert_eq!(
-            (status, code(&refused)),
-            (403, "Authorization_RequestDenied"),
-            "{app}: {refused}"
-        );
+    // Another app is, to it, as one that does not exist: it cannot tell them apart.
+    for app in [CLIENT, OWNER, "00000000-0000-4000-8000-00000000dead"] {
+        for (method, body) in [(Method::POST, Some(fic("by-owner"))), (Method::GET, None)] {
+            let (status, refused) = plane
+                .call(method.clone(), &credentials("applications", app), &owner, body)
+                .await;
+            assert_eq!(
+                (status, code(&refused)),
+                (404, "Request_ResourceNotFound"),
+                "{method} {app}: {refused}"
+            );
+        }
     }
     // OwnedBy does not read the directory.
     let (status, refused) = plane.call(Method::GET, "/v1.0/servicePrincipals", &owner, None).await;

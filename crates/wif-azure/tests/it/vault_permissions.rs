@@ -71,6 +71,14 @@ async fn a_contributor_can_neither_flip_the_permission_model_nor_grant_itself_a_
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["properties"]["enableRbacAuthorization"], true);
+    // An update that leaves the model and the policies out keeps them (no silent flip).
+    let tags_only = json!({"location": "eastus", "tags": {"team": "b"}});
+    let (status, answer) = plane
+        .call(Method::PUT, &vault_path(POLICY_VAULT), &contributor, Some(tags_only))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["properties"]["enableRbacAuthorization"], false);
+    assert_eq!(answer["properties"]["accessPolicies"][0]["objectId"], OWNER_OBJECT);
 
     // The Owner (roleAssignments/write) may change the model.
     let owner = plane.token(CLIENT, "admin", For::Arm).await;

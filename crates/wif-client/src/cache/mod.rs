@@ -178,14 +178,18 @@ impl IdentitySlots {
     }
 }
 
-/// Drops the scope a newcomer may replace: one with no request in flight, its token gone or
-/// ending first. A caller still holding the dropped slot keeps it until it is done. When every
-/// scope has a request in flight, nothing is dropped (at most one per waiting request).
+/// Drops the scope a newcomer may replace: one no caller holds (so neither a request in flight
+/// nor a slot just handed out), backing off last (dropping one forgets its back-off), its token
+/// gone or ending first. When every scope is in use, nothing is dropped: the map then holds at
+/// most the bound plus the callers at work.
 fn evict_one(scopes: &mut HashMap<String, Arc<Slot>>) {
     let victim = scopes
         .iter()
-        .filter(|(_, slot)| slot.state().in_flight.is_none())
-        .min_by_key(|(_, slot)| slot.current().map_or(i64::MIN, |t| t.usable_until_ms))
+        .filter(|(_, slot)| Arc::strong_count(slot) == 1 && slot.state().in_flight.is_none())
+        .min_by_key(|(_, slot)| {
+            let backing_off = slot.state().backoff.failures > 0;
+            (backing_off, slot.current().map_or(i64::MIN, |t| t.usable_until_ms))
+        })
         .map(|(scope, _)| scope.clone());
     if let Some(scope) = victim {
         scopes.remove(&scope);
