@@ -63,8 +63,8 @@ pub enum JwtError {
     UnusableKey {
         /// The kid.
         kid: Option<String>,
-        /// Why.
-        reason: String,
+        /// Why (its words are in this error's text).
+        reason: KeyProblem,
     },
     /// The token's `alg` does not fit the key's type, curve or declared `alg`.
     #[error("algorithm {alg} does not fit key {} ({key})", show_kid(kid))]
@@ -190,4 +190,47 @@ mod tests {
             "token expired at 2025-10-13T14:54:34Z (1760367274) (now 2025-10-13T14:59:34Z (1760367574), skew 0 s)"
         );
     }
+}
+
+/// Why a JWK cannot verify anything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyProblem {
+    /// A field the key type needs is absent.
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// A field is not base64url.
+    #[error("{field} is not base64url")]
+    NotBase64 {
+        /// The field (`n`, `e`, `x`, `y`).
+        field: &'static str,
+        /// The decoder's reason.
+        #[source]
+        source: base64::DecodeError,
+    },
+    /// An RSA modulus under the minimum.
+    #[error("the RSA key is {bits} bits; at least {required} are required (Entra refuses smaller keys too)")]
+    RsaTooSmall {
+        /// Its size.
+        bits: usize,
+        /// The minimum.
+        required: usize,
+    },
+    /// An EC key without a supported `crv`.
+    #[error("unsupported or missing crv")]
+    Curve,
+    /// EC coordinates of the wrong length for the curve.
+    #[error("coordinates must be {len} bytes for {curve}")]
+    Coordinates {
+        /// The curve's coordinate length.
+        len: usize,
+        /// The curve.
+        curve: &'static str,
+    },
+    /// A symmetric key: never accepted for tokens signed by someone else.
+    #[error("symmetric (oct) keys are never accepted")]
+    Symmetric,
+    /// A key type this library does not verify with.
+    #[error("unsupported kty {0:?}")]
+    Kty(String),
 }

@@ -15,7 +15,7 @@ mod signature_check;
 mod token;
 
 pub use claims::{DEFAULT_LEEWAY_SECONDS, MAX_NUMERIC_DATE, Validation, check_claims};
-pub use error::JwtError;
+pub use error::{JwtError, KeyProblem};
 pub use signature_check::{MIN_RSA_BITS, verify_signature_with};
 pub use token::{MAX_TOKEN_BYTES, UnverifiedToken, VerifiedToken, decode_unverified};
 

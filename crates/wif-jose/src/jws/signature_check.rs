@@ -5,7 +5,7 @@
 use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use base64::Engine;
 
-use super::error::JwtError;
+use super::error::{JwtError, KeyProblem};
 use super::token::{LENIENT_B64, UnverifiedToken, header_algorithm};
 use crate::algorithm::Algorithm;
 use crate::der::Curve;
@@ -28,19 +28,22 @@ fn modulus_bits(n: &[u8]) -> usize {
     }
 }
 
-fn key_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
-    let field = |name: &str, value: &Option<String>| -> Result<Vec<u8>, String> {
-        let text = value.as_deref().ok_or_else(|| format!("missing {name}"))?;
-        LENIENT_B64.decode(text).map_err(|_| format!("{name} is not base64url"))
+fn key_material(jwk: &Jwk) -> Result<KeyMaterial, KeyProblem> {
+    let field = |name: &'static str, value: &Option<String>| -> Result<Vec<u8>, KeyProblem> {
+        let text = value.as_deref().ok_or(KeyProblem::Missing(name))?;
+        LENIENT_B64
+            .decode(text)
+            .map_err(|source| KeyProblem::NotBase64 { field: name, source })
     };
     match jwk.kty.as_str() {
         "RSA" => {
             let n = field("n", &jwk.n)?;
             let bits = modulus_bits(&n);
             if bits < MIN_RSA_BITS {
-                return Err(format!(
-                    "the RSA key is {bits} bits; at least {MIN_RSA_BITS} are required (Entra refuses smaller keys too)"
-                ));
+                return Err(KeyProblem::RsaTooSmall {
+                    bits,
+                    required: MIN_RSA_BITS,
+                });
             }
             Ok(KeyMaterial::Rsa {
                 n,
@@ -48,23 +51,22 @@ fn key_material(jwk: &Jwk) -> Result<KeyMaterial, String> {
             })
         }
         "EC" => {
-            let curve = jwk
-                .crv
-                .as_deref()
-                .and_then(Curve::from_name)
-                .ok_or("unsupported or missing crv")?;
+            let curve = jwk.crv.as_deref().and_then(Curve::from_name).ok_or(KeyProblem::Curve)?;
             let (x, y) = (field("x", &jwk.x)?, field("y", &jwk.y)?);
             let len = curve.coordinate_len();
             if x.len() != len || y.len() != len {
-                return Err(format!("coordinates must be {len} bytes for {}", curve.name()));
+                return Err(KeyProblem::Coordinates {
+                    len,
+                    curve: curve.name(),
+                });
             }
             Ok(KeyMaterial::Ec {
                 curve,
                 point: [&[0x04][..], &x, &y].concat(),
             })
         }
-        "oct" => Err("symmetric (oct) keys are never accepted".into()),
-        other => Err(format!("unsupported kty {other:?}")),
+        "oct" => Err(KeyProblem::Symmetric),
+        other => Err(KeyProblem::Kty(other.to_owned())),
     }
 }
 

@@ -221,8 +221,15 @@ fn rsa_keys_under_2048_bits_are_refused_as_too_small() {
         check(&t, &set).unwrap_err(),
         JwtError::UnusableKey {
             kid: Some("small".into()),
-            reason: "the RSA key is 1024 bits; at least 2048 are required (Entra refuses smaller keys too)".into()
+            reason: KeyProblem::RsaTooSmall {
+                bits: 1024,
+                required: 2048
+            }
         }
+    );
+    assert_eq!(
+        check(&t, &set).unwrap_err().to_string(),
+        "key \"small\" is not usable: the RSA key is 1024 bits; at least 2048 are required (Entra refuses smaller keys too)"
     );
 }
 
