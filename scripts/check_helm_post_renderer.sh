@@ -17,11 +17,14 @@
 # binary answers with its version. Every HELM_* home, HOME and KUBECONFIG point into a temp dir:
 # nothing of the user's helm or cluster setup is read or written.
 # usage: scripts/check_helm_post_renderer.sh WIF [PYTHON]   (PYTHON: one with PyYAML; python3)
+#        scripts/check_helm_post_renderer.sh --build-only     (build Helm 4 once, print its path)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-[ $# -ge 1 ] || { echo "usage: scripts/check_helm_post_renderer.sh WIF [PYTHON]" >&2; exit 2; }
-wif=$(realpath "$1")
+[ $# -ge 1 ] || { echo "usage: scripts/check_helm_post_renderer.sh WIF [PYTHON] | --build-only" >&2; exit 2; }
+build_only=false
+if [ "$1" = --build-only ]; then build_only=true; fi
+wif=$(realpath -m -- "$1")
 python=${2:-python3}
 helm4_version=v4.3.2
 helm3_version=v3.21.4
@@ -56,6 +59,7 @@ build_helm() { # module version
 }
 
 helm4=$(build_helm helm.sh/helm/v4 "$helm4_version")
+if $build_only; then echo "$helm4"; exit 0; fi
 helm3=$(build_helm helm.sh/helm/v3 "$helm3_version")
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/wif-helm-post-renderer.XXXXXX")

@@ -58,6 +58,11 @@ pub struct ServiceOptions {
     /// A third listener, a `CONNECT` proxy for the hosts its policy allows, whose tunnels
     /// the main router serves over TLS ([`crate::tunnel`]).
     pub tunnel: Option<(SocketAddr, crate::tunnel::TunnelPolicy)>,
+    /// How long the service keeps accepting after the shutdown signal, not ready all the while,
+    /// before it stops and drains: behind a Kubernetes Service, callers (the API server calling
+    /// a webhook) keep dialling a terminating pod until its endpoint is gone, and a closed
+    /// port then is a refused call.
+    pub shutdown_delay: Duration,
 }
 
 impl std::fmt::Debug for ServiceOptions {
@@ -84,6 +89,7 @@ impl ServiceOptions {
             readiness_gate: None,
             limits: ConnectionLimits::default(),
             tunnel: None,
+            shutdown_delay: Duration::ZERO,
         }
     }
 }
@@ -163,6 +169,7 @@ pub struct BoundService {
     /// The `CONNECT` listener's address, when asked for.
     pub tunnel_address: Option<SocketAddr>,
     limits: ConnectionLimits,
+    shutdown_delay: Duration,
     tunnel: Option<(TcpListener, crate::tunnel::TunnelPolicy)>,
     listener: TcpListener,
     health: TcpListener,
@@ -234,6 +241,7 @@ pub async fn bind(
         },
         connections,
         limits: options.limits,
+        shutdown_delay: options.shutdown_delay,
         tunnel,
         listener,
         health,
@@ -245,7 +253,8 @@ pub async fn bind(
 }
 
 impl BoundService {
-    /// Serves until `shutdown` resolves: ready at once, not ready while draining.
+    /// Serves until `shutdown` resolves: ready at once, not ready from then on; still accepting
+    /// for the options' `shutdown_delay`, then stops accepting and drains.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send) {
         if let Some((source, resolver, interval)) = self.watch {
             tokio::spawn(watch_certificates(source, resolver, interval));
@@ -290,9 +299,14 @@ impl BoundService {
             limits: self.limits,
             metrics: self.connections,
         };
+        let delay = self.shutdown_delay;
         serve_https(self.listener, serving, self.router, async move {
             shutdown.await;
             admin.set_not_ready("shutting down");
+            if !delay.is_zero() {
+                tracing::info!(?delay, "shutting down: still accepting while callers stop routing here");
+                tokio::time::sleep(delay).await;
+            }
         })
         .await;
         let _ = stop_tx.send(true);
@@ -353,5 +367,54 @@ mod tests {
             assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
             assert_eq!(error.to_string(), text);
         }
+    }
+
+    /// `/readyz`'s status line, over a plain HTTP/1.1 request.
+    async fn readyz_status(health: SocketAddr) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(health).await.unwrap();
+        stream
+            .write_all(b"GET /readyz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer.lines().next().unwrap_or_default().to_owned()
+    }
+
+    #[tokio::test]
+    async fn after_the_signal_it_is_not_ready_but_still_accepts_for_the_shutdown_delay() {
+        let tls = LocalTls::new("test CA", &[]).unwrap();
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut options = ServiceOptions::new(any, any, TlsSource::Given(tls.key), "1.2");
+        // Long enough that the checks below happen well inside it on a busy machine.
+        options.shutdown_delay = Duration::from_secs(5);
+        let bound = bind(options, Router::new(), Registry::default()).await.unwrap();
+        let (main, health) = (bound.address, bound.health_address);
+        let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(bound.serve(async move {
+            let _ = signalled.await;
+        }));
+        while !readyz_status(health).await.contains(" 200 ") {
+            tokio::task::yield_now().await;
+        }
+        signal.send(()).unwrap();
+        // Not ready at once, so endpoints stop routing here...
+        loop {
+            let status = readyz_status(health).await;
+            if status.contains(" 503 ") {
+                break;
+            }
+            assert!(status.contains(" 200 "), "{status}");
+            tokio::task::yield_now().await;
+        }
+        // ...while a caller that has not heard yet still connects.
+        assert!(!serving.is_finished(), "stopped before the delay was over");
+        tokio::net::TcpStream::connect(main)
+            .await
+            .expect("the main listener still accepts during the delay");
+        serving.await.unwrap();
+        let refused = tokio::net::TcpStream::connect(main).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 }

@@ -79,6 +79,16 @@ impl LimitsArgs {
     }
 }
 
+/// [`parse_duration`], or zero (`0s`, `0`): for delays that may be off.
+pub fn parse_delay(text: &str) -> Result<Duration, String> {
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    if !number.is_empty() && number.bytes().all(|b| b == b'0') && matches!(unit, "" | "ms" | "s" | "m" | "h") {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
+}
+
 /// A Go-style duration: a whole number and a unit (`ms`, `s`, `m`, `h`), more than zero and at
 /// most a day.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -141,5 +151,22 @@ mod tests {
         );
         assert!(parse_duration("99999999999999999999h").is_err_and(|e| e.contains("not a duration")));
         assert!(parse_duration("5é").is_err_and(|e| e.contains("the unit must be")));
+    }
+
+    #[test]
+    fn a_delay_may_be_zero_and_is_otherwise_a_duration() {
+        for zero in ["0", "0s", "00ms", "0m"] {
+            assert_eq!(parse_delay(zero), Ok(Duration::ZERO), "{zero}");
+        }
+        assert_eq!(parse_delay("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            parse_delay("0x"),
+            Err("\"0x\": the unit must be ms, s, m or h".to_owned())
+        );
+        assert_eq!(
+            parse_delay("-1s"),
+            Err("\"-1s\" is not a duration such as 500ms, 10s or 2m".to_owned())
+        );
+        assert!(parse_delay("25h").is_err_and(|e| e.contains("at most 24h")));
     }
 }

@@ -58,6 +58,12 @@ pub struct WebhookArgs {
     /// KUBECONFIG, then the in-cluster service account.
     #[arg(long, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
+    /// After SIGTERM, how long to keep accepting admissions (with /readyz answering 503) before
+    /// stopping: the API server keeps calling a terminating replica until its endpoint is
+    /// removed, and with failurePolicy Fail a closed port there is a refused pod. Keep it under
+    /// the pod's terminationGracePeriodSeconds (30 s by default); 0s stops at once.
+    #[arg(long, default_value = "5s", value_parser = crate::cmd::service_args::parse_delay, value_name = "DURATION")]
+    pub shutdown_delay: std::time::Duration,
     #[command(flatten)]
     pub settings: SettingsArgs,
     #[command(flatten)]
@@ -190,6 +196,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
         options.metrics_addr = Some(args.metrics_addr);
         options.limits = args.limits.limits();
         options.readiness_gate = Some(wif_webhook::server::readiness_gate(gate_accounts));
+        options.shutdown_delay = args.shutdown_delay;
         let bound = wif_server::bind(options, wif_webhook::router(state), registry)
             .await
             .context("starting the webhook")?;

@@ -32,6 +32,8 @@ async fn serves_admission_reviews_and_stops_on_sigterm() {
             "aaaaaaaa-0000-4000-8000-00000000000a",
             "--log-level",
             "info",
+            "--shutdown-delay",
+            "200ms",
         ])
         .arg("--service-accounts")
         .arg(&accounts)
@@ -85,6 +87,10 @@ async fn serves_admission_reviews_and_stops_on_sigterm() {
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "SIGTERM stops it cleanly");
     let logs = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("still accepting while callers stop routing here") && logs.contains("200ms"),
+        "the shutdown delay is logged: {logs}"
+    );
     let json_line = logs
         .lines()
         .find(|l| l.contains("admission warning"))
