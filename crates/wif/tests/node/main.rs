@@ -22,6 +22,7 @@ mod chart;
 #[path = "../e2e/cluster.rs"]
 mod cluster;
 mod emulator;
+mod kustomize;
 mod pods;
 mod proxy;
 mod rollout;
@@ -65,6 +66,8 @@ const SCENARIOS: &[(&str, Scenario)] = scenarios![
     proxy::imds_only_client_gets_its_token_through_the_proxy,
     rollout::rolling_restart_loses_no_admission,
     upstream::upstream_beside_wif_same_pods_running,
+    upstream::upstreams_proxy_asks_microsoft_about_the_authority_and_fails_where_wifs_served,
+    kustomize::the_kustomize_base_serves_after_the_chart_is_uninstalled,
 ];
 
 /// A variable `scripts/e2e-node` sets.

@@ -140,10 +140,10 @@ pub fn claims(jwt: &str) -> Result<Value> {
     Ok(serde_json::from_slice(&bytes)?)
 }
 
-pub async fn labelled_pod_runs_with_kubelets_token_readable_by_its_user(env: Arc<Env>) -> Result<()> {
-    let ns = "node-token";
-    namespace_with_app_account(&env.cluster, ns).await?;
-    let pod = json!({
+/// A labelled pod of `app` as users harden them: non-root user and group, fsGroup, seccomp,
+/// no privilege escalation, no capabilities, a memory limit.
+pub fn reader_pod() -> Value {
+    json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "reader", "labels": {USE_LABEL: "true"}},
         "spec": {
@@ -155,7 +155,13 @@ pub async fn labelled_pod_runs_with_kubelets_token_readable_by_its_user(env: Arc
                             "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
                             "resources": {"limits": {"memory": "32Mi"}}}],
         },
-    });
+    })
+}
+
+pub async fn labelled_pod_runs_with_kubelets_token_readable_by_its_user(env: Arc<Env>) -> Result<()> {
+    let ns = "node-token";
+    namespace_with_app_account(&env.cluster, ns).await?;
+    let pod = reader_pod();
     let started = Instant::now();
     let pod = run_until(&env.cluster, ns, pod, "Running", running).await?;
     figure(

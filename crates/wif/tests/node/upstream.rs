@@ -3,7 +3,11 @@
 //! chart deploys it (a Deployment behind a Service, certificate rotation off with a certificate
 //! the test makes, since its rotation would write the configuration name wif's chart uses), for
 //! namespaces labelled `wif-node/webhook=upstream` only. The same pod as wif's token scenario
-//! runs under it, and both stored pods are compared.
+//! runs under it, and both stored pods are compared. Then the proxy scenario's pod: upstream's
+//! proxy (its image with the run's CA added, as wif's) cannot serve it against a local
+//! authority, because its credential (azidentity without instance discovery disabled) asks
+//! login.microsoftonline.com about any authority it does not know; wif's proxy served the same
+//! pod.
 
 use std::sync::Arc;
 
@@ -13,7 +17,10 @@ use serde_json::{Value, json};
 
 use crate::Env;
 use crate::emulator::{READER, READER_TENANT};
-use crate::pods::{BUSYBOX, CLIENT_ID_ANNOTATION, TOKEN_FILE, USE_LABEL, claims, exec, run_until, running};
+use crate::pods::{
+    CLIENT_ID_ANNOTATION, TOKEN_FILE, USE_LABEL, claims, exec, namespace_with_app_account, reader_pod, run_until,
+    running,
+};
 
 pub const NAMESPACE_LABEL: &str = "wif-node/webhook";
 const SYSTEM: &str = "upstream-wi-system";
@@ -51,6 +58,10 @@ async fn deploy_upstream(env: &Env) -> Result<()> {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "upstream-webhook"},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "upstream-webhook"},
                "subjects": [{"kind": "ServiceAccount", "name": "upstream-webhook", "namespace": SYSTEM}]}),
+        // Its way to a custom authority host: an Azure Stack cloud file (go-autorest), naming the
+        // emulator as the cloud's Entra ID, so both webhooks inject the same AZURE_AUTHORITY_HOST.
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "upstream-cloud", "namespace": SYSTEM},
+               "data": {"cloud.json": json!({"name": "AzureStackCloud", "activeDirectoryEndpoint": format!("{}/", env.emulator.url)}).to_string()}}),
         json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "upstream-webhook-cert", "namespace": SYSTEM},
                "stringData": {"tls.crt": serving.cert_pem, "tls.key": serving.key_pem}}),
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "upstream-webhook", "namespace": SYSTEM},
@@ -61,12 +72,15 @@ async fn deploy_upstream(env: &Env) -> Result<()> {
                        "args": ["--webhook-cert-dir=/certs", "--disable-cert-rotation", "--log-level=info",
                                 "--health-addr=:9440", "--metrics-addr=:8095"],
                        "env": [{"name": "AZURE_TENANT_ID", "value": READER_TENANT},
-                               {"name": "AZURE_ENVIRONMENT", "value": "AzurePublicCloud"},
+                               {"name": "AZURE_ENVIRONMENT", "value": "AzureStackCloud"},
+                               {"name": "AZURE_ENVIRONMENT_FILEPATH", "value": "/etc/upstream-cloud/cloud.json"},
                                {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
                        "ports": [{"name": "webhook-server", "containerPort": 9443}, {"name": "healthz", "containerPort": 9440}],
                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "healthz"}, "periodSeconds": 2},
-                       "volumeMounts": [{"name": "cert", "mountPath": "/certs", "readOnly": true}]}],
-                   "volumes": [{"name": "cert", "secret": {"secretName": "upstream-webhook-cert"}}]}}}}),
+                       "volumeMounts": [{"name": "cert", "mountPath": "/certs", "readOnly": true},
+                                        {"name": "cloud", "mountPath": "/etc/upstream-cloud", "readOnly": true}]}],
+                   "volumes": [{"name": "cert", "secret": {"secretName": "upstream-webhook-cert"}},
+                               {"name": "cloud", "configMap": {"name": "upstream-cloud"}}]}}}}),
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "upstream-webhook", "namespace": SYSTEM},
                "spec": {"selector": labels, "ports": [{"port": 443, "targetPort": "webhook-server"}]}}),
     ];
@@ -148,21 +162,11 @@ pub async fn upstream_beside_wif_same_pods_running(env: Arc<Env>) -> Result<()> 
     env.cluster
         .service_account(ns, "app", &[(CLIENT_ID_ANNOTATION, READER)])
         .await?;
-    // wif's scenario pod, as it was created there (its own namespace and wif's webhook).
-    let wif_pod = env.cluster.pods("node-token").get("reader").await?;
-    let pod = json!({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "reader", "labels": {USE_LABEL: "true"}},
-        "spec": {
-            "serviceAccountName": "app",
-            "securityContext": {"runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000,
-                                "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{"name": "main", "image": BUSYBOX, "imagePullPolicy": "Never",
-                            "command": ["sleep", "3600"],
-                            "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}},
-                            "resources": {"limits": {"memory": "32Mi"}}}],
-        },
-    });
+    // The same pod under wif's webhook, in a namespace of its own.
+    let beside = "node-beside";
+    namespace_with_app_account(&env.cluster, beside).await?;
+    let wif_pod = run_until(&env.cluster, beside, reader_pod(), "Running", running).await?;
+    let pod = reader_pod();
     let upstream_pod = run_until(&env.cluster, ns, pod, "Running", running).await?;
     let token = exec(&env.cluster, ns, "reader", &["cat", TOKEN_FILE])?;
     ensure!(
@@ -170,17 +174,48 @@ pub async fn upstream_beside_wif_same_pods_running(env: Arc<Env>) -> Result<()> 
         "upstream's pod token: {}",
         claims(&token)?
     );
-    // The same injection, but for the authority host: wif's chart was given the emulator's.
-    let mut ours = injected(&wif_pod)?;
+    // The same injection, to the byte, authority host included.
+    let ours = injected(&wif_pod)?;
     let theirs = injected(&upstream_pod)?;
-    for env_var in ours["containers"][0]["env"].as_array_mut().into_iter().flatten() {
-        if env_var["name"] == "AZURE_AUTHORITY_HOST" {
-            env_var["value"] = json!("https://login.microsoftonline.com/");
-        }
-    }
     ensure!(
         ours == theirs,
         "wif and upstream injected differently:\nwif:      {ours}\nupstream: {theirs}"
     );
+    Ok(())
+}
+
+pub async fn upstreams_proxy_asks_microsoft_about_the_authority_and_fails_where_wifs_served(
+    env: Arc<Env>,
+) -> Result<()> {
+    let ns = "node-upstream";
+    let pod = json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "vm-app", "labels": {USE_LABEL: "true"},
+                     "annotations": {"azure.workload.identity/inject-proxy-sidecar": "true"}},
+        "spec": {
+            "serviceAccountName": "app",
+            "restartPolicy": "Never",
+            "containers": [{"name": "main", "image": crate::pods::APP_IMAGE, "imagePullPolicy": "Never",
+                "args": ["managed", "https://management.azure.com/.default"],
+                "env": [{"name": "AZIDENTITY_CLIENT_ALLOW_NETWORK", "value": "169.254.169.254/32"}],
+                "securityContext": {"runAsUser": 65532, "runAsNonRoot": true}}],
+        },
+    });
+    let finished = |p: &Pod| matches!(crate::pods::phase(p), "Succeeded" | "Failed");
+    let pod = run_until(&env.cluster, ns, pod, "finished", finished).await?;
+    ensure!(
+        crate::pods::phase(&pod) == "Failed",
+        "upstream's proxy served the pod: {}",
+        crate::pods::describe(&pod)
+    );
+    let proxy_log = crate::pods::logs(&env.cluster, ns, "vm-app", "azwi-proxy")?;
+    ensure!(
+        proxy_log.contains("login.microsoftonline.com"),
+        "upstream's proxy failed otherwise:\n{proxy_log}"
+    );
+    println!("upstream's proxy, same pod (last lines):");
+    for line in proxy_log.lines().rev().take(3) {
+        println!("  {line}");
+    }
     Ok(())
 }
