@@ -21,8 +21,8 @@ pub const RELEASE: &str = "workload-identity-webhook";
 const CONFIGURATION: &str = "azure-wi-webhook-mutating-webhook-configuration";
 /// The proxy sidecar image: wif's, with the run's test CA added to its trust store, as a
 /// platform team adds its private CA (`scripts/e2e-node` derives it).
-pub const PROXY_IMAGE: &str = "localhost/wif-test/wif-proxy-test-ca:0.1.0";
-pub const PROXY_INIT_IMAGE: &str = "ghcr.io/wif-dev/wif-proxy-init:0.1.0";
+pub const PROXY_IMAGE: &str = concat!("localhost/wif-test/wif-proxy-test-ca:", env!("CARGO_PKG_VERSION"));
+pub const PROXY_INIT_IMAGE: &str = concat!("ghcr.io/wif-dev/wif-proxy-init:", env!("CARGO_PKG_VERSION"));
 
 /// Runs helm with a home of its own: nothing of the user's helm setup is read or written.
 pub fn helm(env: &Env, args: &[&str]) -> Result<String> {
@@ -125,7 +125,10 @@ pub async fn the_chart_runs_two_replicas_and_patched_its_ca_bundle(env: std::syn
             .first()
             .and_then(|c| c.image.clone())
             .unwrap_or_default();
-        ensure!(image == "ghcr.io/wif-dev/wif:0.1.0", "the webhook runs {image}");
+        ensure!(
+            image == concat!("ghcr.io/wif-dev/wif:", env!("CARGO_PKG_VERSION")),
+            "the webhook runs {image}"
+        );
     }
     // The webhook made its certificate and wrote its CA into the configuration itself.
     let configurations: Api<MutatingWebhookConfiguration> = Api::all(client);

@@ -123,11 +123,16 @@ fn main() -> std::process::ExitCode {
         }
         let started = std::time::Instant::now();
         let task = runtime.spawn(scenario(Arc::clone(&env)));
+        let abort = task.abort_handle();
         let outcome = runtime.block_on(async {
             match tokio::time::timeout(std::time::Duration::from_secs(300), task).await {
                 Ok(Ok(result)) => result,
                 Ok(Err(join)) => Err(anyhow::anyhow!("panicked: {join}")),
-                Err(_) => Err(anyhow::anyhow!("did not finish within 300 s")),
+                Err(_) => {
+                    // Dropped, not stopped: a scenario left running would load the next ones.
+                    abort.abort();
+                    Err(anyhow::anyhow!("did not finish within 300 s"))
+                }
             }
         });
         let took = started.elapsed().as_secs_f64();
@@ -142,10 +147,20 @@ fn main() -> std::process::ExitCode {
             }
         }
     }
-    // What a user looks at first, for the run's log.
-    if let Ok(out) = env.cluster.kubectl(&["get", "pods", "-A", "-o", "wide"]) {
+    // What a user looks at first, for the run's log (less the rollout's thousands of pods).
+    let listing = [
+        "get",
+        "pods",
+        "-A",
+        "-o",
+        "wide",
+        "--field-selector",
+        "metadata.namespace!=node-rollout",
+    ];
+    if let Ok(out) = env.cluster.kubectl(&listing) {
         println!(
-            "\n$ kubectl get pods -A -o wide\n{}",
+            "\n$ kubectl {}\n{}",
+            listing.join(" "),
             String::from_utf8_lossy(&out.stdout)
         );
     }

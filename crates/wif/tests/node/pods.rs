@@ -112,7 +112,16 @@ pub fn describe(pod: &Pod) -> String {
 
 /// `kubectl exec` (API server -> kubelet -> containerd): the command's stdout.
 pub fn exec(cluster: &Cluster, namespace: &str, pod: &str, command: &[&str]) -> Result<String> {
-    let mut args = vec!["exec", "-n", namespace, pod, "-c", "main", "--"];
+    let mut args = vec![
+        "exec",
+        "--request-timeout=60s",
+        "-n",
+        namespace,
+        pod,
+        "-c",
+        "main",
+        "--",
+    ];
     args.extend_from_slice(command);
     let out = cluster.kubectl(&args)?;
     ensure!(
@@ -125,7 +134,7 @@ pub fn exec(cluster: &Cluster, namespace: &str, pod: &str, command: &[&str]) -> 
 
 /// `kubectl logs` of one container, as a user reads it.
 pub fn logs(cluster: &Cluster, namespace: &str, pod: &str, container: &str) -> Result<String> {
-    let out = cluster.kubectl(&["logs", "-n", namespace, pod, "-c", container])?;
+    let out = cluster.kubectl(&["logs", "--request-timeout=60s", "-n", namespace, pod, "-c", container])?;
     ensure!(
         out.status.success(),
         "kubectl logs: {}",

@@ -45,6 +45,18 @@ async fn apply(env: &Env, objects: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// Upstream's webhook and the namespace it serves, deployed once for both scenarios (either
+/// may run alone).
+static DEPLOYED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+async fn upstream(env: &Env) -> Result<&'static str> {
+    DEPLOYED.get_or_try_init(|| deploy_upstream(env)).await?;
+    Ok(UPSTREAM_NAMESPACE)
+}
+
+/// The scenarios' namespace, labelled for upstream's webhook only.
+const UPSTREAM_NAMESPACE: &str = "node-upstream";
+
 async fn deploy_upstream(env: &Env) -> Result<()> {
     let ca = wif_server::pki::LocalCa::new("upstream-node-ca")?;
     let service = format!("upstream-webhook.{SYSTEM}.svc");
@@ -115,7 +127,13 @@ async fn deploy_upstream(env: &Env) -> Result<()> {
             "rules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}],
         }],
     });
-    apply(env, &[configuration]).await
+    apply(env, &[configuration]).await?;
+    env.cluster
+        .namespace_labelled(UPSTREAM_NAMESPACE, &[(NAMESPACE_LABEL, "upstream")])
+        .await?;
+    env.cluster
+        .service_account(UPSTREAM_NAMESPACE, "app", &[(CLIENT_ID_ANNOTATION, READER)])
+        .await
 }
 
 fn base64_of(text: &str) -> String {
@@ -154,14 +172,7 @@ fn injected(pod: &Pod) -> Result<Value> {
 }
 
 pub async fn upstream_beside_wif_same_pods_running(env: Arc<Env>) -> Result<()> {
-    deploy_upstream(&env).await?;
-    let ns = "node-upstream";
-    env.cluster
-        .namespace_labelled(ns, &[(NAMESPACE_LABEL, "upstream")])
-        .await?;
-    env.cluster
-        .service_account(ns, "app", &[(CLIENT_ID_ANNOTATION, READER)])
-        .await?;
+    let ns = upstream(&env).await?;
     // The same pod under wif's webhook, in a namespace of its own.
     let beside = "node-beside";
     namespace_with_app_account(&env.cluster, beside).await?;
@@ -187,7 +198,7 @@ pub async fn upstream_beside_wif_same_pods_running(env: Arc<Env>) -> Result<()> 
 pub async fn upstreams_proxy_asks_microsoft_about_the_authority_and_fails_where_wifs_served(
     env: Arc<Env>,
 ) -> Result<()> {
-    let ns = "node-upstream";
+    let ns = upstream(&env).await?;
     let pod = json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "vm-app", "labels": {USE_LABEL: "true"},
@@ -210,7 +221,7 @@ pub async fn upstreams_proxy_asks_microsoft_about_the_authority_and_fails_where_
     );
     let proxy_log = crate::pods::logs(&env.cluster, ns, "vm-app", "azwi-proxy")?;
     ensure!(
-        proxy_log.contains("login.microsoftonline.com"),
+        proxy_log.contains("https://login.microsoftonline.com/common/discovery/instance"),
         "upstream's proxy failed otherwise:\n{proxy_log}"
     );
     println!("upstream's proxy, same pod (last lines):");
