@@ -5,7 +5,8 @@
 //! [`store`]'s commit) that the token endpoint reads too, with Azure RBAC ([`rbac`]) deciding
 //! and every caller's token checked ([`caller`]).
 //!
-//! The decisions are pure ([`ops`], [`rbac`], [`keyvault`], [`config::check`]); [`plane`]
+//! The decisions are pure ([`ops`], [`rbac`], [`keyvault`], [`storage`] for Blob Storage's
+//! requests, [`config::check`]); [`plane`]
 //! routes requests to the surfaces, each a thin HTTP shell. This crate depends on `wif-sts`,
 //! never the reverse: the token endpoint knows nothing of Azure resources.
 
@@ -19,6 +20,7 @@ pub mod plane;
 pub mod rbac;
 mod respond;
 pub mod state;
+pub mod storage;
 pub mod store;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
