@@ -1,0 +1,229 @@
+//! One account's blob service as state, and Storage's operations on it: containers, blobs
+//! written whole or from blocks, ranges, metadata, listings with prefix, delimiter and markers,
+//! and the conditional headers the SDKs send on overwrite (`If-Match`, `If-None-Match: *`,
+//! `If-(Un)Modified-Since`). Pure: the caller passes the time and a fresh ETag sequence
+//! number, so every answer is reproducible in a test.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::block_list::BlockRef;
+use super::error::StorageError;
+
+/// The most one Put Blob may carry here (Azure: 5,000 MiB): the local plane keeps blobs in
+/// memory, and the SDKs switch to blocks long before (Python at 64 MiB, Go at 256 MiB).
+pub const MAX_PUT_BLOB_BYTES: usize = 256 * 1024 * 1024;
+/// The most one Put Block may carry here (Azure: 4,000 MiB; the SDKs send 4–8 MiB blocks).
+pub const MAX_BLOCK_BYTES: usize = 100 * 1024 * 1024;
+/// Uncommitted blocks one blob may hold (Azure's bound).
+pub const MAX_UNCOMMITTED_BLOCKS: usize = 100_000;
+
+/// A container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Container {
+    /// `x-ms-meta-*`.
+    pub metadata: BTreeMap<String, String>,
+    /// Its ETag.
+    pub etag: String,
+    /// Last modified, seconds since the epoch.
+    pub last_modified: i64,
+    /// Its blobs, by name (listed in this order, as Storage lists them).
+    pub blobs: BTreeMap<String, Blob>,
+}
+
+/// A block blob.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Blob {
+    /// Its content.
+    pub content: Vec<u8>,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `x-ms-meta-*`.
+    pub metadata: BTreeMap<String, String>,
+    /// Its ETag (quoted, as sent in headers).
+    pub etag: String,
+    /// Last modified, seconds since the epoch.
+    pub last_modified: i64,
+    /// The committed blocks, in order: id and length (content holds their bytes).
+    pub committed: Vec<(String, usize)>,
+    /// Blocks uploaded and not yet committed, by id.
+    pub uncommitted: HashMap<String, Vec<u8>>,
+    /// Whether the blob exists yet (false while only uncommitted blocks were put).
+    pub committed_once: bool,
+}
+
+/// The conditional headers of a request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Conditions {
+    /// `If-Match`: an ETag or `*`.
+    pub if_match: Option<String>,
+    /// `If-None-Match`: an ETag or `*`.
+    pub if_none_match: Option<String>,
+    /// `If-Modified-Since`, seconds since the epoch.
+    pub if_modified_since: Option<i64>,
+    /// `If-Unmodified-Since`, seconds since the epoch.
+    pub if_unmodified_since: Option<i64>,
+}
+
+impl Conditions {
+    /// Whether a write (or read) may go ahead against `current` (its ETag and time), `None`
+    /// when there is no such blob: `ConditionNotMet`, or `BlobAlreadyExists` for
+    /// `If-None-Match: *` on an existing blob, as Storage answers.
+    pub fn check(&self, current: Option<(&str, i64)>) -> Result<(), StorageError> {
+        let matches = |wanted: &str, etag: &str| wanted == "*" || wanted.trim_matches('"') == etag.trim_matches('"');
+        if let Some(wanted) = &self.if_match {
+            match current {
+                Some((etag, _)) if matches(wanted, etag) => {}
+                _ => return Err(StorageError::ConditionNotMet),
+            }
+        }
+        if let Some(wanted) = &self.if_none_match
+            && let Some((etag, _)) = current
+            && matches(wanted, etag)
+        {
+            return Err(if wanted == "*" {
+                StorageError::BlobAlreadyExists
+            } else {
+                StorageError::ConditionNotMet
+            });
+        }
+        if let Some((_, modified)) = current
+            && (self.if_modified_since.is_some_and(|since| modified <= since)
+                || self.if_unmodified_since.is_some_and(|since| modified > since))
+        {
+            return Err(StorageError::ConditionNotMet);
+        }
+        Ok(())
+    }
+}
+
+/// A listing: the names (blobs or containers) and, with a delimiter, the prefixes it folded,
+/// and the marker to continue from when there is more.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// The entries, in name order.
+    pub names: Vec<String>,
+    /// `BlobPrefix` entries (with a delimiter).
+    pub prefixes: Vec<String>,
+    /// `NextMarker`, when the listing stopped at `maxresults`.
+    pub next_marker: Option<String>,
+}
+
+/// Storage's default and largest page.
+pub const MAX_RESULTS: usize = 5000;
+
+/// Lists `names` (in order) from `marker` on, at most `max` (capped at [`MAX_RESULTS`]) entries,
+/// with those under `prefix` only and, with `delimiter`, each run of names sharing the part
+/// up to the delimiter folded into one prefix entry (each counted once against `max`).
+pub fn list<'a>(
+    names: impl Iterator<Item = &'a String>,
+    prefix: &str,
+    delimiter: Option<&str>,
+    marker: Option<&str>,
+    max: Option<usize>,
+) -> Listing {
+    let max = max.unwrap_or(MAX_RESULTS).clamp(1, MAX_RESULTS);
+    let mut listing = Listing::default();
+    for name in names {
+        if !name.starts_with(prefix) || marker.is_some_and(|m| name.as_str() < m) {
+            continue;
+        }
+        let folded = delimiter.filter(|d| !d.is_empty()).and_then(|d| {
+            let rest = name.get(prefix.len()..)?;
+            let through = rest.find(d)? + d.len();
+            rest.get(..through).map(|head| format!("{prefix}{head}"))
+        });
+        if let Some(folded) = &folded
+            && listing.prefixes.last() == Some(folded)
+        {
+            continue;
+        }
+        if listing.names.len() + listing.prefixes.len() == max {
+            listing.next_marker = Some(name.clone());
+            break;
+        }
+        match folded {
+            Some(folded) => listing.prefixes.push(folded),
+            None => listing.names.push(name.clone()),
+        }
+    }
+    listing
+}
+
+/// The first and last byte a range selects (inclusive), for `Content-Range`.
+pub type Span = (usize, usize);
+
+/// The bytes `range` (`bytes=START-[END]`, inclusive) selects of `content`, or `InvalidRange`
+/// when it starts past the end (Storage answers 416 then).
+pub fn ranged<'c>(content: &'c [u8], range: Option<&str>) -> Result<(&'c [u8], Option<Span>), StorageError> {
+    let Some(range) = range else { return Ok((content, None)) };
+    let spec = range.trim().strip_prefix("bytes=").ok_or(StorageError::InvalidRange)?;
+    let (start, end) = spec.split_once('-').ok_or(StorageError::InvalidRange)?;
+    let start: usize = start.trim().parse().map_err(|_| StorageError::InvalidRange)?;
+    let last = content.len().checked_sub(1).ok_or(StorageError::InvalidRange)?;
+    let end = match end.trim() {
+        "" => last,
+        end => end.parse::<usize>().map_err(|_| StorageError::InvalidRange)?.min(last),
+    };
+    if start > end {
+        return Err(StorageError::InvalidRange);
+    }
+    let slice = content.get(start..=end).ok_or(StorageError::InvalidRange)?;
+    Ok((slice, Some((start, end))))
+}
+
+impl Blob {
+    /// Stores `id`'s bytes as an uncommitted block.
+    pub fn put_block(&mut self, id: &str, bytes: Vec<u8>) -> Result<(), StorageError> {
+        if bytes.len() > MAX_BLOCK_BYTES {
+            return Err(StorageError::RequestBodyTooLarge {
+                why: format!("a block here is at most {MAX_BLOCK_BYTES} bytes"),
+            });
+        }
+        if self.uncommitted.len() >= MAX_UNCOMMITTED_BLOCKS && !self.uncommitted.contains_key(id) {
+            return Err(StorageError::InvalidBlockList);
+        }
+        self.uncommitted.insert(id.to_owned(), bytes);
+        Ok(())
+    }
+
+    /// Makes the blob the listed blocks, in order; the uncommitted blocks not listed are
+    /// dropped, as Storage drops them.
+    pub fn commit(&mut self, list: &[BlockRef], etag: String, now: i64) -> Result<(), StorageError> {
+        let mut content = Vec::new();
+        let mut committed = Vec::with_capacity(list.len());
+        let mut offsets = HashMap::new();
+        let mut at = 0usize;
+        for (id, length) in &self.committed {
+            offsets.insert(id.as_str(), (at, *length));
+            at += length;
+        }
+        for block in list {
+            let id = block.id();
+            let uncommitted = self
+                .uncommitted
+                .get(id)
+                .filter(|_| !matches!(block, BlockRef::Committed(_)));
+            let old = offsets.get(id).filter(|_| !matches!(block, BlockRef::Uncommitted(_)));
+            let bytes = match (uncommitted, old) {
+                (Some(bytes), _) => bytes.as_slice(),
+                (None, Some(&(start, length))) => self
+                    .content
+                    .get(start..start + length)
+                    .ok_or(StorageError::InvalidBlockList)?,
+                (None, None) => return Err(StorageError::InvalidBlockList),
+            };
+            content.extend_from_slice(bytes);
+            committed.push((id.to_owned(), bytes.len()));
+        }
+        self.content = content;
+        self.committed = committed;
+        self.uncommitted.clear();
+        self.etag = etag;
+        self.last_modified = now;
+        self.committed_once = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;
