@@ -96,16 +96,47 @@ impl Conditions {
     }
 }
 
-/// A listing: the names (blobs or containers) and, with a delimiter, the prefixes it folded,
-/// and the marker to continue from when there is more.
+/// One entry of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A blob (or container) by name.
+    Name(String),
+    /// A `BlobPrefix`: names sharing the part up to the delimiter, folded.
+    Prefix(String),
+}
+
+/// A listing: its entries in name order (names and folded prefixes interleaved, as Storage
+/// lists them), and the marker to continue from when there is more.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Listing {
-    /// The entries, in name order.
-    pub names: Vec<String>,
-    /// `BlobPrefix` entries (with a delimiter).
-    pub prefixes: Vec<String>,
+    /// The entries.
+    pub entries: Vec<Entry>,
     /// `NextMarker`, when the listing stopped at `maxresults`.
     pub next_marker: Option<String>,
+}
+
+impl Listing {
+    /// The names listed (prefixes left out).
+    pub fn names(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Name(n) => Some(n.as_str()),
+                Entry::Prefix(_) => None,
+            })
+            .collect()
+    }
+
+    /// The prefixes listed.
+    pub fn prefixes(&self) -> Vec<&str> {
+        self.entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Prefix(p) => Some(p.as_str()),
+                Entry::Name(_) => None,
+            })
+            .collect()
+    }
 }
 
 /// Storage's default and largest page.
@@ -133,18 +164,18 @@ pub fn list<'a>(
             rest.get(..through).map(|head| format!("{prefix}{head}"))
         });
         if let Some(folded) = &folded
-            && listing.prefixes.last() == Some(folded)
+            && matches!(listing.entries.last(), Some(Entry::Prefix(last)) if last == folded)
         {
             continue;
         }
-        if listing.names.len() + listing.prefixes.len() == max {
+        if listing.entries.len() == max {
             listing.next_marker = Some(name.clone());
             break;
         }
-        match folded {
-            Some(folded) => listing.prefixes.push(folded),
-            None => listing.names.push(name.clone()),
-        }
+        listing.entries.push(match folded {
+            Some(folded) => Entry::Prefix(folded),
+            None => Entry::Name(name.clone()),
+        });
     }
     listing
 }

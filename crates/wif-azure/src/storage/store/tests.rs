@@ -73,22 +73,30 @@ fn ranges_select_inclusive_bytes_and_past_the_end_is_416() {
 fn listings_fold_by_delimiter_and_page_with_markers() {
     let all = names(&["a.txt", "logs/1", "logs/2", "logs/x/3", "reports/q1", "z"]);
     let flat = list(all.iter(), "", None, None, None);
-    assert_eq!(flat.names, all);
+    assert_eq!(flat.names(), all);
+    // Folded prefixes sit among the names, in name order, as Storage lists them.
     let folded = list(all.iter(), "", Some("/"), None, None);
-    assert_eq!(folded.names, names(&["a.txt", "z"]));
-    assert_eq!(folded.prefixes, names(&["logs/", "reports/"]));
+    assert_eq!(
+        folded.entries,
+        [
+            Entry::Name("a.txt".into()),
+            Entry::Prefix("logs/".into()),
+            Entry::Prefix("reports/".into()),
+            Entry::Name("z".into()),
+        ]
+    );
     let under = list(all.iter(), "logs/", Some("/"), None, None);
     assert_eq!(
-        (under.names, under.prefixes),
-        (names(&["logs/1", "logs/2"]), names(&["logs/x/"]))
+        (under.names(), under.prefixes()),
+        (vec!["logs/1", "logs/2"], vec!["logs/x/"])
     );
     // Pages of two, each continuing where the last stopped, lose and repeat nothing.
     let mut seen = Vec::new();
     let mut marker = None;
     loop {
         let page = list(all.iter(), "", None, marker.as_deref(), Some(2));
-        assert!(page.names.len() <= 2);
-        seen.extend(page.names);
+        assert!(page.entries.len() <= 2);
+        seen.extend(page.names().into_iter().map(str::to_owned));
         match page.next_marker {
             Some(next) => marker = Some(next),
             None => break,
@@ -96,7 +104,7 @@ fn listings_fold_by_delimiter_and_page_with_markers() {
     }
     assert_eq!(seen, all);
     assert_eq!(
-        list(all.iter(), "", None, None, Some(0)).names.len(),
+        list(all.iter(), "", None, None, Some(0)).entries.len(),
         1,
         "maxresults 0 is read as 1"
     );
