@@ -8,8 +8,11 @@ identity. scripts/tutorials/keyvault.sh makes a vault and a secret; Python's Sec
 WorkloadIdentityCredential (challenge verification on, through the CONNECT proxy) gets 403
 ForbiddenByRbac, then the value once "Key Vault Secrets User" is assigned; a second identity
 without an assignment is refused; the Azure SDK for Go's azsecrets Client (challenge
-verification on) sees the same. The state survives a restart. Then bad input to every new
-endpoint. Every client runs behind the loopback guard (Go's: a dialer that refuses anything but
+verification on) sees the same. scripts/tutorials/storage.sh makes a storage account with
+shared keys off and assigns the identity "Storage Blob Data Reader" at it; azure-cli shows and
+lists it with the local blob endpoint, is refused a second account of the same name elsewhere
+(names are global) and the account's keys, and deletes one. The state survives a restart.
+Then bad input to every new endpoint; the group's delete takes its accounts. Every client runs behind the loopback guard (Go's: a dialer that refuses anything but
 loopback). argv[1]: wif; argv[2]: az; argv[3]: the Go client (scripts/go-client)."""
 import json, os, select, signal, socket, subprocess, sys, tempfile
 
@@ -253,9 +256,46 @@ check("a second identity without an assignment is refused: 403 ForbiddenByRbac",
 got = go_workload(other_env, vault_uri, "wid-tuto-password")
 check("and so is it with Go azsecrets", forbidden_by_rbac(got), got)
 
+# Storage accounts (ARM only): the tutorial's account, global names, no keys, a delete.
+rc, out, err = az("cloud", "show", "--query", "suffixes.storageEndpoint", "-o", "tsv")
+check("az cloud register took the storage suffix from /metadata/endpoints", rc == 0 and out == "storage.wif.test", (out, err))
+runs = [shell(f"bash {TUTORIALS}/storage.sh") for _ in range(2)]
+check("storage.sh: az storage account create, Storage Blob Data Reader at the account; and again",
+      all(r[0] == 0 for r in runs), [r[2] for r in runs])
+blob = runs[0][1].splitlines()[-1] if runs[0][1] else ""
+check("primaryEndpoints.blob is the local one", blob == "https://stwiftuto.blob.storage.wif.test/", runs[0])
+rc, out, err = az("storage", "account", "show", "-n", "stwiftuto", "-g", "myResourceGroup",
+                  "--query", "[name, kind, sku.name, allowSharedKeyAccess, provisioningState]", "-o", "tsv")
+check("az storage account show", rc == 0 and out.split() == ["stwiftuto", "StorageV2", "Standard_LRS", "false", "Succeeded"],
+      (out, err))
+account_id = f"/subscriptions/{sub}/resourceGroups/myResourceGroup/providers/Microsoft.Storage/storageAccounts/stwiftuto"
+rc, out, err = az("storage", "account", "list", "-g", "myResourceGroup", "--query", "[].id", "-o", "tsv")
+check("az storage account list -g", rc == 0 and out.split() == [account_id], (out, err))
+rc, out, err = az("role", "assignment", "list", "--scope", account_id, "--query", "[].[roleDefinitionName, principalId]", "-o", "tsv")
+check("the identity is Storage Blob Data Reader at the account, once",
+      rc == 0 and out.splitlines() == [f"Storage Blob Data Reader\t{principal}"], (out, err))
+rc, out, err = shell("az group create -n otherGroup -l eastus -o none\n"
+                     "az storage account create -n stwiftuto -g otherGroup -l eastus --sku Standard_LRS -o none")
+check("a second account of the same name in another group: StorageAccountAlreadyTaken",
+      rc != 0 and "(StorageAccountAlreadyTaken) The storage account named stwiftuto is already taken." in err, (rc, err))
+rc, out, err = az("storage", "account", "keys", "list", "-n", "stwiftuto", "-g", "myResourceGroup")
+check("az storage account keys list is refused: Entra authorization only",
+      rc != 0 and "(KeyBasedAuthenticationNotPermitted)" in err and "Microsoft Entra authorization only" in err
+      and "--auth-mode login" in err, (rc, out, err))
+rc, out, err = az("storage", "account", "check-name", "-n", "stwiftuto", "--query", "[nameAvailable, reason]", "-o", "tsv")
+check("az storage account check-name: AlreadyExists", rc == 0 and out.split() == ["false", "AlreadyExists"], (out, err))
+rc, out, err = shell("az storage account create -n stwiftuto2 -g otherGroup -l eastus --sku Standard_LRS -o none\n"
+                     "az storage account delete -n stwiftuto2 -g otherGroup --yes\n"
+                     "az storage account list -g otherGroup --query '[].name' -o tsv")
+check("az storage account delete --yes", rc == 0 and out == "", (rc, out, err))
+rc, out, err = az("storage", "account", "show", "-n", "stwiftuto2", "-g", "otherGroup")
+check("the deleted account is gone: ResourceNotFound", rc != 0 and "(ResourceNotFound)" in err, (rc, err))
+
 # Nothing acknowledged is lost on restart.
 down(proc)
 proc, _ = up()
+rc, out, err = az("storage", "account", "show", "-n", "stwiftuto", "-g", "myResourceGroup", "--query", "primaryEndpoints.blob", "-o", "tsv")
+check("after a restart: az storage account show", rc == 0 and out == blob, (out, err))
 rc, out, err = az("keyvault", "secret", "show", "--vault-name", "keyvault-wif-tuto", "--name", "wid-tuto-password",
                   "--query", "value", "-o", "tsv")
 check("after a restart: az keyvault secret show", rc == 0 and out == "Hello!", (out, err))
@@ -282,6 +322,8 @@ cases = [
     ("ARM: unknown api path", arm("GET", f"{sub_path}/providers/Microsoft.Nope/things?api-version=1", arm_token), 404, "InvalidResourceType"),
     ("ARM: oversized body", arm("PUT", f"{sub_path}/resourcegroups/x?api-version=1", arm_token, raw="{" + " " * 200_000 + "}"), 413, "RequestEntityTooLarge"),
     ("ARM: a PUT on the subscription", arm("PUT", f"{sub_path}?api-version=2022-12-01", arm_token, {}), 405, "MethodNotAllowed"),
+    ("ARM: an invalid storage account name", arm("PUT", f"{sub_path}/resourceGroups/myResourceGroup/providers/Microsoft.Storage/storageAccounts/Bad_Name?api-version=2025-08-01", arm_token, {"location": "eastus"}), 400, "AccountNameInvalid"),
+    ("ARM: listKeys of a missing account", arm("POST", f"{sub_path}/resourceGroups/myResourceGroup/providers/Microsoft.Storage/storageAccounts/nosuch/listKeys?api-version=2025-08-01", arm_token), 404, "ResourceNotFound"),
     ("ARM: missing group", arm("GET", f"{sub_path}/resourceGroups/nope/providers/Microsoft.ManagedIdentity/userAssignedIdentities/x?api-version=1", arm_token), 404, "ResourceGroupNotFound"),
     ("Graph: no token", arm("GET", "/v1.0/servicePrincipals"), 401, "InvalidAuthenticationToken"),
     ("Graph: an ARM token", arm("GET", "/v1.0/servicePrincipals", arm_token), 401, "InvalidAuthenticationToken"),
@@ -321,11 +363,17 @@ check("CONNECT proxy: any other host is refused at once (403)", answer.startswit
 answer = connect(b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n")
 check("CONNECT proxy: a plain request is refused (405)", answer.startswith("HTTP/1.1 405 "), answer)
 
-# The tutorial's clean-up: the group goes, and its identities with it.
+# The tutorial's clean-up: the group goes, and its identities and accounts with it.
+rc, _, err = az("group", "delete", "--name", "otherGroup", "--yes")
+check("az group delete otherGroup", rc == 0, err)
 rc, _, err = az("group", "delete", "--name", "myResourceGroup", "--yes")
 check("az group delete (the tutorial's clean-up)", rc == 0, err)
 rc, out, err = az("identity", "list", "--resource-group", "myResourceGroup")
 check("its identities are gone with it: ResourceGroupNotFound", rc != 0 and "ResourceGroupNotFound" in err, (out, err))
+rc, out, err = az("storage", "account", "list", "--query", "[].name", "-o", "tsv")
+check("and its storage account: az storage account list is empty", rc == 0 and out == "", (out, err))
+rc, out, err = az("storage", "account", "check-name", "-n", "stwiftuto", "--query", "nameAvailable", "-o", "tsv")
+check("and the account's name is free again", rc == 0 and out == "true", (out, err))
 got = workload(env, "token", "https://management.azure.com/.default")
 check("and the deleted identity gets no token (AADSTS700016)", "AADSTS700016" in got.get("failed", ""), got)
 

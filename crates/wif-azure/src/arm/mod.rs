@@ -2,6 +2,7 @@
 //! what azure-cli's tutorial commands call (spec/azure-control-plane.md §0): the cloud's
 //! `/metadata/endpoints`, subscriptions, resource groups, `Microsoft.ManagedIdentity`
 //! identities and their federated credentials, `Microsoft.KeyVault/vaults`,
+//! `Microsoft.Storage/storageAccounts` (no keys: Entra authorization only),
 //! `Microsoft.ContainerService/managedClusters` and `Microsoft.Authorization` at any scope.
 //! As ARM does, it matches paths case-insensitively (and `//` as `/`), takes any
 //! `api-version`, checks every caller's token and its RBAC permission for the action, and
@@ -25,6 +26,7 @@ mod authorization;
 mod identities;
 mod request;
 mod resources;
+mod storage;
 mod vaults;
 
 use request::ArmRequest;
@@ -106,7 +108,7 @@ pub async fn handle(state: &AzureState, request: axum::extract::Request) -> Resp
         .unwrap_or_default();
     let is = |i: usize, word: &str| segments.get(i).is_some_and(|s| s.eq_ignore_ascii_case(word));
     if is(0, "metadata") && is(1, "endpoints") && segments.len() == 2 {
-        return resources::metadata_endpoints(state);
+        return resources::metadata_endpoints(state).await;
     }
     let caller = match crate::caller::of_request(&state.emulator, &headers, Surface::Arm) {
         Ok(caller) => caller,

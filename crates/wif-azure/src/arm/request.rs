@@ -120,7 +120,7 @@ pub(crate) fn unknown_path(request: &ArmRequest<'_>) -> ArmError {
         404,
         "InvalidResourceType",
         format!(
-            "The resource type '/{}' could not be found for api version '{api_version}'. The local Azure plane serves subscriptions, resource groups, Microsoft.ManagedIdentity, Microsoft.KeyVault/vaults, Microsoft.ContainerService/managedClusters and Microsoft.Authorization.",
+            "The resource type '/{}' could not be found for api version '{api_version}'. The local Azure plane serves subscriptions, resource groups, Microsoft.ManagedIdentity, Microsoft.KeyVault/vaults, Microsoft.Storage/storageAccounts, Microsoft.ContainerService/managedClusters and Microsoft.Authorization.",
             request.segments.join("/")
         ),
     )

@@ -1,7 +1,7 @@
 //! ARM's resources as azure-cli reads them: the routing of everything under `/subscriptions`,
-//! the cloud's metadata, subscriptions, locations and resource groups (identities and vaults
-//! have their own modules). Each handler authorizes the action, runs the pure operation and
-//! shapes the resource as ARM does (`properties` flattened by the CLI, not here).
+//! the cloud's metadata, subscriptions, locations and resource groups (identities, vaults and
+//! storage accounts have their own modules). Each handler authorizes the action, runs the pure
+//! operation and shapes the resource as ARM does (`properties` flattened by the CLI, not here).
 
 use axum::http::Method;
 use axum::response::Response;
@@ -16,10 +16,12 @@ use crate::respond::answer;
 use crate::state::AzureState;
 
 /// `GET /metadata/endpoints`: the document `az cloud register --endpoint-resource-manager`
-/// maps to a cloud, so registering this emulator is one flag.
-pub(super) fn metadata_endpoints(state: &AzureState) -> Response {
+/// maps to a cloud, so registering this emulator is one flag (`suffixes.storage` is what
+/// `az storage --account-name A` builds `A.blob.<suffix>` from).
+pub(super) async fn metadata_endpoints(state: &AzureState) -> Response {
     let base = state.emulator.public_url();
     let suffix = &state.vault_dns_suffix;
+    let storage = state.store.config.lock().await.storage_endpoint_suffix();
     answer(
         200,
         &json!({
@@ -33,7 +35,7 @@ pub(super) fn metadata_endpoints(state: &AzureState) -> Response {
                 "tenant": "common",
                 "identityProvider": "AAD",
             },
-            "suffixes": {"keyVaultDns": suffix},
+            "suffixes": {"keyVaultDns": suffix, "storage": storage},
         }),
     )
 }
@@ -121,6 +123,9 @@ pub(super) async fn route(request: &ArmRequest<'_>) -> Result<Response, ArmError
         _ => {}
     }
     if is(2, "providers") && s.len() == 5 {
+        if s[3].eq_ignore_ascii_case("Microsoft.Storage") {
+            return super::storage::at_subscription(request, sub, s[4]).await;
+        }
         return subscription_lists(request, sub, s[3], s[4]).await;
     }
     if !is(2, "resourcegroups") {
@@ -188,6 +193,9 @@ pub(super) async fn route(request: &ArmRequest<'_>) -> Result<Response, ArmError
             2 => vault(request, sub, group, rest[1]).await,
             _ => Err(unknown_path(request)),
         };
+    }
+    if kind("Microsoft.Storage", "storageAccounts") {
+        return super::storage::in_group(request, sub, group, rest).await;
     }
     if kind("Microsoft.ContainerService", "managedClusters") && rest.len() <= 2 {
         if *request.method != Method::GET {

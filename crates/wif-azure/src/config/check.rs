@@ -1,11 +1,12 @@
 //! The local Azure plane's own rules, checked on every file read and every change before it
 //! is kept: subscriptions name tenants of the directory and are listed once, their caller
-//! roles and assignments' roles are built-in roles, their groups' names are valid and unique.
+//! roles and assignments' roles are built-in roles, their groups' names are valid and unique,
+//! and storage accounts' names are valid and unique across every subscription.
 //! (The directory's rules are `wif_sts`'s.)
 
 use wif_core::mutation::is_guid;
 
-use super::{AzureConfig, valid_group_name};
+use super::{AzureConfig, valid_group_name, valid_storage_account_name};
 use crate::rbac;
 
 /// An Azure entry the plane refuses: where, and which rule.
@@ -37,6 +38,12 @@ pub enum AzureProblem {
     /// A resource group name that is invalid or used twice in its subscription.
     #[error("name {0:?} is invalid or used twice")]
     GroupName(String),
+    /// A storage account name that breaks Azure's rule (3–24 lowercase letters and digits).
+    #[error("storage account name {0:?} is invalid: 3-24 characters, lowercase letters and digits only")]
+    StorageAccountName(String),
+    /// A storage account name another account already holds (names are global).
+    #[error("storage account name {0:?} is used twice (names are global across subscriptions)")]
+    StorageAccountTwice(String),
     /// An assignment of a role that is no built-in role.
     #[error("roleDefinitionId {0:?} is no built-in role")]
     RoleDefinition(String),
@@ -88,12 +95,33 @@ pub fn check(config: &AzureConfig) -> Result<(), AzureConfigError> {
             }
         }
     }
+    check_storage_accounts(config)?;
     for (i, a) in config.role_assignments.iter().enumerate() {
         if rbac::role_by_id(&a.role_definition_id).is_none() {
             return Err(refused(
                 format!("roleAssignments[{i}]"),
                 AzureProblem::RoleDefinition(a.role_definition_id.clone()),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Storage account names: valid, and each held by one account across every subscription (ARM
+/// refuses a second with `StorageAccountAlreadyTaken`, so a file must not hold one either).
+fn check_storage_accounts(config: &AzureConfig) -> Result<(), AzureConfigError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, s) in config.subscriptions.iter().enumerate() {
+        for (gi, g) in s.resource_groups.iter().enumerate() {
+            for (ai, a) in g.storage_accounts.iter().enumerate() {
+                let at = format!("subscriptions[{i}].resourceGroups[{gi}].storageAccounts[{ai}]");
+                if !valid_storage_account_name(&a.name) {
+                    return Err(refused(at, AzureProblem::StorageAccountName(a.name.clone())));
+                }
+                if !seen.insert(a.name.as_str()) {
+                    return Err(refused(at, AzureProblem::StorageAccountTwice(a.name.clone())));
+                }
+            }
         }
     }
     Ok(())

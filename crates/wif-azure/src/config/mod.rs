@@ -1,7 +1,7 @@
 //! The local Azure plane's state model and its file ([`AzureConfig`]): the directory's tenants
 //! (Entra's part, `wif_sts`'s types), the subscriptions of those tenants with their resource
-//! groups, the key vaults (with their secrets) and managed clusters in them, and role
-//! assignments at any scope. One file holds everything, so the token endpoint reads the
+//! groups, the key vaults (with their secrets), storage accounts and managed clusters in
+//! them, and role assignments at any scope. One file holds everything, so the token endpoint reads the
 //! identities ARM creates (they live in their tenant's `userAssignedIdentities`, placed by
 //! their `resourceId`). Pure: [`crate::ops`] changes it, [`check`] holds its rules, the
 //! surfaces ([`crate::arm`], [`crate::graph`], [`crate::vault`]) are HTTP shells around it.
@@ -16,8 +16,10 @@ use crate::rbac::{Assignment, Scope};
 
 pub mod check;
 mod names;
+mod storage;
 
-pub use names::{valid_group_name, valid_resource_name, valid_vault_name};
+pub use names::{valid_group_name, valid_resource_name, valid_storage_account_name, valid_vault_name};
+pub use storage::{AccountPlace, StorageAccountConfig};
 
 /// The emulator's whole file (`wif sts --config`, `wif up`'s state file): the directory's
 /// fields (those of [`DirectoryConfig`], which the token endpoint reads) and the local Azure
@@ -43,6 +45,10 @@ pub struct AzureConfig {
     /// The Key Vault DNS suffix (`vault.wif.test` when absent): vault `V` is `V.<suffix>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_vault_dns_suffix: Option<String>,
+    /// The storage endpoint suffix (`storage.wif.test` when absent): account `A`'s blob
+    /// endpoint is `https://A.blob.<suffix>/`, as Azure's is under `core.windows.net`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_endpoint_suffix: Option<String>,
 }
 
 impl AzureConfig {
@@ -73,12 +79,26 @@ impl AzureConfig {
             .trim_start_matches('.')
             .to_owned()
     }
+
+    /// The storage endpoint suffix, without a leading dot.
+    pub fn storage_endpoint_suffix(&self) -> String {
+        self.storage_endpoint_suffix
+            .as_deref()
+            .unwrap_or(DEFAULT_STORAGE_ENDPOINT_SUFFIX)
+            .trim_start_matches('.')
+            .to_owned()
+    }
 }
 
 /// The Key Vault DNS suffix when the config names none: a reserved TLD (RFC 6761), so a client
 /// that does not go through the emulator's CONNECT proxy fails to resolve instead of reaching
 /// anything real.
 pub const DEFAULT_VAULT_DNS_SUFFIX: &str = "vault.wif.test";
+
+/// The storage endpoint suffix when the config names none: a reserved TLD (RFC 6761) for the
+/// same reason as the vault's, so an account's endpoints never name a real host (Azure's
+/// `core.windows.net` would send a client that skips the proxy to the real service).
+pub const DEFAULT_STORAGE_ENDPOINT_SUFFIX: &str = "storage.wif.test";
 
 /// The role every principal of a subscription's tenant holds at the subscription when the
 /// config says nothing: the tutorials assume the caller is Owner.
@@ -122,6 +142,9 @@ pub struct ResourceGroupConfig {
     /// Key vaults.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub key_vaults: Vec<KeyVaultConfig>,
+    /// Storage accounts (their names global, as vaults' are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storage_accounts: Vec<StorageAccountConfig>,
 }
 
 /// A managed cluster standing for the local cluster.

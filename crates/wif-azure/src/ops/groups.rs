@@ -129,7 +129,7 @@ fn same_location(a: &str, b: &str) -> bool {
 }
 
 /// Deletes a resource group and everything in it: its identities (so they stop getting
-/// tokens), vaults, clusters and the role assignments at or below it.
+/// tokens), vaults, storage accounts, clusters and the role assignments at or below it.
 pub fn delete_group(config: &mut AzureConfig, sub: &str, name: &str) -> Result<(), ArmError> {
     let scope = Scope::new(&group_id(sub, &group(config, sub, name)?.name));
     subscription_mut(config, sub)?

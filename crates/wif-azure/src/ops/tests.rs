@@ -1,11 +1,14 @@
 //! The plane's operations on a state made here: groups, identities and their credentials,
-//! assignments and the caller role, global vault names, the plane's own rules.
+//! assignments and the caller role, global vault names, the plane's own rules; storage
+//! accounts in [`storage`].
 
 use wif_sts::directory::TenantConfig;
 
 use super::*;
 use crate::config::check::{AzureProblem, check};
 use crate::config::{AzureConfig, KeyVaultConfig, SubscriptionConfig};
+
+mod storage;
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const SUB: &str = "5ab5c71b-0000-4000-8000-000000000001";

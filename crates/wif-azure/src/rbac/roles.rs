@@ -1,5 +1,6 @@
-//! The built-in roles the tutorials use, with Azure's GUIDs, descriptions and permissions
-//! (MicrosoftDocs/azure-docs, role-based-access-control/built-in-roles; spec §5). Only these
+//! The built-in roles the tutorials use, with Azure's GUIDs, descriptions and permissions as
+//! its role definitions API returns them (MicrosoftDocs/azure-docs,
+//! role-based-access-control/built-in-roles; spec §5). Only these
 //! exist in the local plane; `az role assignment create --role X` for another name gets ARM's
 //! "Role 'X' doesn't exist." from the surface that reads this table.
 
@@ -104,7 +105,7 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
     RoleDefinition {
         id: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
         role_name: "Storage Blob Data Reader",
-        description: "Read and list Azure Storage containers and blobs.",
+        description: "Allows for read access to Azure Storage blob containers and data",
         permission: Permission {
             actions: &[
                 "Microsoft.Storage/storageAccounts/blobServices/containers/read",
@@ -118,7 +119,7 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
     RoleDefinition {
         id: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
         role_name: "Storage Blob Data Contributor",
-        description: "Read, write, and delete Azure Storage containers and blobs.",
+        description: "Allows for read, write and delete access to Azure Storage blob containers and data",
         permission: Permission {
             actions: &[
                 "Microsoft.Storage/storageAccounts/blobServices/containers/delete",
@@ -134,6 +135,41 @@ pub const BUILT_IN_ROLES: &[RoleDefinition] = &[
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/move/action",
                 "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action",
             ],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
+        id: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+        role_name: "Storage Blob Data Owner",
+        description: "Allows for full access to Azure Storage blob containers and data, including assigning POSIX access control.",
+        permission: Permission {
+            actions: &[
+                "Microsoft.Storage/storageAccounts/blobServices/containers/*",
+                "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
+            ],
+            not_actions: NONE,
+            data_actions: &["Microsoft.Storage/storageAccounts/blobServices/containers/blobs/*"],
+            not_data_actions: NONE,
+        },
+    },
+    RoleDefinition {
+        id: "17d1049b-9a84-46fb-8f53-869881c3d3ab",
+        role_name: "Storage Account Contributor",
+        description: "Lets you manage storage accounts, including accessing storage account keys which provide full access to storage account data.",
+        permission: Permission {
+            actions: &[
+                "Microsoft.Authorization/*/read",
+                "Microsoft.Insights/alertRules/*",
+                "Microsoft.Insights/diagnosticSettings/*",
+                "Microsoft.Network/virtualNetworks/subnets/joinViaServiceEndpoint/action",
+                "Microsoft.ResourceHealth/availabilityStatuses/read",
+                "Microsoft.Resources/deployments/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                "Microsoft.Storage/storageAccounts/*",
+                "Microsoft.Support/*",
+            ],
+            not_actions: NONE,
+            data_actions: NONE,
             not_data_actions: NONE,
         },
     },

@@ -19,6 +19,7 @@ mod management;
 mod principals;
 mod scope_paths;
 mod state_file;
+mod storage_accounts;
 mod vault_permissions;
 
 const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
