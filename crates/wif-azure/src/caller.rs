@@ -21,7 +21,16 @@ pub enum Surface {
         /// The resource the challenge names.
         resource: String,
     },
+    /// A storage account's blob service: `https://storage.azure.com` (what the SDKs and
+    /// azure-cli ask for) or the account's own endpoint, with or without the trailing slash.
+    Storage {
+        /// The account's blob endpoint, `https://<account>.blob.<suffix>`.
+        endpoint: String,
+    },
 }
+
+/// The audience every storage account accepts.
+pub const STORAGE_RESOURCE: &str = "https://storage.azure.com";
 
 /// ARM's accepted audiences, as its `InvalidAuthenticationTokenAudience` lists them.
 pub const ARM_AUDIENCES: [&str; 4] = [
@@ -46,6 +55,15 @@ impl Surface {
                 ]
             }
             Surface::Vault { resource } => vec![resource.clone()],
+            Surface::Storage { endpoint } => {
+                let endpoint = endpoint.trim_end_matches('/');
+                vec![
+                    STORAGE_RESOURCE.to_owned(),
+                    format!("{STORAGE_RESOURCE}/"),
+                    endpoint.to_owned(),
+                    format!("{endpoint}/"),
+                ]
+            }
         }
     }
 }

@@ -11,6 +11,7 @@
 //! never the reverse: the token endpoint knows nothing of Azure resources.
 
 pub mod arm;
+pub mod blob;
 pub mod caller;
 pub mod config;
 pub mod graph;

@@ -29,6 +29,7 @@ pub struct AzurePlane {
     state_file: Option<PathBuf>,
     admin_token: Option<String>,
     vault_dns_suffix: String,
+    storage_suffix: String,
     started: Arc<OnceLock<Arc<AzureState>>>,
 }
 
@@ -54,6 +55,7 @@ impl AzurePlane {
     ) -> Result<(Directory, AzurePlane), InvalidConfig> {
         let directory = checked(&config, &base_dir)?;
         let vault_dns_suffix = config.vault_dns_suffix();
+        let storage_suffix = config.storage_endpoint_suffix();
         Ok((
             directory,
             AzurePlane {
@@ -62,6 +64,7 @@ impl AzurePlane {
                 state_file,
                 admin_token: None,
                 vault_dns_suffix,
+                storage_suffix,
                 started: Arc::default(),
             },
         ))
@@ -98,11 +101,23 @@ impl PlaneHandle {
 
 impl wif_sts::Plane for AzurePlane {
     fn certificate_names(&self) -> Vec<String> {
-        vec![format!("*.{}", self.vault_dns_suffix), self.vault_dns_suffix.clone()]
+        vec![
+            format!("*.{}", self.vault_dns_suffix),
+            self.vault_dns_suffix.clone(),
+            format!("*.blob.{}", self.storage_suffix),
+        ]
     }
 
     fn tunnel_policy(&self) -> Option<TunnelPolicy> {
-        Some(crate::vault::tunnel_policy(&self.vault_dns_suffix))
+        // Vault hosts and blob hosts; every other host is refused at once.
+        let (vaults, blobs) = (self.vault_dns_suffix.clone(), self.storage_suffix.clone());
+        Some(TunnelPolicy::new(
+            format!("vault hosts *.{vaults} and blob hosts *.blob.{blobs}"),
+            move |host| {
+                crate::vault::vault_of_host(host, &vaults).is_some()
+                    || crate::blob::account_of_host(host, &blobs).is_some()
+            },
+        ))
     }
 
     fn serve(self: Box<Self>, emulator: &Arc<StsState>, token_endpoint: Router, registry: &mut Registry) -> Router {
@@ -117,6 +132,8 @@ impl wif_sts::Plane for AzurePlane {
                 plane.admin_token,
             ),
             vault_dns_suffix: plane.vault_dns_suffix,
+            storage_suffix: plane.storage_suffix,
+            blobs: tokio::sync::Mutex::default(),
             metrics: AzureMetrics::register(registry),
         });
         let _ = plane.started.set(Arc::clone(&state));
@@ -144,6 +161,14 @@ async fn by_host(State(state): State<Arc<AzureState>>, request: Request, next: N
     if let Some((host, name)) = vault {
         let response = crate::vault::handle(&state, &host, &name, request).await;
         state.metrics.count("vault", response.status().as_u16());
+        return response;
+    }
+    let account = request_host(request.uri(), request.headers())
+        .and_then(|host| crate::blob::account_of_host(host, &state.storage_suffix))
+        .map(str::to_owned);
+    if let Some(account) = account {
+        let response = crate::blob::handle(&state, &account, request).await;
+        state.metrics.count("blob", response.status().as_u16());
         return response;
     }
     next.run(request).await

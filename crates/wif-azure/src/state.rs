@@ -9,6 +9,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::registry::Registry;
 use wif_sts::StsState;
 
+use crate::storage::store::BlobService;
 use crate::store::Store;
 
 /// What the surfaces share: the emulator (its key, URL and clock, and the directory a commit
@@ -21,6 +22,11 @@ pub struct AzureState {
     pub store: Store,
     /// The Key Vault DNS suffix: requests for host `V.<suffix>` are vault `V`'s.
     pub vault_dns_suffix: String,
+    /// The storage endpoint suffix: requests for host `A.blob.<suffix>` are account `A`'s.
+    pub storage_suffix: String,
+    /// Each account's containers and blobs, by the account's ARM id (lower case), so that an
+    /// account deleted and made again elsewhere does not find the old one's blobs.
+    pub blobs: tokio::sync::Mutex<std::collections::BTreeMap<String, BlobService>>,
     /// Answers by surface and status.
     pub metrics: AzureMetrics,
 }

@@ -8,6 +8,12 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum StorageError {
+    /// A host naming no account of the local plane (Azure's DNS would not resolve it).
+    #[error("The specified account does not exist in the local Azure plane.")]
+    AccountNotFound {
+        /// The account the host names.
+        name: String,
+    },
     /// No `Authorization` header: the SDKs' first request, answered with the challenge.
     #[error(
         "Server failed to authenticate the request. Please refer to the information in the www-authenticate header."
@@ -80,6 +86,12 @@ pub enum StorageError {
     /// An `If-Match` / `If-None-Match` / `If-(Un)Modified-Since` that does not hold.
     #[error("The condition specified using HTTP conditional header(s) is not met.")]
     ConditionNotMet,
+    /// An operation Azure serves and the local plane does not; `what` says which.
+    #[error("The requested operation is not implemented on the specified resource.")]
+    NotServedLocally {
+        /// The operation, and what to do instead.
+        what: String,
+    },
     /// A `Range` past the blob's end.
     #[error("The range specified is invalid for the current size of the resource.")]
     InvalidRange,
@@ -89,6 +101,7 @@ impl StorageError {
     /// The `x-ms-error-code` and `<Code>`.
     pub fn code(&self) -> &'static str {
         match self {
+            StorageError::AccountNotFound { .. } => "ResourceNotFound",
             StorageError::NoAuthenticationInformation => "NoAuthenticationInformation",
             StorageError::InvalidAuthenticationInfo { .. } => "InvalidAuthenticationInfo",
             StorageError::AuthorizationPermissionMismatch { .. } => "AuthorizationPermissionMismatch",
@@ -106,6 +119,7 @@ impl StorageError {
             StorageError::RequestBodyTooLarge { .. } => "RequestBodyTooLarge",
             StorageError::ConditionNotMet => "ConditionNotMet",
             StorageError::InvalidRange => "InvalidRange",
+            StorageError::NotServedLocally { .. } => "NotImplemented",
         }
     }
 
@@ -114,13 +128,14 @@ impl StorageError {
         match self {
             StorageError::NoAuthenticationInformation | StorageError::InvalidAuthenticationInfo { .. } => 401,
             StorageError::AuthorizationPermissionMismatch { .. } => 403,
-            StorageError::ContainerNotFound | StorageError::BlobNotFound => 404,
+            StorageError::ContainerNotFound | StorageError::BlobNotFound | StorageError::AccountNotFound { .. } => 404,
             StorageError::InvalidUri => 400,
             StorageError::UnsupportedHttpVerb => 405,
             StorageError::ContainerAlreadyExists | StorageError::BlobAlreadyExists => 409,
             StorageError::ConditionNotMet => 412,
             StorageError::RequestBodyTooLarge { .. } => 413,
             StorageError::InvalidRange => 416,
+            StorageError::NotServedLocally { .. } => 501,
             StorageError::InvalidResourceName { .. }
             | StorageError::OutOfRangeInput { .. }
             | StorageError::InvalidQueryParameterValue { .. }
@@ -137,10 +152,15 @@ impl StorageError {
             StorageError::InvalidAuthenticationInfo { why } => {
                 extra = format!("<AuthenticationErrorDetail>{}</AuthenticationErrorDetail>", escape(why));
             }
+            StorageError::AccountNotFound { name } => {
+                message =
+                    format!("{message} (no storage account named '{name}': create it with az storage account create)");
+            }
             StorageError::AuthorizationPermissionMismatch { why }
             | StorageError::InvalidResourceName { why }
             | StorageError::OutOfRangeInput { why }
-            | StorageError::RequestBodyTooLarge { why } => {
+            | StorageError::RequestBodyTooLarge { why }
+            | StorageError::NotServedLocally { what: why } => {
                 message = format!("{message} ({why})");
             }
             StorageError::InvalidQueryParameterValue { name, value } => {

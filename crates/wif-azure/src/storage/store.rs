@@ -17,6 +17,23 @@ pub const MAX_BLOCK_BYTES: usize = 100 * 1024 * 1024;
 /// Uncommitted blocks one blob may hold (Azure's bound).
 pub const MAX_UNCOMMITTED_BLOCKS: usize = 100_000;
 
+/// One account's blob service: its containers, and the sequence its ETags are made from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BlobService {
+    /// The containers, by name.
+    pub containers: BTreeMap<String, Container>,
+    /// Bumped for every change: ETags are unique within the account.
+    pub sequence: u64,
+}
+
+impl BlobService {
+    /// A new ETag, in Storage's form (`"0x…"`), for a change made at `now`.
+    pub fn next_etag(&mut self, now: i64) -> String {
+        self.sequence += 1;
+        format!("\"0x{now:X}{:08X}\"", self.sequence)
+    }
+}
+
 /// A container.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Container {
