@@ -13,6 +13,7 @@ use azure_core::http::{ClientOptions, Transport};
 use azure_identity::{ClientAssertionCredentialOptions, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions};
 use wif_jose::kubernetes::random_uuid;
 
+mod blob_plane;
 mod graph_permissions;
 mod local_azure;
 mod management;
