@@ -122,6 +122,7 @@ impl wif_sts::Plane for AzurePlane {
 
     fn serve(self: Box<Self>, emulator: &Arc<StsState>, token_endpoint: Router, registry: &mut Registry) -> Router {
         let plane = *self;
+        let blob_files = plane.state_file.as_deref().map(crate::blob::BlobFiles::beside);
         let state = Arc::new(AzureState {
             emulator: Arc::clone(emulator),
             store: Store::new(
@@ -134,6 +135,7 @@ impl wif_sts::Plane for AzurePlane {
             vault_dns_suffix: plane.vault_dns_suffix,
             storage_suffix: plane.storage_suffix,
             blobs: tokio::sync::Mutex::default(),
+            blob_files,
             metrics: AzureMetrics::register(registry),
         });
         let _ = plane.started.set(Arc::clone(&state));

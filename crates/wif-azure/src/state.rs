@@ -27,6 +27,8 @@ pub struct AzureState {
     /// Each account's containers and blobs, by the account's ARM id (lower case), so that an
     /// account deleted and made again elsewhere does not find the old one's blobs.
     pub blobs: tokio::sync::Mutex<std::collections::BTreeMap<String, BlobService>>,
+    /// Where the blobs are kept across restarts, when the plane keeps a state file.
+    pub blob_files: Option<crate::blob::BlobFiles>,
     /// Answers by surface and status.
     pub metrics: AzureMetrics,
 }

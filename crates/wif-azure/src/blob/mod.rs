@@ -18,7 +18,10 @@ use crate::storage::error::challenge;
 use crate::storage::{BlobOperation, StorageError, classify};
 
 mod answer;
+mod persist;
 mod run;
+
+pub use persist::{BlobFiles, PersistError};
 
 use answer::refuse;
 
@@ -114,7 +117,22 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     };
     let key = account_id.to_ascii_lowercase();
     let mut services = state.blobs.lock().await;
-    let service = services.entry(key).or_default();
+    if !services.contains_key(&key)
+        && let Some(files) = &state.blob_files
+    {
+        match files.load(&key) {
+            Ok(Some(kept)) => {
+                services.insert(key.clone(), kept);
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(error = %wif_core::error_text::error_chain(&error), account = %name, "blob files unreadable");
+                let why = wif_core::error_text::error_chain(&error);
+                return refuse(&reply, StorageError::InternalError { why });
+            }
+        }
+    }
+    let service = services.entry(key.clone()).or_default();
     let exists = match (&request.container, &request.blob) {
         (Some(c), Some(b)) => service
             .containers
@@ -128,7 +146,20 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     }
     let now = state.emulator.clock.now_s();
     let query = parts.uri.query().unwrap_or("");
-    run::run(service, &request, &parts.headers, query, body, now, &endpoint, &reply)
+    let kept = state.blob_files.as_ref().filter(|_| request.operation.changes_state());
+    let before = kept.map(|_| service.clone());
+    let response = run::run(service, &request, &parts.headers, query, body, now, &endpoint, &reply);
+    // A change is kept before it is answered; one that cannot be kept is undone and refused.
+    if let (Some(files), Some(before)) = (kept, before)
+        && response.status().is_success()
+        && let Err(error) = files.save(&key, service)
+    {
+        *service = before;
+        let why = wif_core::error_text::error_chain(&error);
+        tracing::error!(error = %why, account = %name, "blob change not kept");
+        return refuse(&reply, StorageError::InternalError { why });
+    }
+    response
 }
 
 /// Storage's 403 unless one of the caller's assignments grants what the operation requires.

@@ -92,6 +92,12 @@ pub enum StorageError {
         /// The operation, and what to do instead.
         what: String,
     },
+    /// The change could not be kept; it was not made.
+    #[error("Server encountered an internal error. Please try again after some time.")]
+    InternalError {
+        /// What failed.
+        why: String,
+    },
     /// A `Range` past the blob's end.
     #[error("The range specified is invalid for the current size of the resource.")]
     InvalidRange,
@@ -120,6 +126,7 @@ impl StorageError {
             StorageError::ConditionNotMet => "ConditionNotMet",
             StorageError::InvalidRange => "InvalidRange",
             StorageError::NotServedLocally { .. } => "NotImplemented",
+            StorageError::InternalError { .. } => "InternalError",
         }
     }
 
@@ -136,6 +143,7 @@ impl StorageError {
             StorageError::RequestBodyTooLarge { .. } => 413,
             StorageError::InvalidRange => 416,
             StorageError::NotServedLocally { .. } => 501,
+            StorageError::InternalError { .. } => 500,
             StorageError::InvalidResourceName { .. }
             | StorageError::OutOfRangeInput { .. }
             | StorageError::InvalidQueryParameterValue { .. }
@@ -160,7 +168,8 @@ impl StorageError {
             | StorageError::InvalidResourceName { why }
             | StorageError::OutOfRangeInput { why }
             | StorageError::RequestBodyTooLarge { why }
-            | StorageError::NotServedLocally { what: why } => {
+            | StorageError::NotServedLocally { what: why }
+            | StorageError::InternalError { why } => {
                 message = format!("{message} ({why})");
             }
             StorageError::InvalidQueryParameterValue { name, value } => {

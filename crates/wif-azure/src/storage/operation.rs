@@ -106,6 +106,22 @@ const DELEGATION_KEY: Requirement = &[(
 )];
 
 impl BlobOperation {
+    /// Whether the operation changes the account's blobs (and so is kept before it is answered).
+    pub fn changes_state(self) -> bool {
+        use BlobOperation::*;
+        !matches!(
+            self,
+            ListContainers
+                | GetUserDelegationKey
+                | GetAccountInformation
+                | GetContainerProperties
+                | ListBlobs
+                | GetBlockList
+                | GetBlob
+                | GetBlobProperties
+        )
+    }
+
     /// What RBAC requires for this operation; `blob_exists` matters for the writes that
     /// create a blob (`write` or `add/action`) or replace one (`write` only).
     pub fn requirement(self, blob_exists: bool) -> Requirement {

@@ -6,6 +6,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use serde::{Deserialize, Serialize};
+
 use super::block_list::BlockRef;
 use super::error::StorageError;
 
@@ -18,7 +20,7 @@ pub const MAX_BLOCK_BYTES: usize = 100 * 1024 * 1024;
 pub const MAX_UNCOMMITTED_BLOCKS: usize = 100_000;
 
 /// One account's blob service: its containers, and the sequence its ETags are made from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlobService {
     /// The containers, by name.
     pub containers: BTreeMap<String, Container>,
@@ -35,7 +37,7 @@ impl BlobService {
 }
 
 /// A container.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Container {
     /// `x-ms-meta-*`.
     pub metadata: BTreeMap<String, String>,
@@ -48,9 +50,10 @@ pub struct Container {
 }
 
 /// A block blob.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blob {
     /// Its content.
+    #[serde(with = "base64_bytes")]
     pub content: Vec<u8>,
     /// `Content-Type`.
     pub content_type: Option<String>,
@@ -63,6 +66,7 @@ pub struct Blob {
     /// The committed blocks, in order: id and length (content holds their bytes).
     pub committed: Vec<(String, usize)>,
     /// Blocks uploaded and not yet committed, by id.
+    #[serde(with = "base64_blocks")]
     pub uncommitted: HashMap<String, Vec<u8>>,
     /// Whether the blob exists yet (false while only uncommitted blocks were put).
     pub committed_once: bool,
@@ -270,6 +274,53 @@ impl Blob {
         self.last_modified = now;
         self.committed_once = true;
         Ok(())
+    }
+}
+
+/// Bytes as base64 text in the persisted form (JSON has no bytes).
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Uncommitted blocks, each as base64 text.
+mod base64_blocks {
+    use std::collections::{BTreeMap, HashMap};
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        blocks: &HashMap<String, Vec<u8>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&String, String> = blocks.iter().map(|(id, b)| (id, STANDARD.encode(b))).collect();
+        sorted.serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<HashMap<String, Vec<u8>>, D::Error> {
+        let text = HashMap::<String, String>::deserialize(deserializer)?;
+        text.into_iter()
+            .map(|(id, b)| {
+                STANDARD
+                    .decode(b)
+                    .map(|bytes| (id, bytes))
+                    .map_err(serde::de::Error::custom)
+            })
+            .collect()
     }
 }
 

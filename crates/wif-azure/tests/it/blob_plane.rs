@@ -87,9 +87,20 @@ impl Plane {
 
 async fn start() -> Plane {
     let dir = std::env::temp_dir().join(format!("wif-azure-blob-{}", random_uuid().unwrap()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let issuer = wif_issuer::StaticIssuer::create(ISSUER, &dir).unwrap();
-    let (emulator, _plane) = wif_azure::testing::start(&yaml(&issuer.issuers_section()), &dir)
+    start_in(&dir, None).await
+}
+
+/// The plane over `dir` (the issuer's files and the token there), keeping its state in
+/// `state_file` when given.
+async fn start_in(dir: &std::path::Path, state_file: Option<PathBuf>) -> Plane {
+    std::fs::create_dir_all(dir).unwrap();
+    // A new key for each start: the token file and the JWKS the emulator reads are rewritten.
+    let issuer = wif_issuer::StaticIssuer::create(ISSUER, dir).unwrap();
+    let config: wif_azure::AzureConfig = serde_saphyr::from_str(&yaml(&issuer.issuers_section())).unwrap();
+    let (directory, plane) = wif_azure::AzurePlane::new(config, dir.to_path_buf(), state_file).unwrap();
+    let emulator = wif_sts::Emulator::new(directory)
+        .plane(plane)
+        .start_local()
         .await
         .unwrap();
     let token_file = dir.join("token");
@@ -377,4 +388,54 @@ async fn bad_input_gets_storages_codes_and_nothing_breaks() {
         .call(Method::GET, "stread", "/c1c/b", Some(&owner), &[], Vec::new())
         .await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "v1"));
+}
+
+#[tokio::test]
+async fn with_a_state_file_every_acknowledged_blob_and_block_survives_a_restart() {
+    use reqwest::Method;
+    let dir = std::env::temp_dir().join(format!("wif-azure-blob-{}", random_uuid().unwrap()));
+    let state_file = dir.join("azure-state.yaml");
+    {
+        let plane = start_in(&dir, Some(state_file.clone())).await;
+        let owner = plane.token(OWNER, READER_TENANT).await;
+        for (path, body) in [
+            ("/kept?restype=container", &b""[..]),
+            ("/kept/a/b.bin", b"\x00\x9f\xff bytes"),
+            ("/kept/blocks?comp=block&blockid=YmxrMA%3D%3D", b"not yet committed"),
+        ] {
+            let (status, _, body) = plane
+                .call(Method::PUT, "stread", path, Some(&owner), &[], body.to_vec())
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{path}: {body}");
+        }
+    }
+    let files: Vec<_> = std::fs::read_dir(dir.join("azure-state.yaml.blobs")).unwrap().collect();
+    assert_eq!(files.len(), 1, "one file for the one account used");
+    let plane = start_in(&dir, Some(state_file)).await;
+    let reader = plane.token(READER, READER_TENANT).await;
+    let response = plane
+        .http
+        .get("https://stread.blob.storage.wif.test/kept/a/b.bin")
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"\x00\x9f\xff bytes");
+    let (status, _, body) = plane
+        .call(
+            Method::GET,
+            "stread",
+            "/kept/blocks?comp=blocklist",
+            Some(&reader),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<UncommittedBlocks><Block><Name>YmxrMA==</Name><Size>17</Size></Block>"),
+        "{body}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
