@@ -301,7 +301,15 @@ async fn resource_group(request: &ArmRequest<'_>, sub: &str, name: &str) -> Resu
             request
                 .authorize("Microsoft.Resources/subscriptions/resourceGroups/delete", &scope)
                 .await?;
+            // The group's storage accounts go with it, and their blobs with them.
+            let accounts: Vec<String> = {
+                let config = request.state.store.config.lock().await;
+                ops::storage_accounts(&config, sub, Some(name))
+                    .map(|found| found.into_iter().map(|(a, place)| place.account_id(&a.name)).collect())
+                    .unwrap_or_default()
+            };
             request.change(|c| ops::delete_group(c, sub, name)).await?;
+            crate::blob::forget_accounts(request.state, &accounts).await;
             Ok(answer(200, &Value::Null).map(|_| axum::body::Body::empty()))
         }
         _ => Err(method_not_allowed(request)),

@@ -188,6 +188,7 @@ async fn account(request: &ArmRequest<'_>, sub: &str, group: &str, name: &str) -
             let existed = request
                 .change(|c| ops::delete_storage_account(c, sub, group, name))
                 .await?;
+            crate::blob::forget_accounts(request.state, std::slice::from_ref(&scope)).await;
             Ok(answer(if existed { 200 } else { 204 }, &Value::Null).map(|_| axum::body::Body::empty()))
         }
         _ => Err(method_not_allowed(request)),

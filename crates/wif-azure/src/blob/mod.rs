@@ -162,6 +162,22 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     response
 }
 
+/// Forgets the blobs of accounts that ARM deleted (by their ids), in memory and on disk, so an
+/// account made again under the same name starts empty, as in Azure. A file that cannot be
+/// removed is logged: the account is gone either way.
+pub async fn forget_accounts(state: &AzureState, account_ids: &[String]) {
+    let mut services = state.blobs.lock().await;
+    for id in account_ids {
+        let key = id.to_ascii_lowercase();
+        services.remove(&key);
+        if let Some(files) = &state.blob_files
+            && let Err(error) = files.remove(&key)
+        {
+            tracing::warn!(error = %wif_core::error_text::error_chain(&error), account = %id, "blob file of a deleted account not removed");
+        }
+    }
+}
+
 /// Storage's 403 unless one of the caller's assignments grants what the operation requires.
 fn authorize(
     assignments: &[rbac::Assignment],

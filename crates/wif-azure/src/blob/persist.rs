@@ -96,6 +96,16 @@ impl BlobFiles {
         Ok(Some(stored.service))
     }
 
+    /// Removes `account_id`'s file (the account is gone); a missing file is no error.
+    pub fn remove(&self, account_id: &str) -> Result<(), PersistError> {
+        let path = self.path(account_id);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(PersistError::Read { path, source }),
+        }
+    }
+
     /// Writes `service` as `account_id`'s blobs.
     pub fn save(&self, account_id: &str, service: &BlobService) -> Result<(), PersistError> {
         let path = self.path(account_id);

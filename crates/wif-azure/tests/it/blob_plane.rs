@@ -30,13 +30,17 @@ fn yaml(issuers: &str) -> String {
         )
     };
     format!(
-        "tenants:\n  - tenantId: {READER_TENANT}\n    applications:\n{}{}  - tenantId: {WRITER_TENANT}\n    applications:\n{}subscriptions:\n  - {{ subscriptionId: {SUB_R}, tenantId: {READER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stread, location: eastus }}] }}] }}\n  - {{ subscriptionId: {SUB_W}, tenantId: {WRITER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stwrite, location: eastus }}] }}] }}\nroleAssignments:\n{}{}{}{issuers}",
+        "tenants:\n  - tenantId: {READER_TENANT}\n    applications:\n{}{}  - tenantId: {WRITER_TENANT}\n    applications:\n{}subscriptions:\n  - {{ subscriptionId: {SUB_R}, tenantId: {READER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stread, location: eastus }}] }}] }}\n  - {{ subscriptionId: {SUB_W}, tenantId: {WRITER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stwrite, location: eastus }}] }}] }}\nroleAssignments:\n{}{}{}{}{issuers}",
         app("owner", OWNER),
         app("reader", READER),
         app("writer", WRITER),
         assignment(1, SUB_R, "stread", BLOB_OWNER, OWNER),
         assignment(2, SUB_R, "stread", BLOB_READER, READER),
         assignment(3, SUB_W, "stwrite", BLOB_CONTRIBUTOR, WRITER),
+        // The owner app manages the accounts through ARM too (Owner at the subscription).
+        format!(
+            "  - {{ name: 0a55a55a-0000-4000-8000-000000000004, scope: /subscriptions/{SUB_R}, roleDefinitionId: /subscriptions/{SUB_R}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635, principalId: {OWNER}, principalType: ServicePrincipal }}\n"
+        ),
     )
 }
 
@@ -437,5 +441,75 @@ async fn with_a_state_file_every_acknowledged_blob_and_block_survives_a_restart(
         body.contains("<UncommittedBlocks><Block><Name>YmxrMA==</Name><Size>17</Size></Block>"),
         "{body}"
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn an_account_deleted_and_made_again_starts_with_no_blobs() {
+    use reqwest::Method;
+    let dir = std::env::temp_dir().join(format!("wif-azure-blob-{}", random_uuid().unwrap()));
+    let plane = start_in(&dir, Some(dir.join("azure-state.yaml"))).await;
+    let owner = plane.token(OWNER, READER_TENANT).await;
+    for path in ["/old?restype=container", "/old/blob"] {
+        let (status, _, _) = plane
+            .call(Method::PUT, "stread", path, Some(&owner), &[], b"x".to_vec())
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    let arm = credential_as(
+        &plane.url,
+        &plane.ca_pem,
+        plane.token_file.clone(),
+        OWNER,
+        READER_TENANT,
+    )
+    .get_token(&["https://management.azure.com/.default"], None)
+    .await
+    .unwrap();
+    let ca = reqwest::Certificate::from_pem(plane.ca_pem.as_bytes()).unwrap();
+    let direct = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
+    let account = format!(
+        "{}/subscriptions/{SUB_R}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stread?api-version=2024-01-01",
+        plane.url
+    );
+    let deleted = direct
+        .delete(&account)
+        .bearer_auth(arm.token.secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::OK);
+    let made = direct
+        .put(&account)
+        .bearer_auth(arm.token.secret())
+        .json(&serde_json::json!({"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::OK);
+    // The delete took the account's role assignments too, as Azure's does: assign again.
+    let assignment = format!(
+        "{}/subscriptions/{SUB_R}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stread/providers/Microsoft.Authorization/roleAssignments/{}?api-version=2022-04-01",
+        plane.url,
+        random_uuid().unwrap()
+    );
+    let assigned = direct
+        .put(&assignment)
+        .bearer_auth(arm.token.secret())
+        .json(&serde_json::json!({"properties": {
+            "roleDefinitionId": format!("/subscriptions/{SUB_R}/providers/Microsoft.Authorization/roleDefinitions/{BLOB_OWNER}"),
+            "principalId": OWNER, "principalType": "ServicePrincipal"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(assigned.status(), StatusCode::CREATED);
+    let (status, headers, _) = plane
+        .call(Method::GET, "stread", "/old/blob", Some(&owner), &[], Vec::new())
+        .await;
+    assert_eq!((status.as_u16(), code(&headers)), (404, "ContainerNotFound"));
+    let left = std::fs::read_dir(dir.join("azure-state.yaml.blobs"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(left, 0, "the deleted account's file is gone");
     let _ = std::fs::remove_dir_all(&dir);
 }
