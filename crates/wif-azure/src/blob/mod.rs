@@ -7,7 +7,6 @@
 //! Each refusal is Storage's code and XML, with the reason added.
 
 use axum::extract::Request;
-use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::caller::{CallerError, Surface};
@@ -201,11 +200,6 @@ fn authorize(
             scope.as_str()
         ),
     })
-}
-
-/// The headers a request's conditional and metadata handling reads.
-pub(crate) fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 #[cfg(test)]

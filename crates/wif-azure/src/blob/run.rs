@@ -9,7 +9,6 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::answer::Reply;
-use super::header;
 use crate::storage::block_list;
 use crate::storage::names::check_metadata_name;
 use crate::storage::store::{Blob, BlobService, Conditions, Container, list, ranged};
@@ -32,6 +31,11 @@ pub(super) fn run(
         Ok(response) => response,
         Err(refused) => reply.error(&refused, None),
     }
+}
+
+/// A request header's value, when it is text.
+fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn metadata_of(headers: &HeaderMap) -> Result<BTreeMap<String, String>, StorageError> {
