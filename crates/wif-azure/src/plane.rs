@@ -82,6 +82,11 @@ impl AzurePlane {
         &self.vault_dns_suffix
     }
 
+    /// The storage endpoint suffix (blob hosts are `A.blob.<suffix>`).
+    pub fn storage_suffix(&self) -> &str {
+        &self.storage_suffix
+    }
+
     /// The plane's state once the emulator has started it (tests, diagnostics).
     pub fn handle(&self) -> PlaneHandle {
         PlaneHandle(Arc::clone(&self.started))

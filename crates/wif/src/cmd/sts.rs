@@ -54,8 +54,9 @@ pub struct StsArgs {
     /// (default: changes live in memory; the config file itself is never written).
     #[arg(long, value_name = "FILE")]
     pub state_file: Option<PathBuf>,
-    /// Also listen here as an HTTP CONNECT proxy for vault hosts (`V.<keyVaultDnsSuffix>`):
-    /// clients set HTTPS_PROXY to it and NO_PROXY for the rest; any other host is refused.
+    /// Also listen here as an HTTP CONNECT proxy for vault hosts (`V.<keyVaultDnsSuffix>`) and
+    /// blob hosts (`A.blob.<storageEndpointSuffix>`): clients set HTTPS_PROXY to it and NO_PROXY
+    /// for the rest; any other host is refused.
     #[arg(long, value_name = "ADDR")]
     pub vault_proxy_addr: Option<SocketAddr>,
 }
@@ -93,6 +94,7 @@ pub fn run(args: &StsArgs) -> Result<()> {
         plane = plane.with_admin_token(read_admin_token(path)?);
     }
     let suffix = plane.vault_dns_suffix().to_owned();
+    let storage = plane.storage_suffix().to_owned();
     let tenants = directory.tenants.len();
     let mut emulator = Emulator::new(directory).plane(plane);
     if let Some(path) = &args.signing_key {
@@ -114,7 +116,7 @@ pub fn run(args: &StsArgs) -> Result<()> {
         let service = bound.service;
         // One banner line: tests and scripts read the first line and may close the pipe.
         let vault_proxy = service.tunnel_address.map_or_else(String::new, |proxy| {
-            format!(", vault hosts *.{suffix} through the CONNECT proxy http://{proxy}")
+            format!(", vault hosts *.{suffix} and blob hosts *.blob.{storage} through the CONNECT proxy http://{proxy}")
         });
         println!(
             "Entra ID emulator listening on https://{} with {tenants} tenant(s) as {} (health on http://{}){vault_proxy}",
