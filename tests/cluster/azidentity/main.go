@@ -17,6 +17,16 @@
 //	    what an application in a pod does (seeds 000 and 002): "workload" for each pair, then
 //	    the secret with the pod's own identity, printed as seed 002's sample app prints it:
 //	    "successfully got secret, secret=VALUE".
+//	azidentity-client blobs READ_ACCOUNT_URL WRITE_ACCOUNT_URL TENANT_R:READER TENANT_W:WRITER
+//	    seed 000's blobs with azblob's Client and a WorkloadIdentityCredential per pair, through
+//	    HTTPS_PROXY (the emulator's CONNECT front for blob hosts): the reader downloads
+//	    input/report.csv from the read account and is refused an upload of input/denied.txt; the
+//	    writer creates container output in the write account (already there is fine) and uploads
+//	    output/result.csv; the writer's credential is refused input/report.csv at the read
+//	    account. One JSON line per step: {"step":"read","bytes":..,"sha256":..},
+//	    {"step":"reader-write","status":..,"error_code":..}, {"step":"write","status":..},
+//	    {"step":"writer-at-reader","status":..,"error_code":..}. A refusal is printed, not an
+//	    error; a step expected to be refused that succeeds is printed, then fails the run.
 //
 // Prints one JSON line per token: {"tenant":..,"client":..,"token":..}. Every connection goes
 // through a dialer that refuses anything but loopback, so a credential that falls back to
@@ -27,9 +37,12 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +54,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 )
 
 // allowed reports whether ip is loopback or in one of AZIDENTITY_CLIENT_ALLOW_NETWORK's CIDRs.
@@ -134,20 +149,27 @@ func getSecret(vault, name string) (string, map[string]any, error) {
 	return *secret.Value, nil, nil
 }
 
+// workloadCredential is a WorkloadIdentityCredential for a TENANT:CLIENT pair chosen at run
+// time, from AZURE_FEDERATED_TOKEN_FILE.
+func workloadCredential(pair string) (tenant, client string, cred *azidentity.WorkloadIdentityCredential, err error) {
+	tenant, client, ok := strings.Cut(pair, ":")
+	if !ok {
+		return "", "", nil, fmt.Errorf("%q is not TENANT:CLIENT", pair)
+	}
+	cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions:            options(),
+		ClientID:                 client,
+		TenantID:                 tenant,
+		TokenFilePath:            os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
+		DisableInstanceDiscovery: true,
+	})
+	return tenant, client, cred, err
+}
+
 // workload emits a token for scope for each TENANT:CLIENT pair, from the one token file.
 func workload(scope string, pairs []string) error {
 	for _, pair := range pairs {
-		tenant, client, ok := strings.Cut(pair, ":")
-		if !ok {
-			return fmt.Errorf("%q is not TENANT:CLIENT", pair)
-		}
-		cred, err := azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
-			ClientOptions:            options(),
-			ClientID:                 client,
-			TenantID:                 tenant,
-			TokenFilePath:            os.Getenv("AZURE_FEDERATED_TOKEN_FILE"),
-			DisableInstanceDiscovery: true,
-		})
+		tenant, client, cred, err := workloadCredential(pair)
 		if err != nil {
 			return err
 		}
@@ -156,6 +178,138 @@ func workload(scope string, pairs []string) error {
 		}
 	}
 	return nil
+}
+
+// blobClient is azblob's Client for accountURL with cred, through HTTPS_PROXY.
+func blobClient(accountURL string, cred azcore.TokenCredential) (*azblob.Client, error) {
+	clientOptions := options()
+	clientOptions.Transport = proxiedClient()
+	return azblob.NewClient(accountURL, cred, &azblob.ClientOptions{ClientOptions: clientOptions})
+}
+
+// readLine and statusLine are the JSON lines of blobs' steps, fields in this order.
+type readLine struct {
+	Step   string `json:"step"`
+	Bytes  int    `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+type statusLine struct {
+	Step      string `json:"step"`
+	Status    int    `json:"status"`
+	ErrorCode string `json:"error_code,omitempty"`
+}
+
+// printLine prints one JSON line.
+func printLine(fields any) {
+	line, _ := json.Marshal(fields)
+	fmt.Println(string(line))
+}
+
+// refusal is err's status and error code when the service answered it, else nil.
+func refusal(step string, err error) *statusLine {
+	var refused *azcore.ResponseError
+	if !errors.As(err, &refused) {
+		return nil
+	}
+	return &statusLine{Step: step, Status: refused.StatusCode, ErrorCode: refused.ErrorCode}
+}
+
+// download reads container/name whole: its bytes, the service's answer, or an error.
+func download(ctx context.Context, client *azblob.Client, container, name string) ([]byte, error) {
+	response, err := client.DownloadStream(ctx, container, name, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer response.Body.Close()
+	return io.ReadAll(response.Body)
+}
+
+// expectRefusal prints step's refusal (err answered by the service); an error not answered by
+// the service is returned, and so is a success, after printing it with status.
+func expectRefusal(step string, status int, err error) error {
+	if err == nil {
+		printLine(statusLine{Step: step, Status: status})
+		return fmt.Errorf("%s: expected a refusal, the service answered %d", step, status)
+	}
+	answer := refusal(step, err)
+	if answer == nil {
+		return fmt.Errorf("%s: %w", step, err)
+	}
+	printLine(answer)
+	return nil
+}
+
+// blobs is seed 000's storage steps: the reader of tenant R reads R's account and may not
+// write it, the writer of tenant W writes W's account and may not read R's.
+func blobs(readURL, writeURL, readerPair, writerPair string) error {
+	_, _, readerCred, err := workloadCredential(readerPair)
+	if err != nil {
+		return err
+	}
+	_, _, writerCred, err := workloadCredential(writerPair)
+	if err != nil {
+		return err
+	}
+	reader, err := blobClient(readURL, readerCred)
+	if err != nil {
+		return err
+	}
+	writer, err := blobClient(writeURL, writerCred)
+	if err != nil {
+		return err
+	}
+	writerAtReader, err := blobClient(readURL, writerCred)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// 1. The reader reads input/report.csv.
+	data, err := download(ctx, reader, "input", "report.csv")
+	if err != nil {
+		return fmt.Errorf("read: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	printLine(readLine{Step: "read", Bytes: len(data), SHA256: hex.EncodeToString(sum[:])})
+
+	// 2. The reader may not write.
+	var response *http.Response
+	_, err = reader.UploadBuffer(policy.WithCaptureResponse(ctx, &response), "input", "denied.txt", []byte("the reader may not write\n"), nil)
+	var status int
+	if response != nil {
+		status = response.StatusCode
+	}
+	var failures []error
+	if err := expectRefusal("reader-write", status, err); err != nil {
+		failures = append(failures, err)
+	}
+
+	// 3. The writer of the other tenant writes its own account.
+	if _, err := writer.CreateContainer(ctx, "output", nil); err != nil && !bloberror.HasCode(err, bloberror.ContainerAlreadyExists) {
+		return fmt.Errorf("write: creating container output: %w", err)
+	}
+	response = nil
+	if _, err := writer.UploadBuffer(policy.WithCaptureResponse(ctx, &response), "output", "result.csv", []byte("id,total\n1,42\n"), nil); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	if response == nil {
+		return fmt.Errorf("write: no response captured")
+	}
+	printLine(statusLine{Step: "write", Status: response.StatusCode})
+
+	// 4. The writer's credential may not read the reader's account (another tenant).
+	response = nil
+	_, err = download(policy.WithCaptureResponse(ctx, &response), writerAtReader, "input", "report.csv")
+	status = 0
+	if response != nil {
+		status = response.StatusCode
+	}
+	if err := expectRefusal("writer-at-reader", status, err); err != nil {
+		failures = append(failures, err)
+	}
+	return errors.Join(failures...)
 }
 
 func options() azcore.ClientOptions {
@@ -180,7 +334,7 @@ func emit(tenant, client string, cred azcore.TokenCredential, scope string) erro
 
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: azidentity-client workload SCOPE TENANT:CLIENT... | default SCOPE | secret VAULT_URL NAME | managed SCOPE | app SCOPE VAULT_URL NAME TENANT:CLIENT...")
+		return fmt.Errorf("usage: azidentity-client workload SCOPE TENANT:CLIENT... | default SCOPE | secret VAULT_URL NAME | managed SCOPE | app SCOPE VAULT_URL NAME TENANT:CLIENT... | blobs READ_ACCOUNT_URL WRITE_ACCOUNT_URL TENANT_R:READER TENANT_W:WRITER")
 	}
 	mode, scope := args[0], args[1]
 	switch mode {
@@ -189,6 +343,11 @@ func run(args []string) error {
 			return fmt.Errorf("secret needs VAULT_URL NAME")
 		}
 		return readSecret(args[1], args[2])
+	case "blobs":
+		if len(args) != 5 {
+			return fmt.Errorf("blobs needs READ_ACCOUNT_URL WRITE_ACCOUNT_URL TENANT_R:READER TENANT_W:WRITER")
+		}
+		return blobs(args[1], args[2], args[3], args[4])
 	case "workload":
 		if len(args) < 3 {
 			return fmt.Errorf("workload needs at least one TENANT:CLIENT")
