@@ -62,9 +62,9 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     // Where the account is, and its tenant, for the challenge.
     let found = {
         let config = state.store.config.lock().await;
-        ops::find_storage_account(&config, name).map(|(a, p)| (a.name.clone(), p))
+        ops::find_storage_account(&config, name).map(|(a, p)| (a.name.clone(), p, a.containers.clone()))
     };
-    let Some((account, place)) = found else {
+    let Some((account, place, seed)) = found else {
         return reply.error(&StorageError::AccountNotFound { name: name.to_owned() }, None);
     };
     let endpoint = endpoint(&account, &state.storage_suffix);
@@ -131,7 +131,8 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
             }
         }
     }
-    let service = services.entry(key.clone()).or_default();
+    let now = state.emulator.clock.now_s();
+    let service = services.entry(key.clone()).or_insert_with(|| seeded(&seed, now));
     let exists = match (&request.container, &request.blob) {
         (Some(c), Some(b)) => service
             .containers
@@ -143,7 +144,6 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     if let Some(refused) = authorize(&assignments, &caller.object_id, &scope, request.operation, exists) {
         return refuse(&reply, refused);
     }
-    let now = state.emulator.clock.now_s();
     let query = parts.uri.query().unwrap_or("");
     let kept = state.blob_files.as_ref().filter(|_| request.operation.changes_state());
     let before = kept.map(|_| service.clone());
@@ -159,6 +159,39 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
         return refuse(&reply, StorageError::InternalError { why });
     }
     response
+}
+
+/// The blob service an account starts with: its config's `containers:`.
+fn seeded(seed: &[crate::config::SeedContainer], now: i64) -> crate::storage::store::BlobService {
+    let mut service = crate::storage::store::BlobService::default();
+    for container in seed {
+        let mut blobs = std::collections::BTreeMap::new();
+        for blob in &container.blobs {
+            let etag = service.next_etag(now);
+            blobs.insert(
+                blob.name.clone(),
+                crate::storage::store::Blob {
+                    content: blob.content.clone().into_bytes(),
+                    content_type: blob.content_type.clone(),
+                    etag,
+                    last_modified: now,
+                    committed_once: true,
+                    ..Default::default()
+                },
+            );
+        }
+        let etag = service.next_etag(now);
+        service.containers.insert(
+            container.name.clone(),
+            crate::storage::store::Container {
+                etag,
+                last_modified: now,
+                blobs,
+                ..Default::default()
+            },
+        );
+    }
+    service
 }
 
 /// Forgets the blobs of accounts that ARM deleted (by their ids), in memory and on disk, so an

@@ -44,6 +44,9 @@ pub enum AzureProblem {
     /// A storage account name another account already holds (names are global).
     #[error("storage account name {0:?} is used twice (names are global across subscriptions)")]
     StorageAccountTwice(String),
+    /// A seeded container or blob whose name Storage refuses.
+    #[error("{0}")]
+    SeedName(String),
     /// An assignment of a role that is no built-in role.
     #[error("roleDefinitionId {0:?} is no built-in role")]
     RoleDefinition(String),
@@ -120,6 +123,16 @@ fn check_storage_accounts(config: &AzureConfig) -> Result<(), AzureConfigError> 
                 }
                 if !seen.insert(a.name.as_str()) {
                     return Err(refused(at, AzureProblem::StorageAccountTwice(a.name.clone())));
+                }
+                for (ci, c) in a.containers.iter().enumerate() {
+                    let at = format!("{at}.containers[{ci}]");
+                    let names = std::iter::once(crate::storage::names::check_container(&c.name))
+                        .chain(c.blobs.iter().map(|b| crate::storage::names::check_blob(&b.name)));
+                    for result in names {
+                        if let Err(refusal) = result {
+                            return Err(refused(at, AzureProblem::SeedName(refusal.body_reason())));
+                        }
+                    }
                 }
             }
         }

@@ -19,7 +19,7 @@ mod names;
 mod storage;
 
 pub use names::{valid_group_name, valid_resource_name, valid_storage_account_name, valid_vault_name};
-pub use storage::{AccountPlace, StorageAccountConfig};
+pub use storage::{AccountPlace, SeedBlob, SeedContainer, StorageAccountConfig};
 
 /// The emulator's whole file (`wif sts --config`, `wif up`'s state file): the directory's
 /// fields (those of [`DirectoryConfig`], which the token endpoint reads) and the local Azure

@@ -34,8 +34,35 @@ pub struct StorageAccountConfig {
     /// `minimumTlsVersion` (`TLS1_0`, `TLS1_1`, `TLS1_2`) as the client set it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minimum_tls_version: Option<String>,
-    // Containers go here with the blob data plane (`containers: Vec<ContainerConfig>`), kept
-    // across PUTs and PATCHes as a vault's secrets are (ops::put_storage_account).
+    /// Blobs the account starts with, as a vault starts with its `secrets:`: served from the
+    /// first request on (unless the state file already holds the account's blobs); from then on
+    /// the blob plane's changes are the account's. Kept across ARM's PUTs and PATCHes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<SeedContainer>,
+}
+
+/// A container an account starts with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedContainer {
+    /// Its name (Storage's container rules).
+    pub name: String,
+    /// Its blobs.
+    #[serde(default)]
+    pub blobs: Vec<SeedBlob>,
+}
+
+/// A blob an account starts with: text content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedBlob {
+    /// Its name (Storage's blob rules).
+    pub name: String,
+    /// Its content, as text.
+    pub content: String,
+    /// `Content-Type` (`application/octet-stream` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 fn storage_v2() -> String {
@@ -58,6 +85,7 @@ impl StorageAccountConfig {
             allow_shared_key_access: None,
             allow_blob_public_access: None,
             minimum_tls_version: None,
+            containers: Vec::new(),
         }
     }
 }

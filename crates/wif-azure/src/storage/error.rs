@@ -152,6 +152,18 @@ impl StorageError {
         }
     }
 
+    /// Storage's sentence with the reason after it, as the body's message says it (for a
+    /// config file's refusal, where there is no request).
+    pub fn body_reason(&self) -> String {
+        match self {
+            StorageError::InvalidResourceName { why }
+            | StorageError::OutOfRangeInput { why }
+            | StorageError::AuthorizationPermissionMismatch { why }
+            | StorageError::RequestBodyTooLarge { why } => format!("{self} ({why})"),
+            _ => self.to_string(),
+        }
+    }
+
     /// The XML body, `request_id` and `time` (RFC 1123) as Azure appends them to the message.
     pub fn body(&self, request_id: &str, time: &str) -> String {
         let mut message = self.to_string();

@@ -35,7 +35,7 @@ fn yaml(issuers: &str) -> String {
         )
     };
     format!(
-        "tenants:\n  - tenantId: {READER_TENANT}\n    applications:\n{}{}  - tenantId: {WRITER_TENANT}\n    applications:\n{}subscriptions:\n  - {{ subscriptionId: {SUB_R}, tenantId: {READER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stread, location: eastus }}] }}] }}\n  - {{ subscriptionId: {SUB_W}, tenantId: {WRITER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stwrite, location: eastus }}] }}] }}\nroleAssignments:\n{}{}{}{}{issuers}",
+        "tenants:\n  - tenantId: {READER_TENANT}\n    applications:\n{}{}  - tenantId: {WRITER_TENANT}\n    applications:\n{}subscriptions:\n  - {{ subscriptionId: {SUB_R}, tenantId: {READER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stread, location: eastus, containers: [{{ name: seeded, blobs: [{{ name: docs/hello.txt, content: \"hello from the config\", contentType: text/plain }}] }}] }}] }}] }}\n  - {{ subscriptionId: {SUB_W}, tenantId: {WRITER_TENANT}, callerRole: None, resourceGroups: [{{ name: rg, location: eastus, storageAccounts: [{{ name: stwrite, location: eastus }}] }}] }}\nroleAssignments:\n{}{}{}{}{issuers}",
         app("owner", OWNER),
         app("reader", READER),
         app("writer", WRITER),

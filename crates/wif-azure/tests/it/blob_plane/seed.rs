@@ -169,3 +169,33 @@ async fn seed_000_the_reader_reads_the_writer_writes_elsewhere_and_rbac_decides(
     assert_eq!((status.as_u16(), code(&headers)), (401, "InvalidAuthenticationInfo"));
     assert!(body.contains("Audience validation failed"), "{body}");
 }
+
+#[tokio::test]
+async fn blobs_seeded_in_the_config_are_served_from_the_first_request() {
+    let plane = start().await;
+    let reader = plane.token(READER, READER_TENANT).await;
+    let (status, headers, body) = plane
+        .call(
+            reqwest::Method::GET,
+            "stread",
+            "/seeded/docs/hello.txt",
+            Some(&reader),
+            &[],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "hello from the config"));
+    assert_eq!(headers.get("content-type").unwrap(), "text/plain");
+    // A seed Storage would refuse is refused at start, naming where it is.
+    let dir = std::env::temp_dir().join(format!("wif-azure-blob-{}", random_uuid().unwrap()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = yaml("").replace("name: seeded", "name: Seeded_Box");
+    let config: wif_azure::AzureConfig = serde_saphyr::from_str(&bad).unwrap();
+    let refused = wif_azure::AzurePlane::new(config, dir.clone(), None).unwrap_err();
+    let text = wif_core::error_text::error_chain(&refused);
+    assert!(
+        text.contains("storageAccounts[0].containers[0]") && text.contains("container name 'Seeded_Box'"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
