@@ -21,6 +21,8 @@ import importlib.util, os, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIF = os.path.abspath(sys.argv[1])
+# The Azure SDK for Go client (scripts/go-client), for seed 000 in the seed's own language.
+GO_CLIENT = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 tmp = tempfile.mkdtemp(prefix="wif-storage-")
 GUARD_LOG = os.path.join(tmp, "left-loopback.log")
 # The loopback guard, loaded before any client library: the other scripts put it on PYTHONPATH
@@ -371,6 +373,31 @@ try:
     check("a missing blob: 404 BlobNotFound", (status, code) == (404, "BlobNotFound"), (status, code))
     status, code = refusal(lambda: writer_output.download_blob("report.csv").readall())
     check("a blob of the other account is not in this one: 404 BlobNotFound", (status, code) == (404, "BlobNotFound"), (status, code))
+
+    # --- 6b. seed 000 in Go, as the seed writes it: azblob with WorkloadIdentityCredential -----
+    if GO_CLIENT:
+        go_env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "SSL_CERT_FILE": CA, "HTTPS_PROXY": PROXY,
+                  "NO_PROXY": "127.0.0.1,localhost", "AZURE_AUTHORITY_HOST": STS,
+                  "AZURE_FEDERATED_TOKEN_FILE": TOKEN_FILE}
+        res = subprocess.run([GO_CLIENT, "blobs", f"https://{READ_ACCOUNT}.blob.storage.wif.test",
+                              f"https://{WRITE_ACCOUNT}.blob.storage.wif.test", f"{TENANT_R}:{READER}",
+                              f"{TENANT_W}:{WRITER}"], capture_output=True, text=True, env=go_env, timeout=120)
+        steps = {}
+        for line in res.stdout.splitlines():
+            if line.startswith("{"):
+                entry = json.loads(line)
+                steps[entry.get("step")] = entry
+        detail = (res.returncode, res.stdout[-800:], res.stderr[-800:])
+        check("Go azblob: the reader (tenant R) reads input/report.csv, the same bytes",
+              res.returncode == 0 and steps.get("read", {}).get("sha256") == hashlib.sha256(report).hexdigest(), detail)
+        check("Go azblob: the reader's write is 403 AuthorizationPermissionMismatch",
+              steps.get("reader-write") == {"step": "reader-write", "status": 403,
+                                            "error_code": "AuthorizationPermissionMismatch"}, detail)
+        check("Go azblob: the writer (tenant W) writes output/result.csv in its own account",
+              steps.get("write") == {"step": "write", "status": 201}, detail)
+        check("Go azblob: the writer at the reader's account is 401 InvalidAuthenticationInfo",
+              steps.get("writer-at-reader") == {"step": "writer-at-reader", "status": 401,
+                                                "error_code": "InvalidAuthenticationInfo"}, detail)
 
     got = attempt(lambda: requests.get(f"{STS}/{TENANT_R}/discovery/v2.0/keys").status_code)
     check("the emulator still serves after all of that", got == 200, got)
