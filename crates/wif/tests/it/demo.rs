@@ -1,4 +1,4 @@
-//! `wif demo` runs every step (the Key Vault read under RBAC last) and exits 0.
+//! `wif demo` runs every step (seed 000's blobs last) and exits 0.
 
 use super::*;
 
@@ -20,6 +20,12 @@ fn demo_succeeds_and_reports_each_step() {
         text.contains("403 Forbidden (ForbiddenByRbac)") && text.contains("200 db-password = "),
         "the vault step: {text}"
     );
+    assert!(
+        text.contains("403 AuthorizationPermissionMismatch")
+            && text.contains("201 Created")
+            && text.contains("401 InvalidAuthenticationInfo"),
+        "the storage step: {text}"
+    );
     for (n, title) in [
         "the webhook's mutation of a Deployment, rendered offline (wif render)",
         "the webhook over TLS, answering the AdmissionReview kube-apiserver sends for a pod (wif webhook)",
@@ -27,6 +33,7 @@ fn demo_succeeds_and_reports_each_step() {
         "the projected token exchanged at a local Entra ID for two identities in two tenants (wif sts, wif-client)",
         "an app that only speaks managed identity gets its tokens from the IMDS proxy (wif proxy)",
         "the app reads a Key Vault secret, Azure RBAC deciding, on the local Azure plane (wif sts)",
+        "seed 000: the reader reads a blob in tenant A and may not write, the writer writes in tenant B (Blob Storage, Azure RBAC)",
     ]
     .iter()
     .enumerate()
@@ -39,7 +46,7 @@ fn demo_succeeds_and_reports_each_step() {
     }
     assert_eq!(
         text.matches("\n   ok\n").count(),
-        6,
+        7,
         "each step checked its result: {text}"
     );
     assert!(!text.contains("FAILED"), "{text}");

@@ -3,7 +3,9 @@
 //! sample Deployment (rendered offline), the webhook over TLS, a cluster OIDC issuer on
 //! loopback and a projected token it signs, that token exchanged at the emulator for two
 //! identities (and a typo diagnosed), an IMDS request to the proxy ([`proxy`]),
-//! and a Key Vault secret read under Azure RBAC on the local Azure plane ([`vault`]).
+//! a Key Vault secret read under Azure RBAC on the local Azure plane ([`vault`]), and seed 000's
+//! blobs: read in tenant A, written in tenant B, each refused where RBAC or the tenant says no
+//! ([`storage`]).
 //! Each step reads what earlier ones left in the [`DemoContext`].
 
 use anyhow::{Result, bail, ensure};
@@ -20,6 +22,7 @@ mod directory;
 mod exchange;
 mod proxy;
 mod servers;
+mod storage;
 mod vault;
 
 use context::{DemoContext, Printer, READER_CLIENT, Step, TENANT_A, TENANT_B, WRITER_CLIENT};
@@ -63,6 +66,10 @@ fn steps() -> Vec<(&'static str, Step)> {
         (
             "the app reads a Key Vault secret, Azure RBAC deciding, on the local Azure plane (wif sts)",
             vault::vault_step,
+        ),
+        (
+            "seed 000: the reader reads a blob in tenant A and may not write, the writer writes in tenant B (Blob Storage, Azure RBAC)",
+            storage::storage_step,
         ),
     ]
 }
