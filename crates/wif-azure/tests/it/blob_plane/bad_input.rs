@@ -89,6 +89,28 @@ async fn bad_input_gets_storages_codes_and_nothing_breaks() {
         call(Method::GET, "/c1c/b", &[("x-ms-range", "bytes=10-")], b"").await,
         (416, "InvalidRange".to_owned())
     );
+    // A body past the operation's bound is refused by name, and nothing is kept: a block list
+    // over 8 MiB, a metadata call with a body.
+    let (status, headers, body) = plane
+        .call(
+            Method::PUT,
+            "stread",
+            "/c1c/big?comp=blocklist",
+            Some(&owner),
+            &[],
+            vec![b' '; 8 * 1024 * 1024 + 1],
+        )
+        .await;
+    assert_eq!((status.as_u16(), code(&headers)), (413, "RequestBodyTooLarge"));
+    assert!(body.contains("a block list here is at most 8 MiB"), "{body}");
+    assert_eq!(
+        call(Method::PUT, "/c1c/b?comp=metadata", &[], &[0; 65 * 1024]).await,
+        (413, "RequestBodyTooLarge".to_owned())
+    );
+    assert_eq!(
+        call(Method::GET, "/c1c/big", &[], b"").await,
+        (404, "BlobNotFound".to_owned())
+    );
     // A host naming no account of the plane.
     let (status, headers, _) = plane
         .call(Method::GET, "stnone", "/?comp=list", Some(&owner), &[], Vec::new())
