@@ -180,6 +180,14 @@ pub fn vault_suffix(config: &Value) -> String {
         .to_owned()
 }
 
+/// The config's storage endpoint suffix, as the plane reads it (blob hosts `A.blob.<suffix>`).
+pub fn storage_suffix(config: &Value) -> String {
+    text(config, "storageEndpointSuffix")
+        .unwrap_or_else(|| wif_azure::config::DEFAULT_STORAGE_ENDPOINT_SUFFIX.to_owned())
+        .trim_start_matches('.')
+        .to_owned()
+}
+
 /// The config's subscriptions, each managed cluster's issuer defaulting to the local issuer;
 /// without any, one for the first tenant holding the local cluster (group and cluster
 /// [`LOCAL_GROUP`]), so the tutorials' `az aks show` finds the local issuer.

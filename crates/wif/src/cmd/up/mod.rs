@@ -99,7 +99,7 @@ pub fn run(args: &UpArgs) -> Result<()> {
         service_account: args.service_account.clone(),
     };
     running.write(&dir)?;
-    let state = State::load_or_create(&dir, &config::vault_suffix(document))?;
+    let state = State::load_or_create(&dir, &config::vault_suffix(document), &config::storage_suffix(document))?;
     let directory = directory(document, &accounts, &state)?;
     let runtime = wif_server::runtime::build(wif_server::runtime::SERVER)?;
     runtime.block_on(serve(args, state, accounts, (account, identity), directory))
@@ -137,7 +137,7 @@ fn print(args: &UpArgs, dir: &Path, given: Option<Source>) -> Result<()> {
     let document = &printed.source.document;
     let accounts = accounts(document).with_context(|| printed.source.label())?;
     let account = wanted(&accounts, printed.service_account.as_deref())?;
-    let state = State::load_or_create(dir, &config::vault_suffix(document))?;
+    let state = State::load_or_create(dir, &config::vault_suffix(document), &config::storage_suffix(document))?;
     if args.print_env {
         // An account without a client id gets its token file's variables all the same.
         let lines = env_lines(&state, account)?;

@@ -110,8 +110,8 @@ fn free_ports<const N: usize>() -> Result<[u16; N]> {
 
 impl State {
     /// The state in `dir`, made on first use; the serving certificate also names the vault
-    /// hosts under `vault_suffix`.
-    pub fn load_or_create(dir: &Path, vault_suffix: &str) -> Result<Self> {
+    /// hosts under `vault_suffix` and the blob hosts under `storage_suffix`.
+    pub fn load_or_create(dir: &Path, vault_suffix: &str, storage_suffix: &str) -> Result<Self> {
         prepare_dir(dir)?;
         create_private_dir(&dir.join("tls"))?;
         let ports_file = dir.join("state.json");
@@ -147,7 +147,8 @@ impl State {
         let (cert, tls_key, ca) = (dir.join("tls/tls.crt"), dir.join("tls/tls.key"), dir.join("ca.pem"));
         let suffix = vault_suffix.trim_start_matches('.');
         let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| (*n).to_owned()).collect();
-        names.extend([format!("*.{suffix}"), suffix.to_owned()]);
+        let storage = storage_suffix.trim_start_matches('.');
+        names.extend([format!("*.{suffix}"), suffix.to_owned(), format!("*.blob.{storage}")]);
         let names_file = dir.join("tls/names");
         let names_text = names.join("\n");
         let same_names = std::fs::read_to_string(&names_file).is_ok_and(|t| t == names_text);
