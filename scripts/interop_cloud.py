@@ -11,7 +11,14 @@ without an assignment is refused; the Azure SDK for Go's azsecrets Client (chall
 verification on) sees the same. scripts/tutorials/storage.sh makes a storage account with
 shared keys off and assigns the identity "Storage Blob Data Reader" at it; azure-cli shows and
 lists it with the local blob endpoint, is refused a second account of the same name elsewhere
-(names are global) and the account's keys, and deletes one. The state survives a restart.
+(names are global) and the account's keys, and deletes one. scripts/tutorials/storage_blobs.sh runs
+seed 003's blob commands (`--auth-mode login`, https://stwiftuto.blob.storage.wif.test through
+the CONNECT front) as workload identities signed in with `az login --federated-token`: refused
+(AuthorizationPermissionMismatch) before a data role; with "Storage Blob Data Contributor" at
+the account a container, an upload, the listing, the same bytes back, BlobAlreadyExists without
+--overwrite, a delete and BlobNotFound; with "Storage Blob Data Reader" only (the seed's identity,
+and the other once `az role assignment delete` took its Contributor) reads and no writes. The
+state, blobs included, survives a restart.
 Then bad input to every new endpoint; the group's delete takes its accounts. Every client runs behind the loopback guard (Go's: a dialer that refuses anything but
 loopback). argv[1]: wif; argv[2]: az; argv[3]: the Go client (scripts/go-client)."""
 import json, os, select, signal, socket, subprocess, sys, tempfile
@@ -291,11 +298,136 @@ check("az storage account delete --yes", rc == 0 and out == "", (rc, out, err))
 rc, out, err = az("storage", "account", "show", "-n", "stwiftuto2", "-g", "otherGroup")
 check("the deleted account is gone: ResourceNotFound", rc != 0 and "(ResourceNotFound)" in err, (rc, err))
 
+# Seed 003's blob data plane through azure-cli (scripts/tutorials/storage_blobs.sh): the blob
+# host https://stwiftuto.blob.storage.wif.test comes from the cloud's storage suffix and is
+# reached through HTTPS_PROXY. The data commands run as workload identities signed in with
+# `az login --federated-token` (their own config dirs); the admin (Owner through callerRole,
+# which grants containers/write as in Azure) only assigns the data roles.
+def cli_login(name, client, token_file):
+    """A second azure-cli config dir with the same cloud, signed in as `client` from the token file."""
+    config_dir = os.path.join(tmp, f"azure-cli-{name}")
+    setup_lines = "\n".join(l for l in printed("--print-az-setup").splitlines() if l.startswith("az ") and not l.startswith("az login"))
+    rc, _, err = shell(f"export AZURE_CONFIG_DIR='{config_dir}'\n{setup_lines} >/dev/null\n"
+                       f"az login --service-principal -u {client} -t {TENANT} --federated-token \"$(cat '{token_file}')\" "
+                       "--allow-no-subscriptions --output none")
+    return config_dir, rc, err
+
+
+def as_cli(config_dir, script, **extra):
+    return shell(f"export AZURE_CONFIG_DIR='{config_dir}'\n{script}", **extra)
+
+
+def tls_through_front(host):
+    """'' when a TLS session to `host` through the CONNECT front verifies with the trust store, else why not."""
+    import ssl
+    try:
+        with socket.create_connection(("127.0.0.1", ports["vault_proxy"]), timeout=10) as s:
+            s.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\n\r\n".encode())
+            answer = s.recv(4096).decode(errors="replace")
+            if not answer.startswith("HTTP/1.1 200"):
+                return answer.splitlines()[0] if answer else "no answer"
+            context = ssl.create_default_context(cafile=os.path.join(state, "ca-bundle.pem"))
+            with context.wrap_socket(s, server_hostname=host):
+                return ""
+    except (OSError, ssl.SSLError) as e:
+        return str(e)
+
+
+PERMISSION_MISMATCH = "You do not have the required permissions needed to perform this operation."  # azure-cli's text for it
+blob_args = "--account-name stwiftuto --auth-mode login"
+report = os.path.join(tmp, "report.csv")
+with open(report, "w", encoding="utf-8") as f:
+    f.write("id,city,amount\n" + "".join(f"{i},Zürich-{i % 7},{i * 3.25:.2f}\n" for i in range(20000)))
+with open(report, "rb") as f:
+    report_bytes = f.read()
+other_principal = az("identity", "show", "-g", "myResourceGroup", "-n", "otherIdentity", "--query", "principalId", "-o", "tsv")[1]
+other_cli, rc, err = cli_login("other", other_id, os.path.join(state, "tokens", "default", "other-sa"))
+rc, out, _ = as_cli(other_cli, "az account show --query user.name -o tsv")
+check("az login --federated-token as otherIdentity (no role yet), in its own config dir", rc == 0 and out == other_id, (out, err))
+why = tls_through_front("stwiftuto.blob.storage.wif.test")
+# Without it every azure-cli blob command retries for over a minute before failing.
+check("the CONNECT front serves stwiftuto.blob.storage.wif.test a certificate that verifies (it names *.blob.<suffix>)",
+      why == "", why)
+if why:
+    down(proc)
+    print(f"interop_cloud: {common.failures} failure(s); stopped at the blob host's certificate")
+    sys.exit(1)
+rc, out, err = as_cli(other_cli, f"az storage container create -n input {blob_args} --debug")
+check("before any data role: az storage container create is refused (403 AuthorizationPermissionMismatch on the blob host)",
+      rc != 0 and PERMISSION_MISMATCH in err and "<Code>AuthorizationPermissionMismatch</Code>" in err
+      and '"PUT /input?restype=container HTTP/1.1" 403' in err and "stwiftuto.blob.storage.wif.test:443" in err,
+      (rc, err[-3000:]))
+rc, out, err = az("role", "assignment", "create", "--role", "Storage Blob Data Contributor", "--assignee-object-id", other_principal,
+                  "--assignee-principal-type", "ServicePrincipal", "--scope", account_id,
+                  "--query", "[roleDefinitionId, principalId, scope]", "-o", "tsv")
+check("az role assignment create --role 'Storage Blob Data Contributor' at the account (seed 003's shape)",
+      rc == 0 and out.split() == [f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/"
+                                  "ba92f5b4-2d11-453d-a403-e96b0029c9fe", other_principal, account_id], (out, err))
+downloaded = os.path.join(tmp, "report.downloaded.csv")
+rc, out, err = as_cli(other_cli, f"bash {TUTORIALS}/storage_blobs.sh", UPLOAD_FILE=report, DOWNLOAD_FILE=downloaded)
+check("storage_blobs.sh: container created, report.csv uploaded and listed", rc == 0 and out.splitlines() == ["true", "report.csv"],
+      (rc, out, err))
+check("az storage blob download gives the same bytes",
+      os.path.exists(downloaded) and open(downloaded, "rb").read() == report_bytes, os.path.exists(downloaded))
+rc, out, err = as_cli(other_cli, f"az storage blob show {blob_args} -c input -n report.csv "
+                                 "--query '[name, properties.contentLength, properties.blobType]' -o tsv")
+check("az storage blob show: name, length, BlockBlob", rc == 0 and out.split() == ["report.csv", str(len(report_bytes)), "BlockBlob"],
+      (out, err))
+rc, out, err = as_cli(other_cli, f"az storage container create -n input {blob_args} --query created -o tsv")
+check("az storage container create again: created false", rc == 0 and out == "false", (out, err))
+rc, out, err = as_cli(other_cli, f"az storage blob upload {blob_args} --container-name input --name report.csv --file {report} "
+                                 "--no-progress -o none")
+check("az storage blob upload of the same name without --overwrite is refused: BlobAlreadyExists",
+      rc != 0 and "The specified blob already exists." in err and "ErrorCode:BlobAlreadyExists" in err, (rc, err))
+rc, out, err = as_cli(other_cli, f"az storage blob delete {blob_args} --container-name input --name report.csv")
+check("az storage blob delete", rc == 0 and out == "", (rc, out, err))
+rc, out, err = as_cli(other_cli, f"az storage blob show {blob_args} --container-name input --name report.csv")
+# Get Blob Properties is a HEAD: no body, so azure-cli has the code only (as with Azure).
+check("az storage blob show of the deleted blob: BlobNotFound (exit 3)",
+      rc == 3 and "ErrorCode:BlobNotFound" in err and "Operation returned an invalid status 'Not Found'" in err, (rc, err))
+rc, out, err = as_cli(other_cli, f"az storage blob download {blob_args} --container-name input --name report.csv "
+                                 f"--file {downloaded}.missing --no-progress -o none")
+check("az storage blob download of it: The specified blob does not exist. (BlobNotFound)",
+      rc == 3 and "The specified blob does not exist." in err and "ErrorCode:BlobNotFound" in err, (rc, err))
+rc, out, err = as_cli(other_cli, f"az storage blob upload {blob_args} -c input -n report.csv -f {report} --no-progress -o none\n"
+                                 f"az storage blob list {blob_args} -c input -o tsv --query [].name")
+check("uploaded again after the delete", rc == 0 and out == "report.csv", (rc, out, err))
+
+# Storage Blob Data Reader only: the seed's workload identity (storage.sh's assignment), and
+# otherIdentity once its Contributor assignment is replaced by Reader.
+my_cli, rc, err = cli_login("workload", client_id, os.path.join(state, "tokens", "default", "workload-identity-sa"))
+check("az login --federated-token as the seed's workload identity (Storage Blob Data Reader)", rc == 0, err)
+for who, cli in (("the workload identity", my_cli), ("otherIdentity", other_cli)):
+    if cli == other_cli:
+        rc, out, err = shell(f"az role assignment delete --assignee {other_principal} --role 'Storage Blob Data Contributor' "
+                             f"--scope '{account_id}'\n"
+                             f"az role assignment create --role 'Storage Blob Data Reader' --assignee-object-id {other_principal} "
+                             f"--assignee-principal-type ServicePrincipal --scope '{account_id}' -o none\n"
+                             f"az role assignment list --scope '{account_id}' --assignee {other_principal} "
+                             "--query [].roleDefinitionName -o tsv")
+        check("az role assignment delete of Contributor, create of Reader: otherIdentity is Reader only",
+              rc == 0 and out == "Storage Blob Data Reader", (rc, out, err))
+    copy = os.path.join(tmp, f"report.{'other' if cli == other_cli else 'workload'}.csv")
+    rc, out, err = as_cli(cli, f"az storage blob download {blob_args} -c input -n report.csv -f {copy} --no-progress -o none\n"
+                               f"az storage blob list {blob_args} -c input -o tsv --query [].name")
+    check(f"Reader ({who}): download gives the same bytes, list shows report.csv",
+          rc == 0 and out == "report.csv" and os.path.exists(copy) and open(copy, "rb").read() == report_bytes, (rc, out, err))
+    rc, out, err = as_cli(cli, f"az storage blob upload {blob_args} -c input -n report.csv -f {report} --overwrite --no-progress -o none")
+    check(f"Reader ({who}): upload refused (AuthorizationPermissionMismatch)", rc != 0 and PERMISSION_MISMATCH in err, (rc, err))
+    rc, out, err = as_cli(cli, f"az storage blob upload {blob_args} -c input -n new.csv -f {report} --no-progress -o none")
+    check(f"Reader ({who}): a new blob refused too", rc != 0 and PERMISSION_MISMATCH in err, (rc, err))
+rc, out, err = as_cli(other_cli, f"az storage blob delete {blob_args} -c input -n report.csv")
+check("Reader: az storage blob delete refused", rc != 0 and PERMISSION_MISMATCH in err, (rc, err))
+
 # Nothing acknowledged is lost on restart.
 down(proc)
 proc, _ = up()
 rc, out, err = az("storage", "account", "show", "-n", "stwiftuto", "-g", "myResourceGroup", "--query", "primaryEndpoints.blob", "-o", "tsv")
 check("after a restart: az storage account show", rc == 0 and out == blob, (out, err))
+rc, out, err = as_cli(my_cli, f"az storage blob download {blob_args} -c input -n report.csv -f {downloaded}.after "
+                           "--no-progress -o none")
+check("after a restart: the blob is still there, the same bytes (the workload identity's download)",
+      rc == 0 and os.path.exists(f"{downloaded}.after") and open(f"{downloaded}.after", "rb").read() == report_bytes, (rc, err))
 rc, out, err = az("keyvault", "secret", "show", "--vault-name", "keyvault-wif-tuto", "--name", "wid-tuto-password",
                   "--query", "value", "-o", "tsv")
 check("after a restart: az keyvault secret show", rc == 0 and out == "Hello!", (out, err))

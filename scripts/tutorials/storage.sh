@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A storage account for the workload (issue 27's first slice: ARM only, no blob data plane
-# yet), as the learn.microsoft.com quickstarts make one with Microsoft Entra authorization
+# A storage account for the workload (issue 27; its blobs: storage_blobs.sh), as the
+# learn.microsoft.com quickstarts make one with Microsoft Entra authorization
 # only: run it after workload-identity.sh, in the same shell setup. The account is created
 # with shared keys off (the local plane has none to give), and the workload's identity gets
 # "Storage Blob Data Reader" at the account. A re-run is an update (as in Azure) and the
