@@ -52,8 +52,8 @@ impl Reply {
     }
 
     /// An answer with Storage's common headers, `headers` and `body`.
-    pub(crate) fn answer(&self, status: u16, headers: &[(&str, String)], body: Vec<u8>) -> Response {
-        let mut response = Response::new(Body::from(body));
+    pub(crate) fn answer(&self, status: u16, headers: &[(&str, String)], body: impl Into<Body>) -> Response {
+        let mut response = Response::new(body.into());
         *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let map = response.headers_mut();
         let common = [

@@ -171,7 +171,7 @@ fn seeded(seed: &[crate::config::SeedContainer], now: i64) -> crate::storage::st
             blobs.insert(
                 blob.name.clone(),
                 crate::storage::store::Blob {
-                    content: blob.content.clone().into_bytes(),
+                    content: blob.content.clone().into_bytes().into(),
                     content_type: blob.content_type.clone(),
                     etag,
                     last_modified: now,

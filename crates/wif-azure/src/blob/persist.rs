@@ -133,7 +133,7 @@ mod tests {
         let mut service = BlobService::default();
         let mut container = Container::default();
         let mut blob = Blob {
-            content: vec![0, 159, 146, 150, 255],
+            content: vec![0, 159, 146, 150, 255].into(),
             committed_once: true,
             ..Blob::default()
         };

@@ -234,7 +234,7 @@ fn operate(
             match blocks {
                 Some(blocks) => blob.commit(&blocks, etag.clone(), now)?,
                 None => {
-                    blob.content = body;
+                    blob.content = body.into();
                     blob.committed.clear();
                     blob.uncommitted.clear();
                     blob.etag = etag.clone();

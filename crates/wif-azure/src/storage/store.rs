@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::block_list::BlockRef;
@@ -52,9 +53,9 @@ pub struct Container {
 /// A block blob.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blob {
-    /// Its content.
+    /// Its content: shared, so a read hands out a slice of it rather than a copy.
     #[serde(with = "base64_bytes")]
-    pub content: Vec<u8>,
+    pub content: Bytes,
     /// `Content-Type`.
     pub content_type: Option<String>,
     /// `x-ms-meta-*`.
@@ -267,7 +268,7 @@ impl Blob {
             content.extend_from_slice(bytes);
             committed.push((id.to_owned(), bytes.len()));
         }
-        self.content = content;
+        self.content = Bytes::from(content);
         self.committed = committed;
         self.uncommitted.clear();
         self.etag = etag;
@@ -281,15 +282,16 @@ impl Blob {
 mod base64_bytes {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
+    use bytes::Bytes;
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&STANDARD.encode(bytes))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Bytes, D::Error> {
         let text = String::deserialize(deserializer)?;
-        STANDARD.decode(text).map_err(serde::de::Error::custom)
+        STANDARD.decode(text).map(Bytes::from).map_err(serde::de::Error::custom)
     }
 }
 

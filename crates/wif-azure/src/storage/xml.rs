@@ -166,7 +166,7 @@ mod tests {
 
     fn blob(content: &[u8], etag: &str) -> Blob {
         Blob {
-            content: content.to_vec(),
+            content: content.to_vec().into(),
             etag: etag.into(),
             last_modified: 1_796_500_800,
             committed_once: true,

@@ -19,7 +19,7 @@ fn blocks_commit_in_the_listed_order_and_the_rest_are_dropped() {
         10,
     )
     .unwrap();
-    assert_eq!(blob.content, b"hello world");
+    assert_eq!(&blob.content[..], b"hello world");
     assert_eq!(blob.committed, [("b1".to_owned(), 6), ("b2".to_owned(), 5)]);
     assert!(blob.uncommitted.is_empty() && blob.committed_once);
     // A second commit reuses a committed block and replaces the other.
@@ -30,7 +30,7 @@ fn blocks_commit_in_the_listed_order_and_the_rest_are_dropped() {
         11,
     )
     .unwrap();
-    assert_eq!(blob.content, b"hello there");
+    assert_eq!(&blob.content[..], b"hello there");
     assert_eq!((blob.etag.as_str(), blob.last_modified), ("\"e2\"", 11));
 }
 
