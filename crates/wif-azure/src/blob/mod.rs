@@ -147,7 +147,8 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     let query = parts.uri.query().unwrap_or("");
     let kept = state.blob_files.as_ref().filter(|_| request.operation.changes_state());
     let before = kept.map(|_| service.clone());
-    let response = run::run(service, &request, &parts.headers, query, body, now, &endpoint, &reply);
+    let response = run::run(service, &request, &parts.headers, query, body, now, &endpoint, &reply)
+        .unwrap_or_else(|refused| reply.error(&refused, None));
     // A change is kept before it is answered; one that cannot be kept is undone and refused.
     if let (Some(files), Some(before)) = (kept, before)
         && response.status().is_success()

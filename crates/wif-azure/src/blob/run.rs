@@ -15,24 +15,6 @@ use crate::storage::store::{Blob, BlobService, Conditions, Container, list, rang
 use crate::storage::xml::{self, ListParams, http_date};
 use crate::storage::{BlobOperation, BlobRequest, StorageError};
 
-/// Runs `request` on `service` at `now` and answers.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn run(
-    service: &mut BlobService,
-    request: &BlobRequest,
-    headers: &HeaderMap,
-    query: &str,
-    body: Vec<u8>,
-    now: i64,
-    endpoint: &str,
-    reply: &Reply,
-) -> Response {
-    match operate(service, request, headers, query, body, now, endpoint, reply) {
-        Ok(response) => response,
-        Err(refused) => reply.error(&refused, None),
-    }
-}
-
 /// A request header's value, when it is text.
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -106,8 +88,9 @@ fn current(blob: Option<&Blob>) -> Option<(&str, i64)> {
         .map(|b| (b.etag.as_str(), b.last_modified))
 }
 
+/// Runs `request` on `service` at `now`: the answer, or the refusal to answer with.
 #[allow(clippy::too_many_arguments)]
-fn operate(
+pub(super) fn run(
     service: &mut BlobService,
     request: &BlobRequest,
     headers: &HeaderMap,

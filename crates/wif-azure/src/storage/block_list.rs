@@ -40,7 +40,8 @@ impl BlockRef {
 /// ```
 /// use wif_azure::storage::block_list::{BlockRef, parse};
 /// let body = b"<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><Latest>AAAA</Latest></BlockList>";
-/// assert_eq!(parse(body).unwrap(), [BlockRef::Latest("AAAA".into())]);
+/// assert_eq!(parse(body)?, [BlockRef::Latest("AAAA".into())]);
+/// # Ok::<(), wif_azure::storage::StorageError>(())
 /// ```
 pub fn parse(body: &[u8]) -> Result<Vec<BlockRef>, StorageError> {
     let mut reader = Reader::from_reader(body);

@@ -143,9 +143,10 @@ impl BlobOperation {
 ///
 /// ```
 /// use wif_azure::storage::{BlobOperation, classify};
-/// let request = classify("PUT", "/reports/2026/q1.csv", "").unwrap();
+/// let request = classify("PUT", "/reports/2026/q1.csv", "")?;
 /// assert_eq!(request.operation, BlobOperation::PutBlob);
 /// assert_eq!(request.blob.as_deref(), Some("2026/q1.csv"));
+/// # Ok::<(), wif_azure::storage::StorageError>(())
 /// ```
 pub fn classify(method: &str, path: &str, query: &str) -> Result<BlobRequest, StorageError> {
     let (mut restype, mut comp, mut block_id) = (None, None, None);
