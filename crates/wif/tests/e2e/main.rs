@@ -25,6 +25,7 @@ mod doctor;
 mod reinvocation;
 mod render;
 mod rotation;
+mod runner;
 mod tokens;
 mod upstream;
 mod webhook;
@@ -48,7 +49,7 @@ pub struct Env {
     pub work: PathBuf,
 }
 
-type Scenario = fn(Arc<Env>) -> Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+type Scenario = runner::Scenario<Env>;
 
 macro_rules! scenarios {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -132,43 +133,10 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let (mut passed, mut failed) = (0usize, Vec::new());
-    for (name, scenario) in SCENARIOS {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let task = runtime.spawn(scenario(Arc::clone(&env)));
-        let outcome = runtime.block_on(async {
-            match tokio::time::timeout(std::time::Duration::from_secs(300), task).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(join)) => Err(anyhow::anyhow!("panicked: {join}")),
-                Err(_) => Err(anyhow::anyhow!("did not finish within 300 s")),
-            }
-        });
-        let took = started.elapsed().as_secs_f64();
-        match outcome {
-            Ok(()) => {
-                passed += 1;
-                println!("ok      {name} ({took:.1} s)");
-            }
-            Err(error) => {
-                println!("FAILED  {name} ({took:.1} s): {error:#}");
-                failed.push(*name);
-            }
-        }
-    }
+    let (passed, failed) = runner::run(&runtime, &env, SCENARIOS, &filters);
     drop(env);
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-    println!("\ne2e: {passed} passed, {} failed", failed.len());
-    for name in &failed {
-        println!("  failed: {name}");
-    }
-    if failed.is_empty() && passed > 0 {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
+    runner::summary("e2e", passed, &failed)
 }
 
 /// A scenario's namespace name from its own name.

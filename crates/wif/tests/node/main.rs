@@ -26,6 +26,8 @@ mod kustomize;
 mod pods;
 mod proxy;
 mod rollout;
+#[path = "../e2e/runner.rs"]
+mod runner;
 mod upstream;
 
 use std::future::Future;
@@ -51,7 +53,7 @@ pub struct Env {
     pub node_ip: String,
 }
 
-type Scenario = fn(Arc<Env>) -> Pin<Box<dyn Future<Output = Result<()>> + Send>>;
+type Scenario = runner::Scenario<Env>;
 
 macro_rules! scenarios {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -116,37 +118,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    let (mut passed, mut failed) = (0usize, Vec::new());
-    for (name, scenario) in SCENARIOS {
-        if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let task = runtime.spawn(scenario(Arc::clone(&env)));
-        let abort = task.abort_handle();
-        let outcome = runtime.block_on(async {
-            match tokio::time::timeout(std::time::Duration::from_secs(300), task).await {
-                Ok(Ok(result)) => result,
-                Ok(Err(join)) => Err(anyhow::anyhow!("panicked: {join}")),
-                Err(_) => {
-                    // Dropped, not stopped: a scenario left running would load the next ones.
-                    abort.abort();
-                    Err(anyhow::anyhow!("did not finish within 300 s"))
-                }
-            }
-        });
-        let took = started.elapsed().as_secs_f64();
-        match outcome {
-            Ok(()) => {
-                passed += 1;
-                println!("ok      {name} ({took:.1} s)");
-            }
-            Err(error) => {
-                println!("FAILED  {name} ({took:.1} s): {error:#}");
-                failed.push(*name);
-            }
-        }
-    }
+    let (passed, failed) = runner::run(&runtime, &env, SCENARIOS, &filters);
     // What a user looks at first, for the run's log (less the rollout's thousands of pods).
     let listing = [
         "get",
@@ -166,13 +138,5 @@ fn main() -> std::process::ExitCode {
     }
     drop(env);
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-    println!("\nnode: {passed} passed, {} failed", failed.len());
-    for name in &failed {
-        println!("  failed: {name}");
-    }
-    if failed.is_empty() && passed > 0 {
-        std::process::ExitCode::SUCCESS
-    } else {
-        std::process::ExitCode::FAILURE
-    }
+    runner::summary("node", passed, &failed)
 }
