@@ -25,6 +25,7 @@ mod doctor;
 mod reinvocation;
 mod render;
 mod rotation;
+#[macro_use]
 mod runner;
 mod tokens;
 mod upstream;
@@ -50,12 +51,6 @@ pub struct Env {
 }
 
 type Scenario = runner::Scenario<Env>;
-
-macro_rules! scenarios {
-    ($($module:ident :: $name:ident),* $(,)?) => {
-        &[$((concat!(stringify!($module), "::", stringify!($name)), |env| Box::pin($module::$name(env)) as Pin<Box<dyn Future<Output = Result<()>> + Send>>)),*]
-    };
-}
 
 const SCENARIOS: &[(&str, Scenario)] = scenarios![
     admission::labelled_pod_gets_env_volume_and_mount,

@@ -10,6 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+/// The scenario table from `module::function` names: each name as printed, and the function
+/// boxed as a [`Scenario`].
+macro_rules! scenarios {
+    ($($module:ident :: $name:ident),* $(,)?) => {
+        &[$((concat!(stringify!($module), "::", stringify!($name)), |env| Box::pin($module::$name(env)) as std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>>)),*]
+    };
+}
+
 /// A scenario over the shared fixture `E`.
 pub type Scenario<E> = fn(Arc<E>) -> Pin<Box<dyn Future<Output = Result<()>> + Send>>;
 

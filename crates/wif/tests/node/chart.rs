@@ -18,6 +18,17 @@ use crate::{Env, figure, var};
 pub const NAMESPACE: &str = "azure-workload-identity-system";
 pub const DEPLOYMENT: &str = "azure-wi-webhook-controller-manager";
 pub const RELEASE: &str = "workload-identity-webhook";
+/// `kubectl rollout status` of the webhook's Deployment, bounded.
+pub const ROLLOUT_STATUS: [&str; 8] = [
+    "rollout",
+    "status",
+    "deployment",
+    DEPLOYMENT,
+    "-n",
+    NAMESPACE,
+    "--timeout",
+    "180s",
+];
 const CONFIGURATION: &str = "azure-wi-webhook-mutating-webhook-configuration";
 /// The proxy sidecar image: wif's, with the run's test CA added to its trust store, as a
 /// platform team adds its private CA (`scripts/e2e-node` derives it).

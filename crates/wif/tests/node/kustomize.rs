@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, ensure};
 use serde_json::json;
 
-use crate::chart::{DEPLOYMENT, NAMESPACE, RELEASE, helm};
+use crate::chart::{NAMESPACE, RELEASE, ROLLOUT_STATUS, helm};
 use crate::emulator::{READER, READER_TENANT};
 use crate::pods::{BUSYBOX, TOKEN_FILE, USE_LABEL, claims, exec, namespace_with_app_account, run_until, running};
 use crate::{Env, figure};
@@ -52,16 +52,7 @@ pub async fn the_kustomize_base_serves_after_the_chart_is_uninstalled(env: Arc<E
         "kubectl apply -k: {}",
         String::from_utf8_lossy(&applied.stderr)
     );
-    let rollout = env.cluster.kubectl(&[
-        "rollout",
-        "status",
-        "deployment",
-        DEPLOYMENT,
-        "-n",
-        NAMESPACE,
-        "--timeout",
-        "180s",
-    ])?;
+    let rollout = env.cluster.kubectl(&ROLLOUT_STATUS)?;
     ensure!(
         rollout.status.success(),
         "the kustomize base's webhook did not become available: {}",

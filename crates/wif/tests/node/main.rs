@@ -27,6 +27,7 @@ mod pods;
 mod proxy;
 mod rollout;
 #[path = "../e2e/runner.rs"]
+#[macro_use]
 mod runner;
 mod upstream;
 
@@ -54,12 +55,6 @@ pub struct Env {
 }
 
 type Scenario = runner::Scenario<Env>;
-
-macro_rules! scenarios {
-    ($($module:ident :: $name:ident),* $(,)?) => {
-        &[$((concat!(stringify!($module), "::", stringify!($name)), |env| Box::pin($module::$name(env)) as Pin<Box<dyn Future<Output = Result<()>> + Send>>)),*]
-    };
-}
 
 const SCENARIOS: &[(&str, Scenario)] = scenarios![
     chart::the_chart_runs_two_replicas_and_patched_its_ca_bundle,

@@ -15,7 +15,7 @@ use kube::runtime::wait::{await_condition, conditions};
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::chart::{DEPLOYMENT, NAMESPACE};
+use crate::chart::{DEPLOYMENT, NAMESPACE, ROLLOUT_STATUS};
 use crate::emulator::READER;
 use crate::pods::{BUSYBOX, USE_LABEL, namespace_with_app_account, phase};
 use crate::{Env, figure};
@@ -136,16 +136,7 @@ pub async fn rolling_restart_loses_no_admission(env: Arc<Env>) -> Result<()> {
         std::process::Command::new(&kubectl.0)
             .arg("--kubeconfig")
             .arg(&kubectl.1)
-            .args([
-                "rollout",
-                "status",
-                "deployment",
-                DEPLOYMENT,
-                "-n",
-                NAMESPACE,
-                "--timeout",
-                "180s",
-            ])
+            .args(ROLLOUT_STATUS)
             .output()
     })
     .await??;

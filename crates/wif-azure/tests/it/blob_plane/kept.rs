@@ -67,32 +67,18 @@ async fn an_account_deleted_and_made_again_starts_with_no_blobs() {
             .await;
         assert_eq!(status, StatusCode::CREATED);
     }
-    let arm = credential_as(
-        &plane.url,
-        &plane.ca_pem,
-        plane.token_file.clone(),
-        OWNER,
-        READER_TENANT,
-    )
-    .get_token(&["https://management.azure.com/.default"], None)
-    .await
-    .unwrap();
+    let arm = plane.arm_token(OWNER, READER_TENANT).await;
     let ca = reqwest::Certificate::from_pem(plane.ca_pem.as_bytes()).unwrap();
     let direct = reqwest::Client::builder().tls_certs_only([ca]).build().unwrap();
     let account = format!(
         "{}/subscriptions/{SUB_R}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/stread?api-version=2024-01-01",
         plane.url
     );
-    let deleted = direct
-        .delete(&account)
-        .bearer_auth(arm.token.secret())
-        .send()
-        .await
-        .unwrap();
+    let deleted = direct.delete(&account).bearer_auth(&arm).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::OK);
     let made = direct
         .put(&account)
-        .bearer_auth(arm.token.secret())
+        .bearer_auth(&arm)
         .json(&serde_json::json!({"location": "eastus", "kind": "StorageV2", "sku": {"name": "Standard_LRS"}}))
         .send()
         .await
@@ -106,7 +92,7 @@ async fn an_account_deleted_and_made_again_starts_with_no_blobs() {
     );
     let assigned = direct
         .put(&assignment)
-        .bearer_auth(arm.token.secret())
+        .bearer_auth(&arm)
         .json(&serde_json::json!({"properties": {
             "roleDefinitionId": format!("/subscriptions/{SUB_R}/providers/Microsoft.Authorization/roleDefinitions/{BLOB_OWNER}"),
             "principalId": OWNER, "principalType": "ServicePrincipal"}}))

@@ -71,6 +71,16 @@ impl Plane {
         token.token.secret().to_owned()
     }
 
+    /// An ARM token of `client` in `tenant`, from the Rust SDK's credential.
+    async fn arm_token(&self, client: &str, tenant: &str) -> String {
+        let credential = credential_as(&self.url, &self.ca_pem, self.token_file.clone(), client, tenant);
+        let token = credential
+            .get_token(&["https://management.azure.com/.default"], None)
+            .await
+            .unwrap();
+        token.token.secret().to_owned()
+    }
+
     /// A request to `account`'s blob host; `token` as a bearer when given.
     async fn call(
         &self,

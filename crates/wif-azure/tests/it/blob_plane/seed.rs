@@ -146,25 +146,9 @@ async fn seed_000_the_reader_reads_the_writer_writes_elsewhere_and_rbac_decides(
     );
 
     // An ARM token is for another surface.
-    let arm = credential_as(
-        &plane.url,
-        &plane.ca_pem,
-        plane.token_file.clone(),
-        OWNER,
-        READER_TENANT,
-    )
-    .get_token(&["https://management.azure.com/.default"], None)
-    .await
-    .unwrap();
+    let arm = plane.arm_token(OWNER, READER_TENANT).await;
     let (status, headers, body) = plane
-        .call(
-            Method::GET,
-            "stread",
-            "/input/report.csv",
-            Some(arm.token.secret()),
-            &[],
-            Vec::new(),
-        )
+        .call(Method::GET, "stread", "/input/report.csv", Some(&arm), &[], Vec::new())
         .await;
     assert_eq!((status.as_u16(), code(&headers)), (401, "InvalidAuthenticationInfo"));
     assert!(body.contains("Audience validation failed"), "{body}");
