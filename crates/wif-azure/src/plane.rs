@@ -30,6 +30,7 @@ pub struct AzurePlane {
     admin_token: Option<String>,
     vault_dns_suffix: String,
     storage_suffix: String,
+    production_names: bool,
     started: Arc<OnceLock<Arc<AzureState>>>,
 }
 
@@ -65,6 +66,7 @@ impl AzurePlane {
                 admin_token: None,
                 vault_dns_suffix,
                 storage_suffix,
+                production_names: false,
                 started: Arc::default(),
             },
         ))
@@ -74,6 +76,29 @@ impl AzurePlane {
     #[must_use]
     pub fn with_admin_token(mut self, token: String) -> Self {
         self.admin_token = Some(token);
+        self
+    }
+
+    /// Answers as Azure's public hosts (`wif up --production-names`): vaults are
+    /// `V.vault.azure.net`, blob services `A.blob.core.windows.net`, and the `CONNECT` front
+    /// and the certificate take `login.microsoftonline.com`, `management.azure.com` and
+    /// `graph.microsoft.com` too, whatever suffixes the config names. The emulator's URL is the
+    /// caller's to set (`https://login.microsoftonline.com`), so tokens and challenges carry it.
+    ///
+    /// ```
+    /// # fn example() -> Result<(), Box<dyn std::error::Error>> {
+    /// let config: wif_azure::AzureConfig = serde_saphyr::from_str("tenants: [{tenantId: aaaaaaaa-0000-4000-8000-00000000000a}]\n")?;
+    /// let (_, plane) = wif_azure::AzurePlane::new(config, ".".into(), None)?;
+    /// let plane = plane.production_names();
+    /// assert_eq!(plane.vault_dns_suffix(), "vault.azure.net");
+    /// # Ok(()) }
+    /// # example().expect("the example runs");
+    /// ```
+    #[must_use]
+    pub fn production_names(mut self) -> Self {
+        self.vault_dns_suffix = wif_core::cloud::public::VAULT_SUFFIX.to_owned();
+        self.storage_suffix = wif_core::cloud::public::STORAGE_SUFFIX.to_owned();
+        self.production_names = true;
         self
     }
 
@@ -106,23 +131,35 @@ impl PlaneHandle {
 
 impl wif_sts::Plane for AzurePlane {
     fn certificate_names(&self) -> Vec<String> {
-        vec![
+        let mut names = vec![
             format!("*.{}", self.vault_dns_suffix),
             self.vault_dns_suffix.clone(),
             format!("*.blob.{}", self.storage_suffix),
-        ]
+        ];
+        if self.production_names {
+            names.extend(wif_core::cloud::public::HOSTS.map(str::to_owned));
+        }
+        names
     }
 
     fn tunnel_policy(&self) -> Option<TunnelPolicy> {
-        // Vault hosts and blob hosts; every other host is refused at once.
+        // Vault hosts and blob hosts (and Azure's own hosts when answering as Azure); every
+        // other host is refused at once.
         let (vaults, blobs) = (self.vault_dns_suffix.clone(), self.storage_suffix.clone());
-        Some(TunnelPolicy::new(
-            format!("vault hosts *.{vaults} and blob hosts *.blob.{blobs}"),
-            move |host| {
-                crate::vault::vault_of_host(host, &vaults).is_some()
-                    || crate::blob::account_of_host(host, &blobs).is_some()
-            },
-        ))
+        let hosts: &'static [&'static str] = if self.production_names {
+            &wif_core::cloud::public::HOSTS
+        } else {
+            &[]
+        };
+        let mut description = format!("vault hosts *.{vaults} and blob hosts *.blob.{blobs}");
+        if !hosts.is_empty() {
+            description = format!("{}, {description}", hosts.join(", "));
+        }
+        Some(TunnelPolicy::new(description, move |host| {
+            hosts.iter().any(|h| h.eq_ignore_ascii_case(host))
+                || crate::vault::vault_of_host(host, &vaults).is_some()
+                || crate::blob::account_of_host(host, &blobs).is_some()
+        }))
     }
 
     fn serve(self: Box<Self>, emulator: &Arc<StsState>, token_endpoint: Router, registry: &mut Registry) -> Router {
@@ -142,6 +179,7 @@ impl wif_sts::Plane for AzurePlane {
             blobs: tokio::sync::Mutex::default(),
             blob_files,
             metrics: AzureMetrics::register(registry),
+            production_names: plane.production_names,
         });
         let _ = plane.started.set(Arc::clone(&state));
         let surfaces = Router::new().fallback(other).with_state(Arc::clone(&state));

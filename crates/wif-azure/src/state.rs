@@ -31,6 +31,29 @@ pub struct AzureState {
     pub blob_files: Option<crate::blob::BlobFiles>,
     /// Answers by surface and status.
     pub metrics: AzureMetrics,
+    /// Whether the plane answers as Azure's public hosts (`wif up --production-names`): ARM
+    /// and Graph then advertise `management.azure.com` and `graph.microsoft.com`.
+    pub production_names: bool,
+}
+
+impl AzureState {
+    /// ARM's base URL, as the cloud's metadata advertises it (no trailing slash).
+    pub fn arm_url(&self) -> String {
+        if self.production_names {
+            format!("https://{}", wif_core::cloud::public::ARM_HOST)
+        } else {
+            self.emulator.public_url()
+        }
+    }
+
+    /// Graph's base URL (no trailing slash).
+    pub fn graph_url(&self) -> String {
+        if self.production_names {
+            format!("https://{}", wif_core::cloud::public::GRAPH_HOST)
+        } else {
+            self.emulator.public_url()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -80,6 +80,82 @@ impl fmt::Display for Cloud {
     }
 }
 
+/// The public cloud's own names, as an app configured for production reaches them: what
+/// `wif up --production-names` answers as (its `CONNECT` front serves exactly these).
+pub mod public {
+    /// Entra ID's authority host.
+    pub const LOGIN_HOST: &str = "login.microsoftonline.com";
+    /// Azure Resource Manager.
+    pub const ARM_HOST: &str = "management.azure.com";
+    /// Microsoft Graph.
+    pub const GRAPH_HOST: &str = "graph.microsoft.com";
+    /// Key Vault's DNS suffix: vault `V` is `V.vault.azure.net`.
+    pub const VAULT_SUFFIX: &str = "vault.azure.net";
+    /// Storage's endpoint suffix: account `A`'s blob service is `A.blob.core.windows.net`.
+    pub const STORAGE_SUFFIX: &str = "core.windows.net";
+    /// The hosts served whole (vault and blob hosts go by their suffixes).
+    pub const HOSTS: [&str; 3] = [LOGIN_HOST, ARM_HOST, GRAPH_HOST];
+}
+
+/// One entry of Entra's instance discovery answer: a cloud's authority hosts, the one to send
+/// requests to and the one to key caches by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceMetadata {
+    /// The host requests go to.
+    pub preferred_network: &'static str,
+    /// The host cache entries are keyed by.
+    pub preferred_cache: &'static str,
+    /// Every host of that cloud.
+    pub aliases: &'static [&'static str],
+}
+
+/// What Entra answers `GET /common/discovery/instance` with for one of its own hosts
+/// (spec/protocols.md §2; the same table MSAL carries as its known metadata).
+pub const ENTRA_INSTANCES: [InstanceMetadata; 5] = [
+    InstanceMetadata {
+        preferred_network: "login.microsoftonline.com",
+        preferred_cache: "login.windows.net",
+        aliases: &[
+            "login.microsoftonline.com",
+            "login.windows.net",
+            "login.microsoft.com",
+            "sts.windows.net",
+        ],
+    },
+    InstanceMetadata {
+        preferred_network: "login.partner.microsoftonline.cn",
+        preferred_cache: "login.partner.microsoftonline.cn",
+        aliases: &["login.partner.microsoftonline.cn", "login.chinacloudapi.cn"],
+    },
+    InstanceMetadata {
+        preferred_network: "login.microsoftonline.de",
+        preferred_cache: "login.microsoftonline.de",
+        aliases: &["login.microsoftonline.de"],
+    },
+    InstanceMetadata {
+        preferred_network: "login.microsoftonline.us",
+        preferred_cache: "login.microsoftonline.us",
+        aliases: &["login.microsoftonline.us", "login.usgovcloudapi.net"],
+    },
+    InstanceMetadata {
+        preferred_network: "login-us.microsoftonline.com",
+        preferred_cache: "login-us.microsoftonline.com",
+        aliases: &["login-us.microsoftonline.com"],
+    },
+];
+
+/// Whether `host` (no port, any case) is one of Entra's own authority hosts.
+///
+/// ```
+/// assert!(wif_core::cloud::is_entra_host("Login.MicrosoftOnline.com"));
+/// assert!(!wif_core::cloud::is_entra_host("127.0.0.1"));
+/// ```
+pub fn is_entra_host(host: &str) -> bool {
+    ENTRA_INSTANCES
+        .iter()
+        .any(|i| i.aliases.iter().any(|a| a.eq_ignore_ascii_case(host)))
+}
+
 /// An explicit authority host that is not an `https://host[:port][/path]` URL.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid authority host {value:?}: {reason}")]

@@ -16,6 +16,7 @@ pub mod serve;
 pub mod service;
 pub mod task;
 pub mod tls;
+pub mod trust_store;
 pub mod tunnel;
 
 pub use admin::{AdminState, admin_router};

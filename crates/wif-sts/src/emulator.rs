@@ -223,9 +223,11 @@ impl Emulator {
     }
 
     /// Runs on an ephemeral loopback port with a CA made for it (and the plane's `CONNECT`
-    /// front on another), until the returned emulator is dropped.
+    /// front on another), until the returned emulator is dropped. A URL given with
+    /// [`Emulator::public_url`] is kept: tokens and documents name it, `url` is the loopback one.
     pub async fn start_local(self) -> Result<LocalEmulator, EmulatorError> {
         let names = self.certificate_names();
+        let configured_url = self.public_url.is_some();
         let mut registry = Registry::default();
         let (state, routes, tunnel) = self.assemble(&mut registry)?;
         let options = LocalOptions {
@@ -235,7 +237,9 @@ impl Emulator {
             ..LocalOptions::default()
         };
         let server = LocalServer::start_with(routes, registry, options, |bound| {
-            state.set_public_url(format!("https://{}", bound.address));
+            if !configured_url {
+                state.set_public_url(format!("https://{}", bound.address));
+            }
         })
         .await
         .map_err(EmulatorError::of_service)?;

@@ -107,6 +107,15 @@ impl EntraError {
             format!("Specified tenant identifier '{tenant}' is neither a valid DNS name, nor a valid external domain."),
         )
     }
+    /// 50049: instance discovery for an authority that is not one of Entra's hosts.
+    pub fn unknown_instance() -> Self {
+        Self::new(
+            400,
+            "invalid_instance",
+            50_049,
+            "Unknown or invalid instance.".to_owned(),
+        )
+    }
     /// 90002: unknown tenant.
     pub fn unknown_tenant(tenant: &str) -> Self {
         Self::new(

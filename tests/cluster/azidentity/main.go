@@ -17,6 +17,10 @@
 //	    what an application in a pod does (seeds 000 and 002): "workload" for each pair, then
 //	    the secret with the pod's own identity, printed as seed 002's sample app prints it:
 //	    "successfully got secret, secret=VALUE".
+//	azidentity-client production SCOPE VAULT_URL NAME
+//	    an app with its production settings under `wif up --production-names`: the default
+//	    cloud, NewDefaultAzureCredential from the environment with instance discovery left on,
+//	    every request through HTTPS_PROXY; a token for SCOPE, then the secret as "secret" does.
 //	azidentity-client blobs READ_ACCOUNT_URL WRITE_ACCOUNT_URL TENANT_R:READER TENANT_W:WRITER
 //	    seed 000's blobs with azblob's Client and a WorkloadIdentityCredential per pair, through
 //	    HTTPS_PROXY (the emulator's CONNECT front for blob hosts): the reader downloads
@@ -332,9 +336,44 @@ func emit(tenant, client string, cred azcore.TokenCredential, scope string) erro
 	return nil
 }
 
+// production is what an application configured for Azure's public cloud does: nothing but the
+// transport (the loopback guard, honouring HTTPS_PROXY) and no retries are set.
+func production(scope, vault, name string) error {
+	clientOptions := azcore.ClientOptions{Transport: proxiedClient(), Retry: policy.RetryOptions{MaxRetries: -1}}
+	cred, err := azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{ClientOptions: clientOptions})
+	if err != nil {
+		return err
+	}
+	if err := emit(os.Getenv("AZURE_TENANT_ID"), os.Getenv("AZURE_CLIENT_ID"), cred, scope); err != nil {
+		return err
+	}
+	client, err := azsecrets.NewClient(vault, cred, &azsecrets.ClientOptions{ClientOptions: clientOptions})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	secret, err := client.GetSecret(ctx, name, "", nil)
+	var refused *azcore.ResponseError
+	answer := map[string]any{}
+	switch {
+	case errors.As(err, &refused):
+		answer = map[string]any{"status": refused.StatusCode, "error_code": refused.ErrorCode}
+	case err != nil:
+		return err
+	case secret.Value == nil:
+		return fmt.Errorf("the secret has no value")
+	default:
+		answer["value"] = *secret.Value
+	}
+	line, _ := json.Marshal(answer)
+	fmt.Println(string(line))
+	return nil
+}
+
 func run(args []string) error {
 	if len(args) < 2 {
-		return fmt.Errorf("usage: azidentity-client workload SCOPE TENANT:CLIENT... | default SCOPE | secret VAULT_URL NAME | managed SCOPE | app SCOPE VAULT_URL NAME TENANT:CLIENT... | blobs READ_ACCOUNT_URL WRITE_ACCOUNT_URL TENANT_R:READER TENANT_W:WRITER")
+		return fmt.Errorf("usage: azidentity-client workload SCOPE TENANT:CLIENT... | default SCOPE | secret VAULT_URL NAME | production SCOPE VAULT_URL NAME | managed SCOPE | app SCOPE VAULT_URL NAME TENANT:CLIENT... | blobs READ_ACCOUNT_URL WRITE_ACCOUNT_URL TENANT_R:READER TENANT_W:WRITER")
 	}
 	mode, scope := args[0], args[1]
 	switch mode {
@@ -353,6 +392,11 @@ func run(args []string) error {
 			return fmt.Errorf("workload needs at least one TENANT:CLIENT")
 		}
 		return workload(scope, args[2:])
+	case "production":
+		if len(args) != 4 {
+			return fmt.Errorf("production needs SCOPE VAULT_URL NAME")
+		}
+		return production(scope, args[2], args[3])
 	case "managed":
 		options := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: options()}
 		if id := os.Getenv("AZURE_CLIENT_ID"); id != "" {

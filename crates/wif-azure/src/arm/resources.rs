@@ -19,18 +19,23 @@ use crate::state::AzureState;
 /// maps to a cloud, so registering this emulator is one flag (`suffixes.storage` is what
 /// `az storage --account-name A` builds `A.blob.<suffix>` from).
 pub(super) async fn metadata_endpoints(state: &AzureState) -> Response {
-    let base = state.emulator.public_url();
-    let suffix = &state.vault_dns_suffix;
-    let storage = state.store.config.lock().await.storage_endpoint_suffix();
+    let login = state.emulator.public_url();
+    let (arm, graph) = (state.arm_url(), state.graph_url());
+    let (suffix, storage) = (&state.vault_dns_suffix, &state.storage_suffix);
+    let (name, portal) = if state.production_names {
+        ("AzureCloud", "https://portal.azure.com".to_owned())
+    } else {
+        ("WifLocal", login.clone())
+    };
     answer(
         200,
         &json!({
-            "name": "WifLocal",
-            "portal": base,
-            "resourceManager": format!("{base}/"),
-            "microsoftGraphResourceId": format!("{base}/"),
+            "name": name,
+            "portal": portal,
+            "resourceManager": format!("{arm}/"),
+            "microsoftGraphResourceId": format!("{graph}/"),
             "authentication": {
-                "loginEndpoint": base,
+                "loginEndpoint": login,
                 "audiences": ["https://management.core.windows.net/", "https://management.azure.com/"],
                 "tenant": "common",
                 "identityProvider": "AAD",

@@ -116,6 +116,7 @@ pub(super) async fn in_group(
     group: &str,
     rest: &[&str],
 ) -> Result<Response, ArmError> {
+    let suffix = request.state.storage_suffix.as_str();
     match rest {
         [_] => {
             if *request.method != Method::GET {
@@ -126,9 +127,8 @@ pub(super) async fn in_group(
                 .await?;
             let all = request
                 .read(|c| {
-                    let suffix = c.storage_endpoint_suffix();
                     ops::storage_accounts(c, sub, Some(group))
-                        .map(|all| all.iter().map(|(a, p)| account_json(a, p, &suffix)).collect())
+                        .map(|all| all.iter().map(|(a, p)| account_json(a, p, suffix)).collect())
                 })
                 .await?;
             Ok(answer(200, &list(all)))
@@ -140,6 +140,7 @@ pub(super) async fn in_group(
 }
 
 async fn account(request: &ArmRequest<'_>, sub: &str, group: &str, name: &str) -> Result<Response, ArmError> {
+    let suffix = request.state.storage_suffix.as_str();
     let scope = format!(
         "{}/providers/Microsoft.Storage/storageAccounts/{name}",
         ops::group_id(sub, group)
@@ -150,10 +151,7 @@ async fn account(request: &ArmRequest<'_>, sub: &str, group: &str, name: &str) -
                 .authorize("Microsoft.Storage/storageAccounts/read", &scope)
                 .await?;
             let body = request
-                .read(|c| {
-                    ops::storage_account(c, sub, group, name)
-                        .map(|(a, p)| account_json(a, &p, &c.storage_endpoint_suffix()))
-                })
+                .read(|c| ops::storage_account(c, sub, group, name).map(|(a, p)| account_json(a, &p, suffix)))
                 .await?;
             Ok(answer(200, &body))
         }
@@ -173,7 +171,7 @@ async fn account(request: &ArmRequest<'_>, sub: &str, group: &str, name: &str) -
                         let (a, p, _) = ops::put_storage_account(c, sub, group, name, &location, change)?;
                         (a, p)
                     };
-                    Ok(account_json(&a, &p, &c.storage_endpoint_suffix()))
+                    Ok(account_json(&a, &p, suffix))
                 })
                 .await?;
             // 200 for a creation too: the Storage SDKs' create is a long-running operation
@@ -242,6 +240,7 @@ async fn key_action(
 /// `/subscriptions/S/providers/Microsoft.Storage/{storageAccounts | checkNameAvailability}`.
 pub(super) async fn at_subscription(request: &ArmRequest<'_>, sub: &str, what: &str) -> Result<Response, ArmError> {
     let sub_scope = format!("/subscriptions/{sub}");
+    let suffix = request.state.storage_suffix.as_str();
     if what.eq_ignore_ascii_case("storageAccounts") {
         if *request.method != Method::GET {
             return Err(method_not_allowed(request));
@@ -251,9 +250,8 @@ pub(super) async fn at_subscription(request: &ArmRequest<'_>, sub: &str, what: &
             .await?;
         let all = request
             .read(|c| {
-                let suffix = c.storage_endpoint_suffix();
                 ops::storage_accounts(c, sub, None)
-                    .map(|all| all.iter().map(|(a, p)| account_json(a, p, &suffix)).collect())
+                    .map(|all| all.iter().map(|(a, p)| account_json(a, p, suffix)).collect())
             })
             .await?;
         return Ok(answer(200, &list(all)));

@@ -125,7 +125,7 @@ pub async fn handle(state: &AzureState, request: axum::extract::Request) -> Resp
             .filter(|p| p.tenant_id.eq_ignore_ascii_case(&tenant))
             .collect()
     };
-    let context = format!("{}/v1.0/$metadata", state.emulator.public_url());
+    let context = format!("{}/v1.0/$metadata", state.graph_url());
     match (&method, segments.len()) {
         (&Method::GET, 2) if is(1, "servicePrincipals") => {
             let all = in_tenant(&*store.config.lock().await);

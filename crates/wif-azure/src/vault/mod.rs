@@ -33,10 +33,12 @@ pub async fn handle(state: &AzureState, host: &str, name: &str, request: Request
         Ok(authenticated) => authenticated,
         Err(refused) => return refused,
     };
-    if !uri
+    // Decoded as Key Vault decodes it: Node's client sends `api%2Dversion`.
+    let query: Vec<(String, String)> = uri
         .query()
-        .is_some_and(|q| q.split('&').any(|p| p.starts_with("api-version=")))
-    {
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    if !query.iter().any(|(k, _)| k.eq_ignore_ascii_case("api-version")) {
         return bad("BadParameter", "The api-version query parameter is missing.");
     }
     let Some(op) = operation(&method, uri.path()) else {

@@ -18,6 +18,7 @@ mod graph_permissions;
 mod local_azure;
 mod management;
 mod principals;
+mod production_names;
 mod scope_paths;
 mod state_file;
 mod storage_accounts;

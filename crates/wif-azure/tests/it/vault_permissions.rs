@@ -197,3 +197,32 @@ async fn a_write_for_a_vault_whose_name_another_tenant_took_meanwhile_lands_nowh
         "nothing landed in the other tenant's vault"
     );
 }
+
+/// The query as Key Vault reads it, decoded: Node's `@azure/keyvault-secrets` 4.12 sends
+/// `?api%2Dversion=2026-04-01`, which is the api-version; none at all is `BadParameter`.
+#[tokio::test]
+async fn the_api_version_is_read_decoded_and_none_is_a_bad_parameter() {
+    let plane = Plane::start().await;
+    let token = plane.token(CONTRIBUTOR, "contributor", For::Vault).await;
+    let state = plane.handle.state().unwrap();
+    let host = format!("{RBAC_VAULT}.vault.wif.test");
+    let list = |query: &str| {
+        axum::http::Request::builder()
+            .uri(format!("/secrets{query}"))
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (status, body) =
+        body_json(wif_azure::vault::handle(&state, &host, RBAC_VAULT, list("?api%2Dversion=2026-04-01")).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["value"].is_array(), "{body}");
+    for missing in ["", "?apiversion=7.4", "?x=api-version%3D7.4"] {
+        let (status, body) = body_json(wif_azure::vault::handle(&state, &host, RBAC_VAULT, list(missing)).await).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("BadParameter")),
+            "{missing}: {body}"
+        );
+    }
+}

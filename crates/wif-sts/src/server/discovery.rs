@@ -129,24 +129,56 @@ pub(super) async fn keys(State(state): State<Shared>) -> Response {
     )
 }
 
+/// Instance discovery. An emulator answering as Entra (its URL on one of Entra's hosts) answers
+/// as Entra does: Entra's clouds for an authority on one of its hosts, `AADSTS50049` for any
+/// other. An emulator on its own host trusts that host alone.
 pub(super) async fn instance_discovery(
     State(state): State<Shared>,
     Query(query): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Response {
     let base = state.public_url();
     let host = base.trim_start_matches("https://").to_owned();
-    let tenant = query
+    let authority = query
         .iter()
         .find(|(k, _)| k == "authorization_endpoint")
-        .and_then(|(_, v)| {
-            v.split_once("://")
-                .map(|(_, rest)| rest.split('/').nth(1).unwrap_or("common").to_owned())
-        })
-        .unwrap_or_else(|| "common".into());
+        .and_then(|(_, v)| v.split_once("://").map(|(_, rest)| rest));
+    let tenant = authority
+        .and_then(|rest| rest.split('/').nth(1))
+        .filter(|t| !t.is_empty())
+        .unwrap_or("common")
+        .to_owned();
+    let metadata = if wif_core::cloud::is_entra_host(&host) {
+        // The authority's host without its port, as Entra compares it.
+        let authority_host = authority
+            .and_then(|rest| rest.split('/').next())
+            .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
+            .unwrap_or(wif_core::cloud::public::LOGIN_HOST);
+        if !wif_core::cloud::is_entra_host(authority_host) {
+            let ids = match RequestIds::new() {
+                Ok(ids) => ids,
+                Err(failed) => return failed.response(),
+            };
+            return error_response(
+                &EntraError::unknown_instance(),
+                &base,
+                &correlation_id(&headers, &uri, None, &ids),
+                &ids,
+                state.clock.now_s(),
+            );
+        }
+        wif_core::cloud::ENTRA_INSTANCES
+            .iter()
+            .map(|i| json!({"preferred_network": i.preferred_network, "preferred_cache": i.preferred_cache, "aliases": i.aliases}))
+            .collect()
+    } else {
+        vec![json!({ "preferred_network": host, "preferred_cache": host, "aliases": [host] })]
+    };
     let body = json!({
         "tenant_discovery_endpoint": format!("{base}/{tenant}/v2.0/.well-known/openid-configuration"),
         "api-version": "1.1",
-        "metadata": [{ "preferred_network": host, "preferred_cache": host, "aliases": [host] }]
+        "metadata": metadata,
     });
     json_response(
         StatusCode::OK,

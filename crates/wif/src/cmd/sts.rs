@@ -49,6 +49,12 @@ pub struct StsArgs {
     /// listen address (127.0.0.1 for an unspecified one).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Answer as Azure's public hosts: the CONNECT proxy (--vault-proxy-addr) also takes
+    /// login.microsoftonline.com, management.azure.com and graph.microsoft.com, vaults are
+    /// V.vault.azure.net and blob services A.blob.core.windows.net, and tokens and challenges
+    /// name https://login.microsoftonline.com, so clients run with their production settings.
+    #[arg(long, conflicts_with = "public_url")]
+    pub production_names: bool,
     /// Where the directory and the local Azure plane (ARM, Graph, vaults, role assignments)
     /// are kept; read at start when it exists, so a restart keeps every acknowledged change
     /// (default: changes live in memory; the config file itself is never written).
@@ -93,6 +99,9 @@ pub fn run(args: &StsArgs) -> Result<()> {
     if let Some(path) = &args.admin_token_file {
         plane = plane.with_admin_token(read_admin_token(path)?);
     }
+    if args.production_names {
+        plane = plane.production_names();
+    }
     let suffix = plane.vault_dns_suffix().to_owned();
     let storage = plane.storage_suffix().to_owned();
     let tenants = directory.tenants.len();
@@ -100,7 +109,9 @@ pub fn run(args: &StsArgs) -> Result<()> {
     if let Some(path) = &args.signing_key {
         emulator = emulator.signing_key(signing_key_from_file(path)?);
     }
-    if let Some(url) = &args.public_url {
+    if args.production_names {
+        emulator = emulator.public_url(format!("https://{}", wif_core::cloud::public::LOGIN_HOST));
+    } else if let Some(url) = &args.public_url {
         emulator = emulator.public_url(url);
     }
     let names = emulator.certificate_names();
@@ -115,8 +126,13 @@ pub fn run(args: &StsArgs) -> Result<()> {
         }
         let service = bound.service;
         // One banner line: tests and scripts read the first line and may close the pipe.
+        let azure_hosts = if args.production_names {
+            format!("{} (answered here, never by Azure), ", wif_core::cloud::public::HOSTS.join(", "))
+        } else {
+            String::new()
+        };
         let vault_proxy = service.tunnel_address.map_or_else(String::new, |proxy| {
-            format!(", vault hosts *.{suffix} and blob hosts *.blob.{storage} through the CONNECT proxy http://{proxy}")
+            format!(", {azure_hosts}vault hosts *.{suffix} and blob hosts *.blob.{storage} through the CONNECT proxy http://{proxy}")
         });
         println!(
             "Entra ID emulator listening on https://{} with {tenants} tenant(s) as {} (health on http://{}){vault_proxy}",

@@ -21,7 +21,7 @@ use wif_server::{ServiceOptions, TlsSource};
 use wif_sts::Emulator;
 
 use config::{Account, accounts, default_config, directory};
-use output::{Ready, az_setup_lines, env_lines, env_text, served_identity, token_only_note, wanted};
+use output::{Naming, Ready, az_setup_lines, env_lines, env_text, served_identity, token_only_note, wanted};
 use running::{Running, Source};
 use state::{State, lock};
 
@@ -38,6 +38,7 @@ mod state;
         "wif up --config wif.yaml --env-file .env.wif",
         "eval \"$(wif up --print-env)\"    # in another shell: the running wif up's variables",
         "eval \"$(wif up --print-env --service-account default/sa)\"   # an account without clientId: its token file",
+        "wif up --production-names       # answer as login.microsoftonline.com, *.vault.azure.net, ...",
     )
 )]
 pub struct UpArgs {
@@ -71,6 +72,14 @@ pub struct UpArgs {
     /// Lifetime of the projected tokens; they are rewritten at 80% of it, as kubelet does.
     #[arg(long, default_value = "1h", value_parser = crate::cmd::service_args::parse_duration, value_name = "DURATION")]
     pub token_lifetime: Duration,
+    /// Answer as Azure's public hosts: login.microsoftonline.com, management.azure.com,
+    /// graph.microsoft.com, *.vault.azure.net and *.blob.core.windows.net, for the processes
+    /// given the printed variables (HTTPS_PROXY to wif up's CONNECT proxy, its CA, the JVM's
+    /// trust store), so apps and azure-cli run with their production settings. Nothing is
+    /// forwarded to Azure; any other host is refused. The printing flags follow the running
+    /// wif up's choice.
+    #[arg(long)]
+    pub production_names: bool,
 }
 
 /// Runs `wif up`.
@@ -97,6 +106,7 @@ pub fn run(args: &UpArgs) -> Result<()> {
     let running = Running {
         source: source.clone(),
         service_account: args.service_account.clone(),
+        production_names: args.production_names,
     };
     running.write(&dir)?;
     let state = State::load_or_create(&dir, &config::vault_suffix(document), &config::storage_suffix(document))?;
@@ -133,6 +143,14 @@ fn print(args: &UpArgs, dir: &Path, given: Option<Source>) -> Result<()> {
     } else {
         None
     };
+    let naming = match &running {
+        Some(running) if args.production_names && !running.production_names => bail!(
+            "--production-names: the wif up running on {} answers by its own names (it started without --production-names); leave the flag out to print for it, or stop it and start it with --production-names",
+            dir.display()
+        ),
+        Some(running) => naming_of(running.production_names),
+        None => naming_of(args.production_names),
+    };
     let printed = running::for_printing(dir, running, given, default_config(), args.service_account.as_deref())?;
     let document = &printed.source.document;
     let accounts = accounts(document).with_context(|| printed.source.label())?;
@@ -140,16 +158,24 @@ fn print(args: &UpArgs, dir: &Path, given: Option<Source>) -> Result<()> {
     let state = State::load_or_create(dir, &config::vault_suffix(document), &config::storage_suffix(document))?;
     if args.print_env {
         // An account without a client id gets its token file's variables all the same.
-        let lines = env_lines(&state, account)?;
+        let lines = env_lines(&state, account, naming)?;
         if let Some(note) = token_only_note(account) {
             eprintln!("{note}");
         }
-        print!("{}", env_text(&lines));
+        if naming == Naming::Azure {
+            eprintln!("wif up: {}", output::AZURE_NAMES_WARNING);
+        }
+        print!("{}", env_text(&lines, naming));
     } else {
         let identity = served_identity(account)?;
-        print!("{}", az_setup_lines(&state, account, &identity));
+        print!("{}", az_setup_lines(&state, account, &identity, naming));
     }
     Ok(())
+}
+
+/// The naming `--production-names` picks.
+fn naming_of(production_names: bool) -> Naming {
+    if production_names { Naming::Azure } else { Naming::Local }
 }
 
 fn port_taken(what: &str, port: u16, state: &State) -> impl Fn(anyhow::Error) -> anyhow::Error {
@@ -211,12 +237,21 @@ async fn serve(
     } else {
         "the config".into()
     };
-    let (parsed, plane) = AzurePlane::new(config, state.dir.clone(), Some(state_file))
+    let (parsed, mut plane) = AzurePlane::new(config, state.dir.clone(), Some(state_file))
         .with_context(|| format!("the directory (from {read_from})"))?;
-    let suffix = plane.vault_dns_suffix().to_owned();
+    let naming = naming_of(args.production_names);
+    // Tokens, discovery and challenges name the authority the apps were given.
+    let authority = match naming {
+        Naming::Local => state.sts_url(),
+        Naming::Azure => {
+            plane = plane.production_names();
+            format!("https://{}", wif_core::cloud::public::LOGIN_HOST)
+        }
+    };
+    let (suffix, storage_suffix) = (plane.vault_dns_suffix().to_owned(), plane.storage_suffix().to_owned());
     let emulator = Emulator::new(parsed)
         .signing_key(state.sts_key()?)
-        .public_url(state.sts_url())
+        .public_url(authority)
         .plane(plane);
     let options = ServiceOptions::new(loopback(state.ports.sts_port), loopback(0), tls(), "1.2");
     let sts = emulator
@@ -231,9 +266,9 @@ async fn serve(
         })?
         .service;
 
-    // The proxy, with the pod's environment.
-    let lines = env_lines(&state, &account)?;
-    let env: HashMap<&str, String> = lines.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    // The proxy, with the pod's environment; it reaches the emulator directly, by its port.
+    let direct = env_lines(&state, &account, Naming::Local)?;
+    let env: HashMap<&str, String> = direct.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     let table = wif_proxy::IdentityTable::from_env(&env, env.keys().map(|k| (*k).to_owned()))?;
     let workload = wif_client::WorkloadIdentity::from_env(&env, Some(std::fs::read(state.ca_file())?.as_slice()))?;
     let proxy = wif_proxy::Proxy::bind(
@@ -258,7 +293,8 @@ async fn serve(
     }
 
     let env_file = args.env_file.clone().unwrap_or_else(|| state.dir.join("env"));
-    wif_issuer::files::write_private(&env_file, env_text(&lines).as_bytes(), true)?;
+    let lines = env_lines(&state, &account, naming)?;
+    wif_issuer::files::write_private(&env_file, env_text(&lines, naming).as_bytes(), true)?;
     let ready = Ready {
         state: &state,
         accounts: &accounts,
@@ -267,6 +303,8 @@ async fn serve(
         lines: &lines,
         env_file,
         vault_suffix: &suffix,
+        storage_suffix: &storage_suffix,
+        naming,
         command: output::same_up(args.state_dir.as_deref(), args.config.as_deref()),
         service_account: args.service_account.as_deref(),
     };

@@ -59,11 +59,31 @@ pub fn served_identity(account: &Account) -> Result<(String, String)> {
     })
 }
 
+/// Which names the local plane is reached by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Naming {
+    /// Its own: the emulator at `https://127.0.0.1:PORT`, vaults under the config's suffix
+    /// (the default).
+    Local,
+    /// Azure's public hosts, through the `CONNECT` front (`--production-names`): apps run with
+    /// their production settings.
+    Azure,
+}
+
+/// The comment that heads the variables of [`Naming::Azure`]: a shell with them talks to
+/// this machine whatever a URL says.
+pub const AZURE_NAMES_WARNING: &str = "these variables send login.microsoftonline.com, management.azure.com, graph.microsoft.com, *.vault.azure.net and *.blob.core.windows.net to this machine's wif up, never to Azure";
+
+/// `NO_PROXY` with the front: loopback stays direct (the IMDS proxy, the issuer).
+const NO_PROXY: &str = "127.0.0.1,localhost";
+
 /// The app's variables for `account`: what the webhook injects in a cluster, the local CA
 /// for each runtime, and, for an account with a client id, the proxy's App Service endpoint
 /// (the proxy serves that identity). An account without one gets no `AZURE_CLIENT_ID` and
-/// no endpoint: its token file, the authority and its tenant.
-pub fn env_lines(state: &State, account: &Account) -> Result<Vec<(String, String)>> {
+/// no endpoint: its token file, the authority and its tenant. With [`Naming::Azure`] the
+/// authority is Entra's own (as the webhook injects it in Azure's cloud), `HTTPS_PROXY` is the
+/// front, and azure-cli and the JVM get their settings too.
+pub fn env_lines(state: &State, account: &Account, naming: Naming) -> Result<Vec<(String, String)>> {
     let ca = state.ca_file().display().to_string();
     let bundle = state.ca_bundle().display().to_string();
     let tenant = account.tenant.clone().with_context(|| {
@@ -72,8 +92,12 @@ pub fn env_lines(state: &State, account: &Account) -> Result<Vec<(String, String
             account_name(account)
         )
     })?;
+    let authority = match naming {
+        Naming::Local => state.sts_url(),
+        Naming::Azure => wif_core::cloud::Cloud::Public.authority_host().to_owned(),
+    };
     let mut lines = vec![
-        (contract::ENV_AUTHORITY_HOST.to_owned(), state.sts_url()),
+        (contract::ENV_AUTHORITY_HOST.to_owned(), authority),
         (contract::ENV_TENANT_ID.into(), tenant),
     ];
     if let Some((client, _)) = &account.identity {
@@ -91,6 +115,16 @@ pub fn env_lines(state: &State, account: &Account) -> Result<Vec<(String, String
         ("SSL_CERT_FILE".into(), bundle),
         ("NODE_EXTRA_CA_CERTS".into(), ca),
     ]);
+    if naming == Naming::Azure {
+        lines.extend([
+            ("HTTPS_PROXY".into(), state.front_url()),
+            ("NO_PROXY".into(), NO_PROXY.into()),
+            ("JAVA_TOOL_OPTIONS".into(), java_options(state)),
+            ("AZURE_CONFIG_DIR".into(), azure_cli_dir(state, naming)),
+            // azure-cli's telemetry would only knock on the front's refusal.
+            ("AZURE_CORE_COLLECT_TELEMETRY".into(), "false".into()),
+        ]);
+    }
     if account.identity.is_some() {
         lines.push((
             "IDENTITY_ENDPOINT".into(),
@@ -106,6 +140,28 @@ pub fn env_lines(state: &State, account: &Account) -> Result<Vec<(String, String
     Ok(lines)
 }
 
+/// The JVM's trust store (the CA alone) and proxy: `JAVA_TOOL_OPTIONS`, which every JVM
+/// reads at start. The Azure SDK for Java reads `HTTPS_PROXY` itself; the properties cover
+/// the JDK's own clients (MSAL4J's default one among them).
+fn java_options(state: &State) -> String {
+    format!(
+        "-Djavax.net.ssl.trustStore={} -Djavax.net.ssl.trustStoreType=JKS -Djavax.net.ssl.trustStorePassword={} -Dhttps.proxyHost=127.0.0.1 -Dhttps.proxyPort={} -Dhttp.nonProxyHosts=localhost|127.0.0.1",
+        state.java_trust_store().display(),
+        super::state::JAVA_TRUST_STORE_PASSWORD,
+        state.ports.vault_proxy_port
+    )
+}
+
+/// azure-cli's config directory for `naming`: apart from the user's own, and one per naming,
+/// so a shell of each keeps its cloud and its cached tokens.
+fn azure_cli_dir(state: &State, naming: Naming) -> String {
+    let name = match naming {
+        Naming::Local => "azure-cli",
+        Naming::Azure => "azure-cli-azure-names",
+    };
+    state.dir.join(name).display().to_string()
+}
+
 /// What `--print-env` says on stderr for an account without a client id (stdout stays
 /// `export` lines only, for `eval`).
 pub fn token_only_note(account: &Account) -> Option<String> {
@@ -117,23 +173,43 @@ pub fn token_only_note(account: &Account) -> Option<String> {
     })
 }
 
-/// `lines` as `export NAME='value'` lines.
-pub fn env_text(lines: &[(String, String)]) -> String {
-    lines
+/// `lines` as `export NAME='value'` lines, headed by [`AZURE_NAMES_WARNING`] for
+/// [`Naming::Azure`].
+pub fn env_text(lines: &[(String, String)], naming: Naming) -> String {
+    let head = match naming {
+        Naming::Local => String::new(),
+        Naming::Azure => format!("# wif up --production-names: {AZURE_NAMES_WARNING}\n"),
+    };
+    head + &lines
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", quote(v)))
-        .collect()
+        .collect::<String>()
 }
 
 /// The lines that point azure-cli at the local Azure plane and log it in as `identity`
 /// with `account`'s projected token (spec/azure-control-plane.md §1, protocols.md §3.5).
-pub fn az_setup_lines(state: &State, account: &Account, identity: &(String, String)) -> String {
-    let dir = state.dir.join("azure-cli").display().to_string();
+/// With [`Naming::Azure`], azure-cli keeps its own `AzureCloud`: no cloud to register, no
+/// discovery switch, only the proxy, the CA and a config directory of its own.
+pub fn az_setup_lines(state: &State, account: &Account, identity: &(String, String), naming: Naming) -> String {
+    let dir = azure_cli_dir(state, naming);
     let token = state
         .token_file(&account.namespace, &account.name)
         .display()
         .to_string();
-    let proxy = format!("http://127.0.0.1:{}", state.ports.vault_proxy_port);
+    let proxy = state.front_url();
+    if naming == Naming::Azure {
+        return format!(
+            "export AZURE_CONFIG_DIR={} REQUESTS_CA_BUNDLE={} AZURE_CORE_COLLECT_TELEMETRY=false\n\
+export HTTPS_PROXY={} NO_PROXY={NO_PROXY}\n\
+az login --service-principal -u {} -t {} --federated-token \"$(cat {})\"\n",
+            quote(&dir),
+            quote(&state.ca_bundle().display().to_string()),
+            quote(&proxy),
+            identity.0,
+            identity.1,
+            quote(&token),
+        );
+    }
     format!(
         "export AZURE_CONFIG_DIR={} REQUESTS_CA_BUNDLE={}\n\
 export HTTPS_PROXY={} NO_PROXY=127.0.0.1,localhost\n\
@@ -179,10 +255,14 @@ pub struct Ready<'a> {
     pub env_file: PathBuf,
     /// The vault hosts' DNS suffix.
     pub vault_suffix: &'a str,
+    /// The blob hosts' suffix.
+    pub storage_suffix: &'a str,
     /// [`same_up`] of this run.
     pub command: String,
     /// `--service-account`, when given.
     pub service_account: Option<&'a str>,
+    /// The names the plane answers by.
+    pub naming: Naming,
 }
 
 impl Ready<'_> {
@@ -200,12 +280,18 @@ impl Ready<'_> {
             state.ports.proxy_port,
             state.dir.display()
         );
+        if self.naming == Naming::Azure {
+            // The second line, before anything a reader might skim past.
+            text.push_str(&format!(
+                "ANSWERING AS AZURE (--production-names): {AZURE_NAMES_WARNING}; nothing is forwarded off this machine\n"
+            ));
+        }
         text.push_str(&format!(
             "the variables of ServiceAccount {} (written to {}; source it, or eval \"$({this} --print-env)\"):\n",
             account_name(self.account),
             self.env_file.display()
         ));
-        text.push_str(&env_text(self.lines));
+        text.push_str(&env_text(self.lines, self.naming));
         text.push_str(&format!(
             "the projected token files, rewritten at 80% of their lifetime (eval \"$({} --print-env --service-account NAMESPACE/NAME)\" for one's variables):\n",
             self.command
@@ -219,13 +305,26 @@ impl Ready<'_> {
             };
             text.push_str(&format!("  {}: {}{only}\n", account_name(account), file.display()));
         }
+        let plane = match self.naming {
+            Naming::Local => format!(
+                "ARM and Graph at {}/, vaults *.{} and blob services *.blob.{} through {}",
+                state.sts_url(),
+                self.vault_suffix,
+                self.storage_suffix,
+                state.front_url()
+            ),
+            Naming::Azure => format!(
+                "as Azure's own hosts through {}: {}, vaults *.{} and blob services *.blob.{}, azure-cli with its AzureCloud",
+                state.front_url(),
+                wif_core::cloud::public::HOSTS.join(", "),
+                self.vault_suffix,
+                self.storage_suffix
+            ),
+        };
         text.push_str(&format!(
-            "the local Azure plane (ARM and Graph at {}/, vaults *.{} through http://127.0.0.1:{}); for azure-cli, paste (or eval \"$({this} --print-az-setup)\"):\n",
-            state.sts_url(),
-            self.vault_suffix,
-            state.ports.vault_proxy_port
+            "the local Azure plane ({plane}); for azure-cli, paste (or eval \"$({this} --print-az-setup)\"):\n"
         ));
-        text.push_str(&az_setup_lines(state, self.account, self.identity));
+        text.push_str(&az_setup_lines(state, self.account, self.identity, self.naming));
         text.push_str("Ctrl-C stops every server.\n");
         text
     }

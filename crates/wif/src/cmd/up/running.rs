@@ -46,6 +46,9 @@ pub struct Running {
     pub source: Source,
     /// Its `--service-account`, when given.
     pub service_account: Option<String>,
+    /// Whether it answers as Azure's public hosts (`--production-names`).
+    #[serde(default)]
+    pub production_names: bool,
 }
 
 impl Running {
@@ -207,6 +210,7 @@ mod tests {
             Some(Running {
                 source: source(Some("/w/wif.yaml"), ran.clone()),
                 service_account: Some("default/api".into()),
+                production_names: false,
             })
         };
         // Nothing runs: the given config, else the default one.

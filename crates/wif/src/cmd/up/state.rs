@@ -68,6 +68,13 @@ pub fn default_dir() -> Result<PathBuf> {
 /// The file the local Azure plane keeps its state in (secret values among it).
 const AZURE_STATE_FILE: &str = "azure-state.yaml";
 
+/// The CA as a JVM trust store.
+const JAVA_TRUST_STORE: &str = "ca-truststore.jks";
+
+/// The JVM trust store's password: keytool's customary one. It guards nothing (the store holds
+/// one public certificate); the JVM wants one to check the store's integrity.
+pub const JAVA_TRUST_STORE_PASSWORD: &str = "changeit";
+
 /// Makes the state directory (mode 0700) when missing; else refuses it, or its Azure state
 /// file, when others than its owner may read or change them, naming each with the `chmod`
 /// that fixes it. Nothing is narrowed here: the owner decides (a directory given with
@@ -149,6 +156,16 @@ impl State {
         let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| (*n).to_owned()).collect();
         let storage = storage_suffix.trim_start_matches('.');
         names.extend([format!("*.{suffix}"), suffix.to_owned(), format!("*.blob.{storage}")]);
+        // Azure's own names too, whichever names this start answers by: switching to
+        // --production-names and back keeps the CA apps already trust.
+        let public = wif_core::cloud::public::HOSTS.map(str::to_owned);
+        names.extend(public);
+        names.extend([
+            format!("*.{}", wif_core::cloud::public::VAULT_SUFFIX),
+            format!("*.blob.{}", wif_core::cloud::public::STORAGE_SUFFIX),
+        ]);
+        let mut seen = std::collections::HashSet::new();
+        names.retain(|name| seen.insert(name.clone()));
         let names_file = dir.join("tls/names");
         let names_text = names.join("\n");
         let same_names = std::fs::read_to_string(&names_file).is_ok_and(|t| t == names_text);
@@ -180,6 +197,11 @@ impl State {
         bundle.push('\n');
         bundle.push_str(&std::fs::read_to_string(&ca)?);
         write_private(&dir.join("ca-bundle.pem"), bundle.as_bytes(), true)?;
+        // The JVM's form of the same trust: the CA alone, in a store it reads as it is.
+        let ca_der = wif_server::pki::pem_certificates(&std::fs::read_to_string(&ca)?);
+        let entries: Vec<(&str, &[u8])> = ca_der.iter().map(|der| ("wif-up-ca", der.as_slice())).collect();
+        let store = wif_server::trust_store::jks(&entries, JAVA_TRUST_STORE_PASSWORD, 0)?;
+        write_private(&dir.join(JAVA_TRUST_STORE), &store, true)?;
         Ok(State {
             dir: dir.to_path_buf(),
             ports,
@@ -195,6 +217,16 @@ impl State {
     /// The system roots and the CA, for clients that take one bundle.
     pub fn ca_bundle(&self) -> PathBuf {
         self.dir.join("ca-bundle.pem")
+    }
+
+    /// The CA as a JVM trust store (JKS, password [`JAVA_TRUST_STORE_PASSWORD`]).
+    pub fn java_trust_store(&self) -> PathBuf {
+        self.dir.join(JAVA_TRUST_STORE)
+    }
+
+    /// The CONNECT front's URL, for `HTTPS_PROXY`.
+    pub fn front_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.vault_proxy_port)
     }
 
     /// The issuer's URL.
