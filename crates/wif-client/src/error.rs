@@ -42,7 +42,7 @@ pub enum ClientError {
         path: String,
     },
     /// Entra ID (or the emulator) refused: its code and words.
-    #[error("{}{}", description, diagnosis.as_ref().map(|d| format!(" (wif diagnosis: {d})")).unwrap_or_default())]
+    #[error("{}", entra_text(description, diagnosis.as_deref()))]
     Entra {
         /// HTTP status.
         status: u16,
@@ -145,5 +145,35 @@ impl ClientError {
             ClientError::Entra { codes, .. } => codes.first().copied(),
             _ => None,
         }
+    }
+}
+
+/// Entra's words, and the emulator's diagnosis when its description does not carry it already
+/// (the emulator's does; an older one's did not).
+fn entra_text(description: &str, diagnosis: Option<&str>) -> String {
+    match diagnosis {
+        Some(d) if !description.contains(d.trim_end_matches('.')) => format!("{description} (wif diagnosis: {d})"),
+        _ => description.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_diagnosis_is_said_once() {
+        assert_eq!(
+            entra_text(
+                "AADSTS700213: No match. wif: the namespace differs. Trace ID: t",
+                Some("the namespace differs")
+            ),
+            "AADSTS700213: No match. wif: the namespace differs. Trace ID: t"
+        );
+        assert_eq!(
+            entra_text("AADSTS700213: No match. Trace ID: t", Some("the namespace differs")),
+            "AADSTS700213: No match. Trace ID: t (wif diagnosis: the namespace differs)"
+        );
+        assert_eq!(entra_text("AADSTS90002: x", None), "AADSTS90002: x");
     }
 }

@@ -27,8 +27,17 @@ pub enum Route {
 }
 
 impl Route {
-    /// The route of `path` (without the query).
+    /// The route of `path` (without the query). Runs of slashes count as one, as upstream's
+    /// router cleans a path before matching it (it answers `301` to the clean one): MSAL4J asks
+    /// `//metadata/identity/oauth2/token` of `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
     pub fn of(path: &str) -> Route {
+        let cleaned;
+        let path = if path.contains("//") {
+            cleaned = collapse_slashes(path);
+            cleaned.as_str()
+        } else {
+            path
+        };
         let (first, rest) = match path.strip_prefix('/').map(|p| p.split_once('/')) {
             Some(Some((first, rest))) => (first, rest),
             _ => ("", ""),
@@ -60,6 +69,17 @@ impl Route {
     }
 }
 
+/// `path` with each run of slashes made one.
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +93,9 @@ mod tests {
             "/Metadata/identity/oauth2/token",
             "/METADATA/identity/oauth2/token",
             "/metadata/identity/oauth2/tokenextra",
+            // Not clean: upstream's router redirects these to the clean path; we serve it.
+            "//metadata/identity/oauth2/token",
+            "/metadata//identity/oauth2///token",
         ] {
             assert_eq!(Route::of(path), Route::ImdsToken, "{path}");
         }
@@ -94,6 +117,7 @@ mod tests {
         assert_eq!(Route::of("/readyz/"), Route::Readyz);
         assert_eq!(Route::of("/msi/token"), Route::AppServiceToken);
         assert_eq!(Route::of("/msi/token/"), Route::AppServiceToken);
+        assert_eq!(Route::of("//msi//token"), Route::AppServiceToken);
         assert_eq!(Route::of("/MSI/token"), Route::OtherImds);
         assert_eq!(Route::of("/healthz"), Route::Healthz);
         assert_eq!(Route::of("/metrics"), Route::Metrics);

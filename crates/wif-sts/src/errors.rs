@@ -316,10 +316,17 @@ impl EntraError {
     /// The JSON body, with the request's ids and time; `login_base` makes `error_uri`.
     pub fn body(&self, trace_id: &str, correlation_id: &str, now: i64, login_base: &str) -> Value {
         let timestamp = clock::error_timestamp(now);
+        // The diagnosis also goes in the description, after Entra's words: MSAL4J, MSAL.NET and
+        // most SDKs show the description alone and drop the body's other fields.
+        let diagnosis = self
+            .diagnosis
+            .as_deref()
+            .map(|d| format!(" wif: {}.", d.trim_end_matches('.')))
+            .unwrap_or_default();
         let mut body = json!({
             "error": self.error,
             "error_description": format!(
-                "AADSTS{}: {} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
+                "AADSTS{}: {}{diagnosis} Trace ID: {trace_id} Correlation ID: {correlation_id} Timestamp: {timestamp}",
                 self.code, self.message
             ),
             "error_codes": [self.code],
@@ -355,6 +362,10 @@ mod tests {
         assert_eq!(body["timestamp"], "2025-10-13 14:54:34Z");
         let description = body["error_description"].as_str().unwrap();
         assert!(description.starts_with("AADSTS700213: No matching federated identity record found for presented assertion subject 'system:serviceaccount:default:wrong'."));
+        assert!(
+            description.contains(" wif: namespace differs. Trace ID: "),
+            "{description}"
+        );
         assert!(description.ends_with("Trace ID: 8eea681d-a1eb-487d-9be7-d61225177f00 Correlation ID: d0f0de73-8a5d-4de0-99b6-83e71da1f7a4 Timestamp: 2025-10-13 14:54:34Z"));
         assert_eq!(body["error_uri"], "https://127.0.0.1:8443/error?code=700213");
         assert_eq!(body["wif_diagnosis"], "namespace differs");

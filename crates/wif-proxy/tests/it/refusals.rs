@@ -162,8 +162,8 @@ async fn entras_refusal_reaches_the_app_with_its_code_and_a_status_sdks_do_not_r
         "{description}"
     );
     assert!(
-        description.contains("(wif diagnosis: "),
-        "the emulator's diagnosis is passed on: {description}"
+        description.contains(" wif: application ") && !description.contains("(wif diagnosis: "),
+        "the emulator's diagnosis is passed on, once: {description}"
     );
     assert_eq!(proxy.metrics.request_count("imds_token", "entra_refused"), 1);
     // The refusal is remembered briefly (the cache backs off): asked again at once, Entra is
