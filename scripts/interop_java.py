@@ -5,18 +5,25 @@ scripts/java-client: azure-identity and azure-security-keyvault-secrets from azu
 1.3.8, msal4j as azure-identity brings it). Seed 000's two identities in two tenants from one
 token file with WorkloadIdentityCredential; seed 002's secret through the emulator's CONNECT
 proxy with SecretClient (challenge verification on): the value with Key Vault Secrets User,
-403 ForbiddenByRbac without a role, 404 SecretNotFound; MSAL4J's ConfidentialClientApplication with the
-token as its client assertion; ManagedIdentityCredential through `wif proxy` (App Service's
-IDENTITY_ENDPOINT/IDENTITY_HEADER on loopback), a client id picking the other tenant's identity; a federation failure (a namespace
-typo) reaching the Java exception with Entra's AADSTS700213 text, through azure-identity and
-through MSAL4J (the emulator's wif_diagnosis field does not: MSAL4J keeps error_description); and the client's loopback guard refusing a public name and
-169.254.169.254 before any packet, and DefaultAzureCredential with nothing configured refused
-IMDS by the guard. Under strace (when it is there) every client run may connect() and send to
-loopback only.
+403 ForbiddenByRbac without a role, 404 SecretNotFound; MSAL4J's ConfidentialClientApplication
+with the token as its client assertion; ManagedIdentityCredential through `wif proxy`, by App
+Service's IDENTITY_ENDPOINT/IDENTITY_HEADER and by IMDS endpoint (AZURE_POD_IDENTITY_AUTHORITY_HOST,
+where MSAL4J asks for //metadata/identity/oauth2/token), both on loopback, a client id picking
+the other tenant's identity. Federation failures reach the Java exception, through
+azure-identity and through MSAL4J, with Entra's text and then the emulator's diagnosis word for
+word (MSAL4J keeps error_description only, so the emulator writes it there after Entra's words):
+a namespace typo (AADSTS700213) and an issuer differing only by a trailing slash (AADSTS700211).
+An expired projected token in the token file fails with AADSTS700024 and the diagnosis, and the
+same WorkloadIdentityCredential object succeeds once a fresh token is written into that file:
+the file is read again, not cached (the client waits for a marker file, the test for the
+client's line: no sleeps). The client's loopback guard refuses a public name and
+169.254.169.254 before any packet, and DefaultAzureCredential with nothing configured is
+refused IMDS by the guard. Under strace (when it is there) every client run may connect() and
+send to loopback only.
 Every server listens on 127.0.0.1; the JVM trusts the emulator's CA only through a PKCS12 trust
 store made here with keytool. Run by scripts/test: argv[1] the wif binary, argv[2] the jar
 scripts/java-client printed. One line per check; exit non-zero if any failed."""
-import base64, ipaddress, json, os, re, select, shutil, subprocess, sys, tempfile
+import base64, ipaddress, json, os, re, select, shutil, subprocess, sys, tempfile, time
 
 import interop_common as common
 
@@ -29,11 +36,22 @@ READER = "11111111-0000-4000-8000-000000000001"
 WRITER = "22222222-0000-4000-8000-000000000002"
 MISMATCHED = "55555555-0000-4000-8000-000000000005"
 NO_ROLE = "66666666-0000-4000-8000-000000000006"
+SLASHLESS = "77777777-0000-4000-8000-000000000007"
 READER_OBJECT = "0b1ec700-0000-4000-8000-000000000001"
 SUBSCRIPTION = "5ab5c000-0000-4000-8000-000000000005"
 SECRET = "interop-java-identity-header-0123456789"
 ISSUER = "https://oidc.interop-java.example/"
 VAULT = "https://vault.azure.net"
+# The emulator's diagnoses, word for word as it writes them into error_description after
+# Entra's text and before "Trace ID".
+NAMESPACE_DIAGNOSIS = (f" wif: application {MISMATCHED}: closest federated identity credential is 'k8s': its subject is "
+                       "'system:serviceaccount:production:app' but the token's sub is 'system:serviceaccount:demo:app' "
+                       "(the namespace is 'production' in the credential but 'demo' in the token). Trace ID: ")
+SLASH_DIAGNOSIS = (f" wif: application {SLASHLESS}: closest federated identity credential is 'k8s': its issuer is "
+                   f"'{ISSUER.rstrip('/')}' but the token's iss is '{ISSUER}' (they differ only by a trailing slash: the token's "
+                   "issuer ends with '/', the credential's does not (AKS issuers end with '/')). Trace ID: ")
+EXPIRED_DIAGNOSIS = (r" wif: token expired at {exp} \(now \S+ \(\d+\), skew 300 s\)\. Kubelet rewrites the projected token at "
+                     r"80% of its lifetime: re-read the token file instead of keeping its content\. Trace ID: ")
 CLIENT_VARS = ["AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
                "AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME", "AZURE_POD_IDENTITY_AUTHORITY_HOST",
                "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
@@ -70,20 +88,31 @@ STRACE = shutil.which("strace")
 left_loopback = []  # every connect() or send a client made to anything but loopback, from strace
 
 
-def java(*args, env=None, jvm=()):
-    """Runs the client with the guard's hosts file and the trust store, in an environment with
-    none of the credential variables but `env`'s, under strace (connect, sendto, sendmsg) when
-    it is there; (rc, stdout, stderr). Any of those to anything but loopback (a DNS query
-    included) is kept in left_loopback."""
+def java_command(args, env=None, jvm=()):
+    """The client's command line, environment and strace output file (None without strace): the
+    guard's hosts file and the trust store, none of the credential variables but `env`'s, under
+    strace (connect, sendto, sendmsg) when it is there."""
     base = {k: v for k, v in os.environ.items() if k not in CLIENT_VARS}
     base.update(NO_PROXY="127.0.0.1,localhost", **(env or {}))
-    trace = path(f"strace-{len(os.listdir(tmp))}")
+    trace = path(f"strace-{len(os.listdir(tmp))}") if STRACE else None
     prefix = [STRACE, "-f", "-qq", "-e", "trace=connect,sendto,sendmsg", "-o", trace] if STRACE else []
     command = [*prefix, "java", f"-Djdk.net.hosts.file={HOSTS}", f"-Djavax.net.ssl.trustStore={path('trust.p12')}",
                "-Djavax.net.ssl.trustStorePassword=changeit", "-Djavax.net.ssl.trustStoreType=PKCS12", *jvm, "-jar", JAR, *args]
+    return command, base, trace
+
+
+def traced(mode, trace):
+    """Keeps in left_loopback every connect() or send the run made to anything but loopback (a
+    DNS query included)."""
+    if trace:
+        left_loopback.extend(f"{mode}: {line}" for line in open(trace) if not loopback_connect(line))
+
+
+def java(*args, env=None, jvm=()):
+    """Runs the client to its end (see java_command); (rc, stdout, stderr)."""
+    command, base, trace = java_command(args, env, jvm)
     res = subprocess.run(command, capture_output=True, text=True, env=base, timeout=180)
-    if STRACE:
-        left_loopback.extend(f"{args[0]}: {line}" for line in open(trace) if not loopback_connect(line))
+    traced(args[0], trace)
     return res.returncode, res.stdout.strip(), res.stderr.strip()
 
 
@@ -125,15 +154,17 @@ try:
     # --- An issuer's key, a directory trusting it in two tenants, the emulator on loopback ----
     wif("issuer", "keygen", "--out", path("sa.key"))
     wif("jwks", "--public-keys", path("sa.key"), "--output-file", path("jwks.json"))
-    fic = lambda ns: [{"name": "k8s", "issuer": ISSUER, "subject": f"system:serviceaccount:{ns}:app",
-                       "audiences": ["api://AzureADTokenExchange"]}]
+    fic = lambda ns, issuer=ISSUER: [{"name": "k8s", "issuer": issuer, "subject": f"system:serviceaccount:{ns}:app",
+                                      "audiences": ["api://AzureADTokenExchange"]}]
     vault_scope = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-java"
     directory = {
         "tenants": [
             {"tenantId": TENANT_A, "applications": [
                 {"displayName": "reader", "appId": READER, "objectId": READER_OBJECT, "federatedIdentityCredentials": fic("demo")},
                 {"displayName": "no-role", "appId": NO_ROLE, "federatedIdentityCredentials": fic("demo")},
-                {"displayName": "mismatched", "appId": MISMATCHED, "federatedIdentityCredentials": fic("production")}]},
+                {"displayName": "mismatched", "appId": MISMATCHED, "federatedIdentityCredentials": fic("production")},
+                # The issuer as typed without AKS's trailing slash: the token's iss ends with '/'.
+                {"displayName": "slashless", "appId": SLASHLESS, "federatedIdentityCredentials": fic("demo", ISSUER.rstrip("/"))}]},
             {"tenantId": TENANT_B, "applications": [
                 {"displayName": "writer", "appId": WRITER, "federatedIdentityCredentials": fic("demo")}]},
         ],
@@ -180,18 +211,52 @@ try:
                 java("msal", TENANT_B, WRITER, path("token"), STS, "https://management.core.windows.net//.default"),
                 TENANT_B, WRITER, audience="https://management.core.windows.net/")
 
-    # --- Federation failure: the credential names namespace production, the token demo -------
-    # Entra's text reaches the Java exception unchanged; the emulator's diagnosis (its
-    # wif_diagnosis field: "the namespace is 'production' in the credential but 'demo'") does
-    # not: MSAL4J keeps error_description only.
-    refused = "com.microsoft.aad.msal4j.MsalServiceException: AADSTS700213: No matching federated identity record found " \
-              "for presented assertion subject 'system:serviceaccount:demo:app'."
-    rc, out, err = java("workload", TENANT_A, MISMATCHED, path("token"), STS, f"{VAULT}/.default")
-    check("Java WorkloadIdentityCredential: a namespace typo fails with Entra's AADSTS700213 text and the token's subject",
-          rc == 1 and refused in err, f"rc={rc} {out} {err[-2000:]}")
-    rc, out, err = java("msal", TENANT_A, MISMATCHED, path("token"), STS, f"{VAULT}/.default")
-    check("MSAL4J: the same typo fails with MsalServiceException and Entra's AADSTS700213 text",
-          rc == 1 and refused in err, f"rc={rc} {out} {err[-2000:]}")
+    # --- Federation failures: Entra's text, then the emulator's diagnosis ("wif: ...") -------
+    # MSAL4J keeps error_description alone (not wif_diagnosis), so the emulator writes its
+    # diagnosis there too, after Entra's words and before "Trace ID".
+    for who, mode in [("Java WorkloadIdentityCredential", "workload"), ("MSAL4J", "msal")]:
+        rc, out, err = java(mode, TENANT_A, MISMATCHED, path("token"), STS, f"{VAULT}/.default")
+        check(f"{who}: a namespace typo fails with MsalServiceException, Entra's AADSTS700213 text and the emulator's diagnosis",
+              rc == 1 and "com.microsoft.aad.msal4j.MsalServiceException: AADSTS700213: No matching federated identity record "
+              "found for presented assertion subject 'system:serviceaccount:demo:app'." in err
+              and NAMESPACE_DIAGNOSIS in err, f"rc={rc} {out} {err[-2000:]}")
+        rc, out, err = java(mode, TENANT_A, SLASHLESS, path("token"), STS, f"{VAULT}/.default")
+        check(f"{who}: an issuer differing only by a trailing slash fails with AADSTS700211 and the emulator's diagnosis",
+              rc == 1 and "com.microsoft.aad.msal4j.MsalServiceException: AADSTS700211: No matching federated identity record "
+              f"found for presented assertion issuer '{ISSUER}'." in err and SLASH_DIAGNOSIS in err, f"rc={rc} {out} {err[-2000:]}")
+
+    # --- An expired assertion is read again from the file, not cached ------------------------
+    # One credential object, asked twice: the token file holds an expired token for the first
+    # call, a fresh one (written into the same file) for the second, whose other scope no
+    # token cache answers. The client waits for the marker file, the test for its first line.
+    issued_at = int(time.time()) - 7200
+    wif("issuer", "mint", "--key", path("sa.key"), "--issuer", ISSUER, "--namespace", "demo", "--service-account", "app",
+        "--issued-at", str(issued_at), "--out", path("rotating-token"))
+    exp = issued_at + 3600
+    expired = EXPIRED_DIAGNOSIS.format(exp=re.escape(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(exp))} ({exp})"))
+    command, base, trace = java_command(["reread", TENANT_A, READER, path("rotating-token"), STS, f"{VAULT}/.default",
+                                         "https://management.azure.com/.default", path("rotated")])
+    with open(path("reread.err"), "w") as reread_err:  # a file, so no unread pipe can hold the client up
+        reread = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=reread_err, text=True, env=base)
+    procs.append(reread)
+    ready, _, _ = select.select([reread.stdout], [], [], 120)
+    first = reread.stdout.readline().strip() if ready else "(no first line within 120 s)"
+    check("Java WorkloadIdentityCredential: an expired token in the token file fails with AADSTS700024 and the emulator's diagnosis",
+          first.startswith("first failed java.lang.RuntimeException: ")
+          and "com.microsoft.aad.msal4j.MsalServiceException: AADSTS700024: Client assertion is not within its valid time range." in first
+          and re.search(expired, first) is not None, first)
+    wif("issuer", "mint", "--key", path("sa.key"), "--issuer", ISSUER, "--namespace", "demo", "--service-account", "app",
+        "--out", path("rotating-token"))
+    open(path("rotated"), "w").close()
+    try:
+        out, _ = reread.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        reread.kill()
+        out, _ = reread.communicate()
+    traced("reread", trace)
+    token_check("Java WorkloadIdentityCredential, the same object after a fresh token is written into the same file: a token (read again, not cached)",
+                (reread.returncode, out.strip(), open(path("reread.err")).read().strip()), TENANT_A, READER,
+                audience="https://management.azure.com")
 
     # --- SecretClient through the emulator's CONNECT proxy (vault hosts have no DNS) ----------
     # azure-core takes HTTPS_PROXY / NO_PROXY from the environment only with
@@ -233,9 +298,10 @@ try:
                  "AZURE_AUTHORITY_HOST": STS, "SSL_CERT_FILE": path("sts-ca.pem"), "IDENTITY_HEADER": SECRET}
     PROXY = start(["proxy", "--proxy-port", "0"], "IMDS proxy listening on", env=proxy_env)
     app_service = dict(IDENTITY_ENDPOINT=f"{PROXY}/msi/token", IDENTITY_HEADER=SECRET)
-    # Not IMDS through AZURE_POD_IDENTITY_AUTHORITY_HOST: MSAL4J 1.23.1 asks for
-    # //metadata/identity/oauth2/token there, which the proxy answers 404, retried for minutes.
-    for way, variables in [("App Service via IDENTITY_ENDPOINT", app_service)]:
+    # IMDS through AZURE_POD_IDENTITY_AUTHORITY_HOST: MSAL4J 1.23.1 asks for
+    # //metadata/identity/oauth2/token there (upstream's router cleans the path; so does wif's).
+    imds = dict(AZURE_POD_IDENTITY_AUTHORITY_HOST=PROXY)
+    for way, variables in [("App Service via IDENTITY_ENDPOINT", app_service), ("IMDS via AZURE_POD_IDENTITY_AUTHORITY_HOST", imds)]:
         token_check(f"Java ManagedIdentityCredential, {way}: the default identity",
                     java("managed", f"{VAULT}/.default", env=variables), TENANT_A, READER)
         token_check(f"Java ManagedIdentityCredential, {way}: clientId picks the writer in tenant B",

@@ -34,6 +34,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -56,6 +57,12 @@ import java.util.Set;
  *   managed SCOPE [CLIENT_ID]
  *       ManagedIdentityCredentialBuilder (a client id or not). Refused unless IDENTITY_ENDPOINT,
  *       MSI_ENDPOINT or AZURE_POD_IDENTITY_AUTHORITY_HOST names a loopback URL.
+ *   reread TENANT CLIENT TOKEN_FILE AUTHORITY SCOPE1 SCOPE2 MARKER
+ *       One WorkloadIdentityCredential (as workload) asked twice: getTokenSync(SCOPE1), printing
+ *       {@code first token {..}} or {@code first failed CLASS: MESSAGE} (one line, causes joined
+ *       by " | caused by: "); then, once the file MARKER exists (waited for, at most 120 s),
+ *       getTokenSync(SCOPE2) with the same object, printed as a token mode does. Two scopes, so
+ *       no token cache answers the second call: it must present the token file's assertion again.
  *   msal TENANT CLIENT TOKEN_FILE AUTHORITY SCOPE
  *       MSAL4J's ConfidentialClientApplication with createFromClientAssertion (the file read now),
  *       authority AUTHORITY/TENANT/, instanceDiscovery(false), acquireToken(ClientCredentialParameters).
@@ -119,7 +126,8 @@ public final class Client {
     }
 
     static final String USAGE = "usage: workload TENANT CLIENT TOKEN_FILE AUTHORITY SCOPE | default SCOPE "
-        + "[disable-instance-discovery] | managed SCOPE [CLIENT_ID] | msal TENANT CLIENT TOKEN_FILE AUTHORITY SCOPE "
+        + "[disable-instance-discovery] | managed SCOPE [CLIENT_ID] "
+        + "| reread TENANT CLIENT TOKEN_FILE AUTHORITY SCOPE1 SCOPE2 MARKER | msal TENANT CLIENT TOKEN_FILE AUTHORITY SCOPE "
         + "| secret VAULT_URL NAME [disable-instance-discovery | workload TENANT CLIENT TOKEN_FILE AUTHORITY] "
         + "| guard-probe";
 
@@ -155,6 +163,21 @@ public final class Client {
                     builder.clientId(args[2]);
                 }
                 printToken(builder.build().getTokenSync(new TokenRequestContext().addScopes(args[1])));
+                return 0;
+            }
+            case "reread": {
+                need(args, 8, 8);
+                TokenCredential credential = workload(args[1], args[2], args[3], args[4]);
+                try {
+                    AccessToken first = credential.getTokenSync(new TokenRequestContext().addScopes(args[5]));
+                    System.out.print("first ");
+                    printToken(first);
+                } catch (RuntimeException e) {
+                    System.out.println("first failed " + describe(e).replace("\n", " | "));
+                }
+                System.out.flush();
+                awaitFile(Path.of(args[7]), Duration.ofSeconds(120));
+                printToken(credential.getTokenSync(new TokenRequestContext().addScopes(args[6])));
                 return 0;
             }
             case "msal": {
@@ -198,6 +221,17 @@ public final class Client {
             .authorityHost(authority)
             .disableInstanceDiscovery()
             .build();
+    }
+
+    /** Returns once {@code marker} exists; a Usage error after {@code limit}. */
+    static void awaitFile(Path marker, Duration limit) throws Usage, InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!Files.exists(marker)) {
+            if (System.nanoTime() > deadline) {
+                throw new Usage("reread: " + marker + " did not appear within " + limit.toSeconds() + " s");
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** A managed-identity credential may only be used with its endpoint on loopback, set explicitly. */
