@@ -1,7 +1,7 @@
 //! wif-core: the pure logic of wif. It owns the compatibility contract with
 //! Azure/azure-workload-identity, webhook settings, mutation planning, manifest walking, the
 //! YAML streams manifests come in, federated-credential matching, the rules users break and
-//! the doctor's checks of them.
+//! the doctor's checks of them, and which running pods the webhook missed (stranded pods).
 //! It does no I/O and has no async runtime: values in, values out, tested in microseconds.
 //! Servers and the CLI are thin shells around it.
 
@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod mutation;
 pub mod rules;
 pub mod settings;
+pub mod stranded;
 pub mod yaml;
 
 pub use mutation::{Denial, MutationPlan, MutationRequest, PodView, ServiceAccountInfo, plan_mutation};

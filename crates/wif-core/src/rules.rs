@@ -140,6 +140,8 @@ rules! {
         "The webhook's namespaceSelector leaves the workload's namespace out: the API server never calls the webhook for its pods, so they get no token and no variables.";
     WebhookObjectSelector => "webhook-object-selector", Error,
         "The webhook's objectSelector does not match the pod template's labels: the API server never calls the webhook for these pods.";
+    PodStranded => "pod-stranded", Error,
+        "A labelled pod runs without what the webhook injects, or with what it injected for a ServiceAccount since changed: admitted while the webhook was unreachable under failurePolicy: Ignore, before it was installed, or given a container after it ran. Its SDK finds no token (or the wrong identity) at run time, and nothing changes until the pod is recreated through the webhook.";
 }
 
 /// An admission warning, with the rule it is about.

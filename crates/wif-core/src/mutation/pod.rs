@@ -87,6 +87,25 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
     }
 }
 
+/// A field read when it has the expected shape and skipped otherwise: fields the planner does
+/// not act on (labels, deletion, status, read for [`crate::stranded`]) never make the webhook
+/// refuse a pod.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Lenient<T> {
+    Read(T),
+    Skipped(IgnoredAny),
+}
+
+impl<T> Lenient<T> {
+    fn read(&self) -> Option<&T> {
+        match self {
+            Lenient::Read(value) => Some(value),
+            Lenient::Skipped(_) => None,
+        }
+    }
+}
+
 fn text<'s>(value: &'s Option<Text<'_>>) -> Option<&'s str> {
     value.as_ref().map(Text::as_str)
 }
@@ -126,6 +145,17 @@ struct Metadata<'a> {
     namespace: Option<Text<'a>>,
     #[serde(borrow, default)]
     annotations: Option<BTreeMap<Text<'a>, Text<'a>>>,
+    #[serde(borrow, default)]
+    labels: Option<Lenient<BTreeMap<Text<'a>, Text<'a>>>>,
+    #[serde(default)]
+    deletion_timestamp: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(expecting = "an object")]
+struct StatusView<'a> {
+    #[serde(borrow, default)]
+    phase: Option<Text<'a>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +191,8 @@ struct PodShape<'a> {
     metadata: Option<Obj<Metadata<'a>>>,
     #[serde(borrow, default)]
     spec: Option<Obj<Spec<'a>>>,
+    #[serde(borrow, default)]
+    status: Option<Lenient<Obj<StatusView<'a>>>>,
 }
 
 /// The parts of a pod the planner reads, checked for shape.
@@ -168,6 +200,7 @@ struct PodShape<'a> {
 pub struct PodView<'a> {
     metadata: Option<Obj<Metadata<'a>>>,
     spec: Obj<Spec<'a>>,
+    status: Option<Lenient<Obj<StatusView<'a>>>>,
 }
 
 fn not_a_pod() -> Denial {
@@ -235,6 +268,7 @@ impl<'a> PodView<'a> {
         Ok(PodView {
             metadata: shape.metadata,
             spec,
+            status: shape.status,
         })
     }
 
@@ -261,6 +295,24 @@ impl<'a> PodView<'a> {
             .as_ref()
             .and_then(|m| text(&m.namespace))
             .filter(|n| !n.is_empty())
+    }
+
+    /// The value of the label `key` (labels that are not a map of strings count as absent).
+    pub fn label(&self, key: &str) -> Option<&str> {
+        let labels = self.metadata.as_ref()?.labels.as_ref()?.read()?;
+        labels.get(key).map(Text::as_str)
+    }
+
+    /// Whether `metadata.deletionTimestamp` is set: the pod is being deleted.
+    pub fn is_being_deleted(&self) -> bool {
+        self.metadata.as_ref().is_some_and(|m| m.deletion_timestamp.is_some())
+    }
+
+    /// `status.phase` (`Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`), when the
+    /// object has one: a stored pod does, a pod under admission or a template does not.
+    pub fn phase(&self) -> Option<&str> {
+        let status = self.status.as_ref()?.read()?;
+        text(&status.phase)
     }
 
     pub(crate) fn has_metadata(&self) -> bool {
