@@ -5,7 +5,9 @@
 //!
 //! The checks reuse what the webhook and the emulator run: the mutation planner's warnings
 //! and denials (so `kubectl` and the doctor say the same words) and the FIC match and its
-//! diagnosis ([`crate::fic`]), the one the emulator's `wif_diagnosis` comes from.
+//! diagnosis ([`crate::fic`]), the one the emulator's `wif_diagnosis` comes from; a live
+//! cluster's stranded pods ([`stranded_pods`]) are judged by the reconciler's rule,
+//! [`crate::stranded`].
 
 mod containers;
 mod coverage;
@@ -16,6 +18,7 @@ mod fixes;
 mod input;
 mod refusals;
 mod registration;
+mod stranded_pods;
 mod token;
 mod workloads;
 
@@ -23,6 +26,7 @@ pub use coverage::{Unchecked, unchecked};
 pub use credential_files::{CredentialFileError, parse_credentials};
 pub use facts::{ClientCredentials, IssuerFacts, TokenFacts};
 pub use input::{Document, Finding, Input, ObjectRef, subject_of};
+pub use stranded_pods::{LivePods, stranded_pods};
 
 /// Every finding, errors first, then by object; the same finding about the same object is
 /// reported once (two workloads with the same mistake are two findings).
@@ -35,6 +39,14 @@ pub fn diagnose(input: &Input<'_>) -> Vec<Finding> {
     if let Some(facts) = input.issuer_check {
         findings.extend(token::check_issuer(input, facts));
     }
+    settle(&mut findings);
+    findings
+}
+
+/// Puts findings in report order, errors first, then by object, and reports the same finding
+/// about the same object once: what [`diagnose`] returns, and what a caller that adds
+/// findings of its own ([`stranded_pods`]) does after.
+pub fn settle(findings: &mut Vec<Finding>) {
     let mut seen = std::collections::HashSet::new();
     findings.retain(|f| seen.insert((f.rule, f.object.clone(), f.message.clone())));
     findings.sort_by(|a, b| {
@@ -43,7 +55,6 @@ pub fn diagnose(input: &Input<'_>) -> Vec<Finding> {
             .then_with(|| a.object.cmp(&b.object))
             .then_with(|| a.rule.cmp(&b.rule))
     });
-    findings
 }
 
 #[cfg(test)]

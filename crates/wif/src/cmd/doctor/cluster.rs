@@ -1,7 +1,9 @@
 //! `wif doctor --cluster`: the objects the doctor's rules read, from a live API server
 //! instead of files (ServiceAccounts, workloads, Namespaces, MutatingWebhookConfigurations),
 //! and the cluster's issuer from its own discovery document. Pods a controller owns are
-//! left out: their workload is judged instead, once.
+//! left out of the manifest rules: their workload is judged instead, once. The labelled pods,
+//! owned or not, are kept aside with the ServiceAccounts and ReplicaSets for the stranded-pod
+//! check ([`wif_core::doctor::stranded_pods`]).
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
@@ -19,6 +21,12 @@ pub struct ClusterObjects {
     pub documents: Vec<Document>,
     /// The `issuer` of the API server's `/.well-known/openid-configuration`, when served.
     pub issuer: Option<String>,
+    /// The pods labelled `azure.workload.identity/use: "true"`, owned or not.
+    pub labelled_pods: Vec<Value>,
+    /// Every ServiceAccount (also among `documents`).
+    pub service_accounts: Vec<Value>,
+    /// Every ReplicaSet, owned or not: a stranded pod is reported under its Deployment.
+    pub replica_sets: Vec<Value>,
 }
 
 const PAGE: u32 = 500;
@@ -53,6 +61,14 @@ where
     }
 }
 
+/// Whether the webhook's objectSelector matches the pod (the label, exactly `true`).
+fn labelled(pod: &Value) -> bool {
+    pod.pointer("/metadata/labels")
+        .and_then(|labels| labels.get(wif_core::contract::LABEL_USE))
+        .and_then(Value::as_str)
+        == Some(wif_core::contract::LABEL_USE_VALUE)
+}
+
 fn owned(value: &Value) -> bool {
     value["metadata"]["ownerReferences"]
         .as_array()
@@ -68,18 +84,23 @@ pub fn read(kubeconfig: Option<&std::path::Path>) -> Result<ClusterObjects> {
             || "the cluster".to_owned(),
             |p| format!("the cluster of {}", p.display()),
         );
-        let mut values = Vec::new();
-        values.extend(list::<ServiceAccount>(&client, "ServiceAccounts", &server).await?);
+        let service_accounts = list::<ServiceAccount>(&client, "ServiceAccounts", &server).await?;
+        let replica_sets = list::<ReplicaSet>(&client, "ReplicaSets", &server).await?;
+        // One list of every pod serves both checks: the bare ones are workloads, the labelled
+        // ones are looked at for what the webhook missed.
+        let pods = list::<Pod>(&client, "Pods", &server).await?;
+        let labelled_pods: Vec<Value> = pods.iter().filter(|p| labelled(p)).cloned().collect();
+        let mut values = service_accounts.clone();
         values.extend(list::<Namespace>(&client, "Namespaces", &server).await?);
         values.extend(list::<MutatingWebhookConfiguration>(&client, "MutatingWebhookConfigurations", &server).await?);
         for workloads in [
             list::<Deployment>(&client, "Deployments", &server).await?,
             list::<StatefulSet>(&client, "StatefulSets", &server).await?,
             list::<DaemonSet>(&client, "DaemonSets", &server).await?,
-            list::<ReplicaSet>(&client, "ReplicaSets", &server).await?,
+            replica_sets.clone(),
             list::<CronJob>(&client, "CronJobs", &server).await?,
             list::<Job>(&client, "Jobs", &server).await?,
-            list::<Pod>(&client, "Pods", &server).await?,
+            pods,
         ] {
             values.extend(workloads.into_iter().filter(|v| !owned(v)));
         }
@@ -93,7 +114,13 @@ pub fn read(kubeconfig: Option<&std::path::Path>) -> Result<ClusterObjects> {
                 value,
             })
             .collect();
-        Ok(ClusterObjects { documents, issuer })
+        Ok(ClusterObjects {
+            documents,
+            issuer,
+            labelled_pods,
+            service_accounts,
+            replica_sets,
+        })
     })
 }
 

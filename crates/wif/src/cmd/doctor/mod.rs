@@ -11,8 +11,8 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde_json::{Value, json};
 use wif_core::doctor::{
-    ClientCredentials, Document, Finding, Input, IssuerFacts, TokenFacts, Unchecked, diagnose, parse_credentials,
-    unchecked,
+    ClientCredentials, Document, Finding, Input, IssuerFacts, LivePods, ObjectRef, TokenFacts, Unchecked, diagnose,
+    parse_credentials, settle, stranded_pods, unchecked,
 };
 use wif_core::rules::Severity;
 use wif_issuer::IssuerCheck;
@@ -70,7 +70,8 @@ pub struct DoctorArgs {
     pub output: String,
     /// Read the cluster too: its ServiceAccounts, workloads, Namespaces and
     /// MutatingWebhookConfigurations, and its issuer (from the API server's discovery
-    /// document) unless --issuer-url names one.
+    /// document) unless --issuer-url names one; and report its stranded pods (labelled, running
+    /// without what the webhook injects), by owner.
     #[arg(long)]
     pub cluster: bool,
     /// The cluster for --cluster (default: KUBECONFIG, then in-cluster).
@@ -237,10 +238,12 @@ fn diagnose_args(args: &DoctorArgs) -> Result<(Vec<Finding>, Vec<Unchecked>)> {
     }
     let mut documents = read_documents(args)?;
     let mut cluster_issuer = None;
+    let mut live = None;
     if args.cluster {
         let cluster = cluster::read(args.kubeconfig.as_deref())?;
         documents.extend(cluster.documents);
         cluster_issuer = cluster.issuer;
+        live = Some((cluster.labelled_pods, cluster.service_accounts, cluster.replica_sets));
     }
     let credentials = read_credentials(&args.federated_credentials)?;
     let token = args.token.as_deref().map(read_token).transpose()?;
@@ -267,7 +270,23 @@ fn diagnose_args(args: &DoctorArgs) -> Result<(Vec<Finding>, Vec<Unchecked>)> {
         now: wif_core::clock::unix_now(),
         cluster: args.cluster,
     };
-    Ok((diagnose(&input), unchecked(&input)))
+    let mut findings = diagnose(&input);
+    if let Some((pods, service_accounts, replica_sets)) = &live {
+        let live = LivePods {
+            pods,
+            service_accounts,
+            replica_sets,
+        };
+        findings.extend(stranded_pods(&live, &settings).into_iter().map(|mut finding| {
+            finding.object = ObjectRef {
+                source: Some(cluster::CLUSTER_SOURCE.into()),
+                ..finding.object
+            };
+            finding
+        }));
+        settle(&mut findings);
+    }
+    Ok((findings, unchecked(&input)))
 }
 
 fn location(finding: &Finding) -> String {
