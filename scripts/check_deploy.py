@@ -3,7 +3,7 @@
 (helm-python-sdk, no helm binary needed), and checks every output: each core object against the
 Kubernetes schema (kubernetes-validate, strict, 1.33 and 1.37), the contract with
 azure-workload-identity (names, MutatingWebhookConfiguration shape, ports, hardening), the
-cert-manager wiring, and that the chart's knobs take effect. Run by scripts/test with the venv's python; argv[1] is kubectl,
+cert-manager wiring, the failure-policy-ignore overlay's healing, and that the chart's knobs take effect. Run by scripts/test with the venv's python; argv[1] is kubectl,
 argv[2] the kubernetes-validate executable, argv[3] the wif binary. Exits non-zero on any failure."""
 import os, subprocess, sys, tempfile
 
@@ -52,6 +52,7 @@ KNOBS = {
 outputs = [
     ("deploy/base", lambda: render("deploy/base"), False),
     ("deploy/overlays/cert-manager", lambda: render("deploy/overlays/cert-manager"), True),
+    ("deploy/overlays/failure-policy-ignore", lambda: render("deploy/overlays/failure-policy-ignore"), False),
     ("helm chart, defaults", lambda: render_chart({"azureTenantID": TENANT}), False),
     ("helm chart, every knob", lambda: render_chart(KNOBS), True),
 ]
@@ -70,7 +71,7 @@ for overlay, produce, cert_manager in outputs:
     hook = mwc["webhooks"][0]
     check(f"{overlay}: upstream's MutatingWebhookConfiguration", hook["name"] == "mutation.azure-workload-identity.io"
           and hook["objectSelector"] == {"matchLabels": {"azure.workload.identity/use": "true"}}
-          and hook["failurePolicy"] == ("Ignore" if "knob" in overlay else "Fail") and hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
+          and hook["failurePolicy"] == ("Ignore" if ("knob" in overlay or "ignore" in overlay) else "Fail") and hook["reinvocationPolicy"] == "IfNeeded" and hook["sideEffects"] == "None"
           and hook["admissionReviewVersions"] == ["v1", "v1beta1"]
           and hook["rules"] == [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}]
           and hook["clientConfig"]["service"] == {"name": "azure-wi-webhook-webhook-service", "namespace": "azure-workload-identity-system",
@@ -95,14 +96,27 @@ for overlay, produce, cert_manager in outputs:
     # clap stops at the first flag it does not know, before a trailing --help.
     parsed = subprocess.run([WIF, *container["args"], "--help"], capture_output=True, text=True)
     check(f"{overlay}: `wif` accepts every flag the Deployment passes", parsed.returncode == 0, parsed.stderr)
-    # Upstream's RBAC (spec/upstream-azwi.md 2.8), every rule of both roles, nothing more.
+    # Upstream's RBAC (spec/upstream-azwi.md 2.8) and the stranded-pods reconciler's, every rule
+    # of both roles, nothing more.
     cluster_role = one(docs, "ClusterRole", "azure-wi-webhook-manager-role")
     role = one(docs, "Role", "azure-wi-webhook-manager-role")
-    check(f"{overlay}: RBAC as small as upstream's", cluster_role["rules"] == [
+    check(f"{overlay}: RBAC: upstream's, and the stranded-pods reconciler's, nothing more", cluster_role["rules"] == [
               {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list", "watch"]},
-              {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"], "verbs": ["get", "list", "watch", "update"]}]
-          and role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]}]
+              {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["mutatingwebhookconfigurations"], "verbs": ["get", "list", "watch", "update"]},
+              {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch"]},
+              {"apiGroups": [""], "resources": ["pods/eviction"], "verbs": ["create"]},
+              {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]}]
+          and role["rules"] == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]},
+                                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]}]
           and all(d["metadata"].get("namespace") == "azure-workload-identity-system" for d in docs if d["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding", "MutatingWebhookConfiguration")))
+
+    # failurePolicy Ignore pairs with healing; Fail reports stranded pods only.
+    heal = [a for a in container["args"] if a.startswith("--heal=")]
+    expected = {"deploy/base": [], "deploy/overlays/cert-manager": [], "deploy/overlays/failure-policy-ignore": ["--heal=evict"],
+                "helm chart, defaults": ["--heal=none"], "helm chart, every knob": ["--heal=evict"]}[overlay]
+    check(f"{overlay}: healing follows the failure policy ({expected or 'the default, report only'})", heal == expected, heal)
+    check(f"{overlay}: the pod knows its name (the Lease's holder)",
+          {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}} in container["env"], container["env"])
 
     if cert_manager:
         cert = one(docs, "Certificate")
@@ -126,6 +140,11 @@ for overlay, produce, cert_manager in outputs:
         data = one(docs, "ConfigMap")["data"]
         check("helm proxyImage/proxyInitImage reach the webhook as PROXY_IMAGE/PROXY_INIT_IMAGE",
               (data.get("PROXY_IMAGE"), data.get("PROXY_INIT_IMAGE")) == (KNOBS["proxyImage"], KNOBS["proxyInitImage"]), data)
+
+off = one(render_chart({"azureTenantID": TENANT, "strandedPods": {"enabled": False}}), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+check("helm strandedPods.enabled=false turns the reconciler off", "--stranded-pods=false" in off and not [a for a in off if a.startswith("--heal=")], off)
+kept = one(render_chart({"azureTenantID": TENANT, "failurePolicy": "Ignore", "strandedPods": {"heal": "none"}}), "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+check("helm strandedPods.heal=none keeps failurePolicy Ignore report-only", "--heal=none" in kept, kept)
 
 try:
     render_chart({})

@@ -68,6 +68,85 @@ pub struct WebhookArgs {
     pub settings: SettingsArgs,
     #[command(flatten)]
     pub limits: crate::cmd::service_args::LimitsArgs,
+    #[command(flatten)]
+    pub stranded: StrandedArgs,
+}
+
+/// What to do with a stranded pod besides reporting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Heal {
+    /// Report only: Events on the pod and its owner, the metric, the log.
+    None,
+    /// Evict it through the Eviction API, so its controller makes it again through the webhook.
+    Evict,
+}
+
+/// The stranded-pods reconciler's flags.
+#[derive(Debug, Clone, Args)]
+pub struct StrandedArgs {
+    /// Find labelled pods running without what the webhook injects (admitted while it was down
+    /// with failurePolicy Ignore, or before it was installed) and report them: a Warning Event
+    /// on the pod and its owner, wif_webhook_stranded_pods{reason}. One replica acts at a time
+    /// (a Lease). Needs the cluster (not --service-accounts). `false` turns it off.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub stranded_pods: bool,
+    /// Besides reporting a stranded pod: `evict` it through the Eviction API (PodDisruptionBudgets
+    /// honoured, one pod of an owner at a time, one eviction per --eviction-interval; never a pod
+    /// without a controller owner, nor in kube-system, kube-public, kube-node-lease or the
+    /// webhook's own namespace), so its controller makes it again through the webhook.
+    #[arg(long, value_enum, default_value = "none")]
+    pub heal: Heal,
+    /// Watch only this namespace's pods (repeatable; default: every namespace).
+    #[arg(long = "stranded-pods-namespace", value_name = "NAMESPACE")]
+    pub stranded_pods_namespaces: Vec<String>,
+    /// How often the leader judges the pods due.
+    #[arg(long, default_value = "10s", value_parser = crate::cmd::service_args::parse_duration, value_name = "DURATION")]
+    pub stranded_pods_interval: std::time::Duration,
+    /// How often every labelled pod is judged again (a ServiceAccount annotated after its pods
+    /// were admitted shows only in the pods themselves).
+    #[arg(long, default_value = "30m", value_parser = crate::cmd::service_args::parse_duration, value_name = "DURATION")]
+    pub stranded_pods_resync: std::time::Duration,
+    /// The least time between two evictions.
+    #[arg(long, default_value = "10s", value_parser = crate::cmd::service_args::parse_duration, value_name = "DURATION")]
+    pub eviction_interval: std::time::Duration,
+    /// The Lease's namespace (default: POD_NAMESPACE, else azure-workload-identity-system).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub leader_election_namespace: Option<String>,
+    /// The Lease's name.
+    #[arg(long, default_value = "wif-webhook-stranded-pods", value_name = "NAME")]
+    pub leader_election_id: String,
+}
+
+impl StrandedArgs {
+    /// The reconciler's options; the webhook's own namespace (POD_NAMESPACE) is never healed in.
+    fn options(&self) -> Result<wif_webhook::stranded::StrandedPodsOptions> {
+        let own = std::env::var("POD_NAMESPACE")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| wif_core::contract::DEFAULT_NAMESPACE.into());
+        let lease_namespace = self.leader_election_namespace.clone().unwrap_or_else(|| own.clone());
+        // The pod's name where there is one, made unique (two processes on one host).
+        let host = std::env::var("POD_NAME")
+            .ok()
+            .filter(|n| !n.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok().filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| "wif-webhook".into());
+        let suffix = wif_jose::kubernetes::random_uuid()?;
+        let identity = format!("{host}_{}", suffix.get(..8).unwrap_or(&suffix));
+        let mut excluded: std::collections::BTreeSet<String> = ["kube-system", "kube-public", "kube-node-lease"]
+            .map(str::to_owned)
+            .into();
+        excluded.insert(own.clone());
+        Ok(wif_webhook::stranded::StrandedPodsOptions {
+            evict: self.heal == Heal::Evict,
+            namespaces: self.stranded_pods_namespaces.clone(),
+            excluded_namespaces: excluded,
+            interval: self.stranded_pods_interval,
+            eviction_interval: self.eviction_interval,
+            resync: self.stranded_pods_resync,
+            lease: wif_webhook::lease::LeaseConfig::new(lease_namespace, self.leader_election_id.clone(), identity),
+        })
+    }
 }
 
 /// Built-in rotation, as upstream's: make sure the Secret holds a CA and serving certificate
@@ -141,6 +220,9 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
         );
     }
     let mut settings = args.settings.settings()?;
+    if args.service_accounts.is_some() && args.stranded.heal == Heal::Evict {
+        bail!("--heal=evict needs the cluster: it does not go with --service-accounts");
+    }
     let file_accounts = match &args.service_accounts {
         Some(path) => {
             let text = crate::input::read_source(&path.to_string_lossy())?;
@@ -176,9 +258,18 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
                 if !args.disable_cert_rotation && args.self_signed_ca_out.is_none() {
                     prepare_certificates(&client, &args.webhook_cert_dir).await;
                 }
-                let accounts = KubeServiceAccounts::start(client);
+                let accounts = KubeServiceAccounts::start(client.clone());
                 accounts.register_metrics(&mut registry);
-                (Arc::new(accounts), "ServiceAccounts from the cluster".to_owned())
+                let accounts: Arc<dyn ServiceAccountSource> = Arc::new(accounts);
+                if args.stranded.stranded_pods {
+                    let metrics = wif_webhook::stranded::StrandedMetrics::default();
+                    metrics.register(&mut registry);
+                    let options = args.stranded.options()?;
+                    tracing::info!(evict = options.evict, lease = %options.lease.name, "stranded-pods reconciler started");
+                    let answers_at_once = crate::kube_client::connect_without_retries(args.kubeconfig.as_deref()).await?;
+                    wif_webhook::stranded::start(answers_at_once, Arc::clone(&accounts), settings.clone(), options, metrics);
+                }
+                (accounts, "ServiceAccounts from the cluster".to_owned())
             }
         };
         let gate_accounts = Arc::clone(&accounts);

@@ -25,15 +25,14 @@ mod doctor;
 mod reinvocation;
 mod render;
 mod rotation;
+mod stranded;
 #[macro_use]
 mod runner;
 mod tokens;
 mod upstream;
 mod webhook;
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -44,7 +43,9 @@ use webhook::{Webhook, WebhookLaunch};
 
 /// What every scenario shares: the control plane and the webhook registered with it.
 pub struct Env {
+    /// The control plane.
     pub cluster: Cluster,
+    /// The webhook every scenario's namespace is admitted by (unless it brings its own).
     pub webhook: Webhook,
     /// Where scenarios write their files.
     pub work: PathBuf,
@@ -76,6 +77,7 @@ const SCENARIOS: &[(&str, Scenario)] = scenarios![
     doctor::doctor_reads_the_cluster,
     differential::same_pods_same_result_as_upstream,
     rotation::replicas_racing_end_with_one_certificate_set,
+    stranded::pods_admitted_while_the_webhook_was_down_are_healed,
 ];
 
 /// The shared webhook's namespaces: the scenarios', less those a scenario gives a webhook of

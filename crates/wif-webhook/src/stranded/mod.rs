@@ -1,0 +1,509 @@
+//! The stranded-pods reconciler: with `failurePolicy: Ignore`, a pod created while the webhook
+//! was down (or before it was installed) starts without its token and fails at run time,
+//! silently. Every replica watches the labelled pods' metadata (a metadata-only watch: no
+//! spec is held); one of them, the holder of a Lease ([`crate::lease`]), fetches each pod
+//! worth a look whole, judges it with the same rule the doctor uses
+//! ([`wif_core::stranded::stranded`], itself the webhook's planner), and for a stranded pod
+//! emits a Warning Event on the pod and on its owner and counts it in
+//! `wif_webhook_stranded_pods{reason}`. With `--heal=evict` it evicts the pod through the
+//! Eviction API, so its controller makes it again through the now-healthy webhook: a
+//! PodDisruptionBudget is honoured (a refusal is reported and retried), one pod of an owner at
+//! a time, never a pod without a controller owner or in an excluded namespace ([`ledger`]).
+//! A failed task is logged and started again (`wif_server::supervise`).
+
+pub mod ledger;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use kube::api::{Api, EvictParams, PartialObjectMeta};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::watcher::{self, Event, watcher};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tokio::sync::watch;
+use wif_core::mutation::PodView;
+use wif_core::stranded::{Stranded, StrandedReason, stranded, worth_a_look};
+use wif_core::{WebhookSettings, contract};
+
+use crate::accounts::ServiceAccountSource;
+use crate::lease::LeaseConfig;
+use ledger::{Hold, Ledger, Owner, PodKey, Policy};
+
+/// How the reconciler runs.
+#[derive(Debug, Clone)]
+pub struct StrandedPodsOptions {
+    /// Evict stranded pods (`--heal=evict`), or only report them.
+    pub evict: bool,
+    /// The namespaces watched (empty: all).
+    pub namespaces: Vec<String>,
+    /// Namespaces never healed in.
+    pub excluded_namespaces: BTreeSet<String>,
+    /// How often the leader looks at the pods due.
+    pub interval: Duration,
+    /// The least time between two evictions.
+    pub eviction_interval: Duration,
+    /// How often every known pod is looked at again (a ServiceAccount annotated after its
+    /// pods were admitted shows only in the pods' spec and record).
+    pub resync: Duration,
+    /// The Lease that picks the leader.
+    pub lease: LeaseConfig,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// The reconciler's metrics.
+#[derive(Debug, Clone, Default)]
+pub struct StrandedMetrics {
+    stranded: Family<ReasonLabels, Gauge>,
+    evictions: Family<OutcomeLabels, Counter>,
+    leader: Gauge,
+}
+
+impl StrandedMetrics {
+    /// Registers `wif_webhook_stranded_pods{reason}`, `wif_webhook_stranded_evictions_total{outcome}`
+    /// and `wif_webhook_stranded_leader`.
+    pub fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "wif_webhook_stranded_pods",
+            "Labelled pods running without what the webhook injects, by reason (the leader's count)",
+            self.stranded.clone(),
+        );
+        registry.register(
+            "wif_webhook_stranded_evictions",
+            "Evictions of stranded pods, by outcome (evicted, blocked by a PodDisruptionBudget, error)",
+            self.evictions.clone(),
+        );
+        registry.register(
+            "wif_webhook_stranded_leader",
+            "1 while this replica holds the stranded-pods lease",
+            self.leader.clone(),
+        );
+    }
+
+    fn set_counts(&self, counts: &BTreeMap<StrandedReason, usize>) {
+        for reason in REASONS {
+            let count = counts.get(&reason).copied().unwrap_or(0);
+            self.stranded
+                .get_or_create(&ReasonLabels { reason: reason.label() })
+                .set(i64::try_from(count).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Every reason, so each has a gauge (0 included) from the first round.
+const REASONS: [StrandedReason; 5] = [
+    StrandedReason::NeverMutated,
+    StrandedReason::ContainerMissed,
+    StrandedReason::ServiceAccountChanged,
+    StrandedReason::ServiceAccountMissing,
+    StrandedReason::WouldBeDenied,
+];
+
+/// What the tasks share.
+struct Shared {
+    client: kube::Client,
+    accounts: Arc<dyn ServiceAccountSource>,
+    settings: WebhookSettings,
+    options: StrandedPodsOptions,
+    ledger: Mutex<Ledger>,
+    metrics: StrandedMetrics,
+    recorder: Recorder,
+}
+
+impl Shared {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Starts the reconciler's tasks (the Lease, a watch per namespace, the leader's loop) on the
+/// current runtime. `client` should not retry 429 itself (`Config::default_retry` off): a
+/// PodDisruptionBudget's refusal is an answer, retried here, later, without holding up the rest.
+pub fn start(
+    client: kube::Client,
+    accounts: Arc<dyn ServiceAccountSource>,
+    settings: WebhookSettings,
+    options: StrandedPodsOptions,
+    metrics: StrandedMetrics,
+) {
+    let policy = Policy {
+        evict: options.evict,
+        excluded_namespaces: options.excluded_namespaces.clone(),
+        eviction_interval: options.eviction_interval,
+        retry: options.interval.max(Duration::from_secs(1)),
+    };
+    let reporter = Reporter {
+        controller: "wif-webhook".into(),
+        instance: Some(options.lease.identity.clone()),
+    };
+    let shared = Arc::new(Shared {
+        recorder: Recorder::new(client.clone(), reporter),
+        client: client.clone(),
+        accounts,
+        settings,
+        ledger: Mutex::new(Ledger::new(policy)),
+        metrics,
+        options,
+    });
+    let (leading, led) = watch::channel(false);
+    let lease = shared.options.lease.clone();
+    wif_server::supervise("stranded-pods lease", move || {
+        crate::lease::run(client.clone(), lease.clone(), leading.clone())
+    });
+    let scopes: Vec<Option<String>> = if shared.options.namespaces.is_empty() {
+        vec![None]
+    } else {
+        shared.options.namespaces.iter().cloned().map(Some).collect()
+    };
+    for scope in scopes {
+        let shared = Arc::clone(&shared);
+        wif_server::supervise("stranded-pods watch", move || {
+            watch_pods(Arc::clone(&shared), scope.clone())
+        });
+    }
+    wif_server::supervise("stranded-pods reconciler", move || {
+        lead(Arc::clone(&shared), led.clone())
+    });
+}
+
+/// The controller owner of a pod, from its metadata.
+fn owner_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<Owner> {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+        .map(|o| Owner {
+            api_version: o.api_version.clone(),
+            kind: o.kind.clone(),
+            name: o.name.clone(),
+            uid: o.uid.clone(),
+        })
+}
+
+/// Feeds the ledger from a metadata-only watch of the labelled pods of `namespace` (all: None).
+async fn watch_pods(shared: Arc<Shared>, namespace: Option<String>) {
+    // `Api<PartialObjectMeta<_>>` lists and watches metadata only.
+    let api: Api<PartialObjectMeta<Pod>> = match &namespace {
+        Some(ns) => Api::namespaced(shared.client.clone(), ns),
+        None => Api::all(shared.client.clone()),
+    };
+    let selector = format!("{}={}", contract::LABEL_USE, contract::LABEL_USE_VALUE);
+    let config = watcher::Config::default().labels(&selector).page_size(500);
+    let stream = watcher(api, config).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    let mut listed: Option<HashSet<PodKey>> = None;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(Event::Init) => listed = Some(HashSet::new()),
+            Ok(Event::InitApply(meta)) => {
+                if let Some(key) = observe(&shared, &meta)
+                    && let Some(listed) = listed.as_mut()
+                {
+                    listed.insert(key);
+                }
+            }
+            Ok(Event::InitDone) => {
+                // A relist after a lost watch: what is not listed any more is gone.
+                if let Some(listed) = listed.take() {
+                    let mut ledger = shared.ledger();
+                    for gone in ledger.known_in(namespace.as_deref()).difference(&listed) {
+                        ledger.forget(gone);
+                    }
+                }
+            }
+            Ok(Event::Apply(meta)) => {
+                observe(&shared, &meta);
+            }
+            Ok(Event::Delete(meta)) => {
+                if let (Some(namespace), Some(name)) = (&meta.metadata.namespace, &meta.metadata.name) {
+                    shared.ledger().forget(&PodKey {
+                        namespace: namespace.clone(),
+                        name: name.clone(),
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "labelled pods watch error; retrying with backoff"),
+        }
+    }
+}
+
+/// Records a pod's metadata in the ledger; its key.
+fn observe(shared: &Shared, meta: &PartialObjectMeta<Pod>) -> Option<PodKey> {
+    let m = &meta.metadata;
+    let key = PodKey {
+        namespace: m.namespace.clone()?,
+        name: m.name.clone()?,
+    };
+    let uid = m.uid.clone().unwrap_or_default();
+    let (labels, annotations) = (
+        m.labels.clone().unwrap_or_default(),
+        m.annotations.clone().unwrap_or_default(),
+    );
+    let terminating = m.deletion_timestamp.is_some();
+    let look = !terminating && worth_a_look(&labels, &annotations, None, &shared.settings);
+    let metadata = {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (&labels, &annotations, terminating).hash(&mut hasher);
+        hasher.finish()
+    };
+    shared.ledger().observe(key.clone(), &uid, metadata, owner_of(m), look);
+    Some(key)
+}
+
+/// The leader's loop: every interval, while this replica leads, judge the pods due and act.
+async fn lead(shared: Arc<Shared>, led: watch::Receiver<bool>) {
+    let mut resynced = Instant::now();
+    loop {
+        tokio::time::sleep(shared.options.interval).await;
+        let leading = *led.borrow();
+        shared.metrics.leader.set(i64::from(leading));
+        if !leading {
+            continue;
+        }
+        if resynced.elapsed() >= shared.options.resync {
+            shared.ledger().look_again_at_all();
+            resynced = Instant::now();
+        }
+        let due = shared.ledger().due(Instant::now());
+        for key in due {
+            // Leadership can end mid-round: stop acting at once.
+            if !*led.borrow() {
+                break;
+            }
+            if let Err(error) = look_at(&shared, &key).await {
+                tracing::warn!(namespace = %key.namespace, pod = %key.name, %error, "cannot judge a labelled pod; it is looked at again later");
+            }
+        }
+        let counts = shared.ledger().counts();
+        shared.metrics.set_counts(&counts);
+    }
+}
+
+/// Why a pod could not be judged this round.
+#[derive(Debug, thiserror::Error)]
+enum LookError {
+    #[error("the API server could not be asked")]
+    Api(#[from] kube::Error),
+    #[error("its ServiceAccount could not be looked up")]
+    Account(#[from] crate::accounts::LookupError),
+    #[error("the stored pod cannot be read")]
+    Pod(#[from] serde_json::Error),
+    #[error("the stored pod cannot be read: {0}")]
+    View(String),
+    #[error("the API server did not answer within {API_TIMEOUT:?}")]
+    Timeout,
+}
+
+/// How long one call to the API server may take (the client given retries nothing).
+const API_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Fetches `key` whole, judges it, reports it when newly stranded, and evicts it when allowed.
+async fn look_at(shared: &Shared, key: &PodKey) -> Result<(), LookError> {
+    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.namespace);
+    let fetched = tokio::time::timeout(API_TIMEOUT, api.get_opt(&key.name))
+        .await
+        .map_err(|_| LookError::Timeout)?;
+    let Some(pod) = fetched? else {
+        shared.ledger().forget(key);
+        return Ok(());
+    };
+    let value = serde_json::to_value(&pod)?;
+    let view = PodView::from_value(&value).map_err(|denial| LookError::View(denial.message))?;
+    let account = shared.accounts.get(&key.namespace, view.service_account_name()).await?;
+    let verdict = stranded(&view, &key.namespace, account.as_ref(), &shared.settings);
+    let now = Instant::now();
+    let judgement = verdict.as_ref().map(|s| (s.reason, heals(s.reason, &value)));
+    let change = shared.ledger().judged(key, judgement, now);
+    let Some(verdict) = verdict else {
+        return Ok(());
+    };
+    let pod_ref = object_ref(&pod);
+    let owner = owner_of(&pod.metadata);
+    if change == ledger::Change::NewlyStranded {
+        tracing::warn!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "{}", verdict.message);
+        report(
+            shared,
+            &pod_ref,
+            owner.as_ref(),
+            "WorkloadIdentityMissing",
+            "Report",
+            &verdict,
+            &key.name,
+        )
+        .await;
+    }
+    match shared.ledger().may_evict(key, now) {
+        Ok(()) => {}
+        Err(Hold::Reporting | Hold::NotStranded) => return Ok(()),
+        Err(hold) => {
+            tracing::debug!(namespace = %key.namespace, pod = %key.name, ?hold, "stranded pod not evicted now");
+            return Ok(());
+        }
+    }
+    let eviction = tokio::time::timeout(API_TIMEOUT, api.evict(&key.name, &EvictParams::default()))
+        .await
+        .map_err(|_| LookError::Timeout)?;
+    match eviction {
+        Ok(_) => {
+            shared.ledger().evicted(key, Instant::now());
+            count(shared, "evicted");
+            tracing::info!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "evicted a stranded pod: its controller makes it again through the webhook");
+            report(
+                shared,
+                &pod_ref,
+                owner.as_ref(),
+                "WorkloadIdentityEvicted",
+                "Evict",
+                &verdict,
+                &key.name,
+            )
+            .await;
+        }
+        Err(kube::Error::Api(status)) if status.code == 429 => {
+            count(shared, "blocked");
+            tracing::info!(namespace = %key.namespace, pod = %key.name, "eviction refused (a PodDisruptionBudget allows no disruption now); retried later");
+            let blocked = Stranded {
+                message: format!(
+                    "eviction refused: {} (a PodDisruptionBudget allows no disruption now); tried again later",
+                    status.message
+                ),
+                ..verdict
+            };
+            report(
+                shared,
+                &pod_ref,
+                None,
+                "WorkloadIdentityEvictionBlocked",
+                "Evict",
+                &blocked,
+                &key.name,
+            )
+            .await;
+        }
+        Err(error) => {
+            count(shared, "error");
+            return Err(error.into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether evicting a pod stranded for `reason` heals it. A changed ServiceAccount heals only a
+/// pod that runs without a client id (its account was created or annotated after it): one
+/// whose values are merely out of date (the webhook's settings changed) has its token and
+/// works, and healing it would restart every labelled pod after a settings change.
+fn heals(reason: StrandedReason, pod: &serde_json::Value) -> bool {
+    if reason != StrandedReason::ServiceAccountChanged {
+        return reason.healable();
+    }
+    let has_client_id = |containers: &serde_json::Value| {
+        containers.as_array().is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["env"]
+                    .as_array()
+                    .is_some_and(|env| env.iter().any(|e| e["name"] == contract::ENV_CLIENT_ID))
+            })
+        })
+    };
+    !has_client_id(&pod["spec"]["containers"])
+}
+
+fn count(shared: &Shared, outcome: &'static str) {
+    shared.metrics.evictions.get_or_create(&OutcomeLabels { outcome }).inc();
+}
+
+fn object_ref(pod: &Pod) -> ObjectReference {
+    ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: pod.metadata.name.clone(),
+        namespace: pod.metadata.namespace.clone(),
+        uid: pod.metadata.uid.clone(),
+        ..ObjectReference::default()
+    }
+}
+
+/// A Warning Event on the pod, and one on its owner naming the pod; a failure to publish is
+/// logged (the metric and the log still say it).
+async fn report(
+    shared: &Shared,
+    pod: &ObjectReference,
+    owner: Option<&Owner>,
+    reason: &str,
+    action: &str,
+    verdict: &Stranded,
+    pod_name: &str,
+) {
+    // Events take 1 kB of note at most.
+    let note = |text: String| text.chars().take(1000).collect::<String>();
+    let event = KubeEvent {
+        type_: EventType::Warning,
+        reason: reason.into(),
+        note: Some(note(format!("{} ({})", verdict.message, verdict.reason.label()))),
+        action: action.into(),
+        secondary: None,
+    };
+    if let Err(error) = shared.recorder.publish(&event, pod).await {
+        tracing::warn!(%error, pod = %pod_name, "cannot publish an Event on the pod");
+    }
+    if let Some(owner) = owner {
+        let reference = ObjectReference {
+            api_version: Some(owner.api_version.clone()),
+            kind: Some(owner.kind.clone()),
+            name: Some(owner.name.clone()),
+            namespace: pod.namespace.clone(),
+            uid: Some(owner.uid.clone()),
+            ..ObjectReference::default()
+        };
+        let event = KubeEvent {
+            note: Some(note(format!(
+                "pod {pod_name}: {} ({})",
+                verdict.message,
+                verdict.reason.label()
+            ))),
+            secondary: Some(pod.clone()),
+            ..event
+        };
+        if let Err(error) = shared.recorder.publish(&event, &reference).await {
+            tracing::warn!(%error, owner = %owner.name, "cannot publish an Event on the pod's owner");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_changed_account_heals_only_a_pod_without_a_client_id() {
+        let without =
+            json!({"spec": {"containers": [{"name": "app", "env": [{"name": "AZURE_TENANT_ID", "value": "t"}]}]}});
+        let with =
+            json!({"spec": {"containers": [{"name": "app", "env": [{"name": "AZURE_CLIENT_ID", "value": "c"}]}]}});
+        assert!(heals(StrandedReason::ServiceAccountChanged, &without));
+        assert!(!heals(StrandedReason::ServiceAccountChanged, &with));
+        assert!(heals(StrandedReason::NeverMutated, &with));
+        assert!(heals(StrandedReason::ContainerMissed, &with));
+        assert!(!heals(StrandedReason::WouldBeDenied, &without));
+        assert!(!heals(StrandedReason::ServiceAccountMissing, &without));
+    }
+}
