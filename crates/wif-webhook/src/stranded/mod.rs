@@ -305,8 +305,8 @@ enum LookError {
     Account(#[from] crate::accounts::LookupError),
     #[error("the stored pod cannot be read")]
     Pod(#[from] serde_json::Error),
-    #[error("the stored pod cannot be read: {0}")]
-    View(String),
+    #[error("the stored pod cannot be read")]
+    View(#[source] wif_core::mutation::Denial),
     #[error("the API server did not answer within {API_TIMEOUT:?}")]
     Timeout,
 }
@@ -325,7 +325,7 @@ async fn look_at(shared: &Shared, key: &PodKey) -> Result<(), LookError> {
         return Ok(());
     };
     let value = serde_json::to_value(&pod)?;
-    let view = PodView::from_value(&value).map_err(|denial| LookError::View(denial.message))?;
+    let view = PodView::from_value(&value).map_err(LookError::View)?;
     let account = shared.accounts.get(&key.namespace, view.service_account_name()).await?;
     let verdict = stranded(&view, &key.namespace, account.as_ref(), &shared.settings);
     let now = Instant::now();
