@@ -71,6 +71,12 @@ impl Passthrough {
     /// Forwards `request`; what fails to cross is answered 502 with the reason.
     pub async fn forward(&self, request: Request<Body>) -> Response<Body> {
         let (parts, body) = request.into_parts();
+        if !crate::route::is_clean_path(parts.uri.path()) {
+            return failure(
+                StatusCode::BAD_REQUEST,
+                "the IMDS passthrough forwards clean paths only (no . or .. segment, no encoded dot, slash or backslash)",
+            );
+        }
         let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let url = format!("http://{}{path}", self.target);
         let body = match wif_server::body::read_limited(body, MAX_REQUEST_BYTES).await {

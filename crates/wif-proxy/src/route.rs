@@ -69,6 +69,23 @@ impl Route {
     }
 }
 
+/// Whether `path` (without the query) is one no client or server would rewrite: no `.` or `..`
+/// segment, no encoded dot, slash or backslash, no backslash. The passthrough forwards only
+/// such a path: the HTTP client it forwards with removes dot segments, so
+/// `/x/../metadata/identity/oauth2/token` (routed as another IMDS path) would reach IMDS's
+/// token endpoint and bring the node's identity to the pod.
+///
+/// ```
+/// assert!(wif_proxy::route::is_clean_path("/metadata/instance"));
+/// assert!(!wif_proxy::route::is_clean_path("/x/../metadata/identity/oauth2/token"));
+/// ```
+pub fn is_clean_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    !path.contains('\\')
+        && !["%2e", "%2f", "%5c"].iter().any(|encoded| lower.contains(encoded))
+        && !path.split('/').any(|segment| segment == "." || segment == "..")
+}
+
 /// `path` with each run of slashes made one.
 fn collapse_slashes(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
@@ -121,5 +138,29 @@ mod tests {
         assert_eq!(Route::of("/MSI/token"), Route::OtherImds);
         assert_eq!(Route::of("/healthz"), Route::Healthz);
         assert_eq!(Route::of("/metrics"), Route::Metrics);
+    }
+
+    #[test]
+    fn only_clean_paths_are_forwarded() {
+        for clean in [
+            "/metadata/instance",
+            "/metadata/instance/compute?api-version=2021-02-01",
+            "/",
+            "//metadata/x",
+        ] {
+            assert!(is_clean_path(clean), "{clean}");
+        }
+        for dirty in [
+            "/x/../metadata/identity/oauth2/token",
+            "/metadata/identity/%2e/oauth2/token",
+            "/metadata/identity/%2E%2E/x",
+            "/metadata%2fidentity/oauth2/token",
+            "/metadata/./identity",
+            "/metadata/..",
+            "/metadata\\identity",
+            "/metadata/%5cidentity",
+        ] {
+            assert!(!is_clean_path(dirty), "{dirty}");
+        }
     }
 }
