@@ -169,6 +169,9 @@ check("the variables: Entra's own authority host, HTTPS_PROXY, the JVM's trust s
       app_env.get("AZURE_AUTHORITY_HOST") == "https://login.microsoftonline.com/"
       and app_env.get("HTTPS_PROXY", "").startswith("http://127.0.0.1:")
       and "-Djavax.net.ssl.trustStore=" in app_env.get("JAVA_TOOL_OPTIONS", ""), app_env)
+check("only wif up's CA is trusted (a client ignoring HTTPS_PROXY fails closed): Python, Go, az, Node",
+      app_env.get("REQUESTS_CA_BUNDLE") == app_env.get("SSL_CERT_FILE") == os.path.join(state, "ca.pem")
+      and app_env.get("NODE_OPTIONS") == "--use-openssl-ca", app_env)
 front_port = int(app_env["HTTPS_PROXY"].rsplit(":", 1)[1])
 
 # azure-cli with its own AzureCloud.
@@ -256,9 +259,11 @@ log = open(os.path.join(tmp, "wif-up.log"), "a")
 local = subprocess.Popen([WIF, "up", "--state-dir", state, "--config", config], stdout=subprocess.PIPE, stderr=log,
                          start_new_session=True)
 first = local.stdout.readline().decode()
-with open(os.path.join(state, "ca.pem")) as f:
-    check("restarted without --production-names: ready, the same CA", first.startswith("wif up: ready.") and f.read() == ca_before,
-          first)
+with open(os.path.join(state, "ca.pem")) as f, open(os.path.join(state, "tls", "names")) as names:
+    listed = names.read().split()
+    check("restarted without --production-names: ready, with a new CA whose certificate names none of Azure's hosts",
+          first.startswith("wif up: ready.") and f.read() != ca_before
+          and not [n for n in listed if "microsoftonline" in n or "azure" in n or "windows.net" in n], (first, listed))
 local_env = env_of(printed("--print-env"))
 check("its variables are the local ones (its own authority host, no HTTPS_PROXY)",
       local_env.get("AZURE_AUTHORITY_HOST", "").startswith("https://127.0.0.1:") and "HTTPS_PROXY" not in local_env, local_env)

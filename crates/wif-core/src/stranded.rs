@@ -352,6 +352,36 @@ fn message(reason: StrandedReason, pod_ref: &str, sa_ref: &str, denial: Option<&
     }
 }
 
+/// Whether evicting a pod stranded for `reason` heals it: its controller's new pod gets what
+/// the webhook injects. A changed ServiceAccount counts only for a pod that runs without a
+/// client id (its account was created or annotated after it): one whose values are merely out
+/// of date (the webhook's settings changed since) has its token and works, and healing it
+/// would restart every labelled pod after a settings change. `pod` is the stored pod's JSON.
+///
+/// ```
+/// use wif_core::stranded::{StrandedReason, evicting_heals};
+/// let running = serde_json::json!({"spec": {"containers": [{"name": "app", "env": [{"name": "AZURE_CLIENT_ID", "value": "c"}]}]}});
+/// assert!(!evicting_heals(StrandedReason::ServiceAccountChanged, &running));
+/// assert!(evicting_heals(StrandedReason::NeverMutated, &running));
+/// let without = serde_json::json!({"spec": {"containers": [{"name": "app"}]}});
+/// assert!(evicting_heals(StrandedReason::ServiceAccountChanged, &without));
+/// assert!(!evicting_heals(StrandedReason::WouldBeDenied, &without));
+/// assert!(!evicting_heals(StrandedReason::ServiceAccountMissing, &without));
+/// ```
+pub fn evicting_heals(reason: StrandedReason, pod: &serde_json::Value) -> bool {
+    if reason != StrandedReason::ServiceAccountChanged {
+        return reason.healable();
+    }
+    let has_client_id = pod["spec"]["containers"].as_array().is_some_and(|containers| {
+        containers.iter().any(|c| {
+            c["env"]
+                .as_array()
+                .is_some_and(|env| env.iter().any(|e| e["name"] == crate::contract::ENV_CLIENT_ID))
+        })
+    });
+    !has_client_id
+}
+
 /// The cheap look, on metadata only (what a metadata-only watch gives): whether the pod may
 /// be stranded and is worth fetching whole. True when labelled and: no record annotation, or
 /// the record does not match what the ServiceAccount's annotations would inject now (or the

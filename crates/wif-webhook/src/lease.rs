@@ -150,15 +150,22 @@ pub async fn run(client: kube::Client, config: LeaseConfig, leading: watch::Send
     let mut renewed: Option<Instant> = None;
     let deadline = config.duration.mul_f64(2.0 / 3.0);
     loop {
-        let holds = match round(&api, &config, &mut observed).await {
-            Ok(holds) => holds,
-            Err(error) => {
+        // The renewal counts from before it was asked, and a round that does not answer within a
+        // third of the lease is no renewal: a slow API server cannot stretch a leadership.
+        let asked = Instant::now();
+        let holds = match tokio::time::timeout(config.duration / 3, round(&api, &config, &mut observed)).await {
+            Ok(Ok(holds)) => holds,
+            Ok(Err(error)) => {
                 tracing::warn!(%error, lease = %config.name, "cannot read or renew the stranded-pods lease; retrying");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(lease = %config.name, "the stranded-pods lease did not answer in time; retrying");
                 false
             }
         };
         if holds {
-            renewed = Some(Instant::now());
+            renewed = Some(asked);
         }
         let leads = renewed.is_some_and(|at| at.elapsed() < deadline);
         if *leading.borrow() != leads {

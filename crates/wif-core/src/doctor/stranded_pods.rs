@@ -92,6 +92,13 @@ pub fn stranded_pods(live: &LivePods<'_>, settings: &WebhookSettings) -> Vec<Fin
         let Some(found) = stranded(&view, &namespace, account, settings) else {
             continue;
         };
+        // Values merely out of date may be the doctor's settings, not the webhook's (its
+        // tenant, cloud or layout): only a pod that runs without a client id is reported.
+        if found.reason == StrandedReason::ServiceAccountChanged
+            && !crate::stranded::evicting_heals(found.reason, value)
+        {
+            continue;
+        }
         let refusal = (found.reason == StrandedReason::WouldBeDenied)
             .then(|| account.and_then(|sa| refusal(&view, &namespace, sa, settings)))
             .flatten();

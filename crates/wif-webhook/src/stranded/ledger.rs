@@ -63,6 +63,10 @@ pub enum Hold {
     OwnerBusy,
     /// Too soon after the last eviction.
     RateLimited,
+    /// A pod its owner made after one of its pods was evicted came back stranded for the same
+    /// reason: the webhook does not mutate this owner's pods (a namespace it does not select, a
+    /// later webhook undoing it), so evicting more would only loop.
+    Futile,
 }
 
 /// What a judgement changed, so the shell reports a pod once, not at every look.
@@ -74,6 +78,8 @@ pub enum Change {
     StillStranded,
     /// Fine.
     Fine,
+    /// Stranded as a pod of an owner whose evicted pod came back stranded: healing it stops.
+    HealingStopped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +102,9 @@ enum State {
 #[derive(Debug, Clone)]
 struct Entry {
     uid: String,
+    /// The order pods were first seen in: a pod seen after its owner's eviction is its
+    /// replacement (or a sibling made since).
+    seen: u64,
     /// What the metadata said when last seen: a status update (same metadata) is no news.
     metadata: u64,
     owner: Option<Owner>,
@@ -110,6 +119,11 @@ pub struct Ledger {
     /// The pod being replaced, by its owner's uid.
     in_flight: BTreeMap<String, PodKey>,
     last_eviction: Option<Instant>,
+    /// For each owner evicted from: when ([`Entry::seen`] order) and why.
+    evicted_from: BTreeMap<String, (u64, StrandedReason)>,
+    /// Owners whose replacements came back stranded.
+    futile: BTreeSet<String>,
+    seen: u64,
 }
 
 /// The longest wait between two looks at a stranded pod.
@@ -133,6 +147,9 @@ impl Ledger {
             entries: BTreeMap::new(),
             in_flight: BTreeMap::new(),
             last_eviction: None,
+            evicted_from: BTreeMap::new(),
+            futile: BTreeSet::new(),
+            seen: 0,
         }
     }
 
@@ -141,8 +158,11 @@ impl Ledger {
     /// metadata again (a status update) changes nothing; a new uid under a known name is a
     /// new pod.
     pub fn observe(&mut self, key: PodKey, uid: &str, metadata: u64, owner: Option<Owner>, worth_a_look: bool) {
+        self.seen += 1;
+        let seen = self.seen;
         let fresh = || Entry {
             uid: uid.to_owned(),
+            seen,
             metadata,
             owner: owner.clone(),
             state: if worth_a_look { State::Due } else { State::Fine },
@@ -201,7 +221,7 @@ impl Ledger {
             entry.state = State::Fine;
             return Change::Fine;
         };
-        let (change, attempts) = match entry.state {
+        let (mut change, attempts) = match entry.state {
             State::Stranded {
                 reason: before,
                 attempts,
@@ -209,6 +229,15 @@ impl Ledger {
             } if before == reason => (Change::StillStranded, attempts.saturating_add(1)),
             _ => (Change::NewlyStranded, 0),
         };
+        if let Some(owner) = &entry.owner
+            && self
+                .evicted_from
+                .get(&owner.uid)
+                .is_some_and(|(at, why)| entry.seen > *at && *why == reason)
+            && self.futile.insert(owner.uid.clone())
+        {
+            change = Change::HealingStopped;
+        }
         entry.state = State::Stranded {
             reason,
             healable,
@@ -234,6 +263,9 @@ impl Ledger {
         if self.policy.excluded_namespaces.contains(&key.namespace) {
             return Err(Hold::ExcludedNamespace);
         }
+        if self.futile.contains(&owner.uid) {
+            return Err(Hold::Futile);
+        }
         if self.in_flight.get(&owner.uid).is_some_and(|pod| pod != key) {
             return Err(Hold::OwnerBusy);
         }
@@ -249,13 +281,28 @@ impl Ledger {
     /// `key` was evicted: its owner is busy until it is gone.
     pub fn evicted(&mut self, key: &PodKey, now: Instant) {
         self.last_eviction = Some(now);
+        let seen = self.seen;
         if let Some(entry) = self.entries.get_mut(key) {
             if let State::Stranded { reason, .. } = entry.state {
                 entry.state = State::Evicted { reason };
+                if let Some(owner) = &entry.owner {
+                    self.evicted_from.insert(owner.uid.clone(), (seen, reason));
+                }
             }
             if let Some(owner) = &entry.owner {
                 self.in_flight.insert(owner.uid.clone(), key.clone());
             }
+        }
+    }
+
+    /// `key` waits its turn (its owner busy, the rate limit): looked at again after one
+    /// interval, not after a growing backoff, which is for refusals.
+    pub fn wait_turn(&mut self, key: &PodKey, now: Instant) {
+        let retry = self.policy.retry;
+        if let Some(entry) = self.entries.get_mut(key)
+            && let State::Stranded { next_try, .. } = &mut entry.state
+        {
+            *next_try = now + retry;
         }
     }
 

@@ -30,7 +30,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use wif_core::mutation::PodView;
-use wif_core::stranded::{Stranded, StrandedReason, stranded, worth_a_look};
+use wif_core::stranded::{Stranded, StrandedReason, evicting_heals, stranded, worth_a_look};
 use wif_core::{WebhookSettings, contract};
 
 use crate::accounts::ServiceAccountSource;
@@ -86,7 +86,7 @@ impl StrandedMetrics {
         );
         registry.register(
             "wif_webhook_stranded_evictions",
-            "Evictions of stranded pods, by outcome (evicted, blocked by a PodDisruptionBudget, error)",
+            "Evictions of stranded pods, by outcome (evicted, blocked by a PodDisruptionBudget, conflict: the pod changed since judged, error)",
             self.evictions.clone(),
         );
         registry.register(
@@ -275,6 +275,8 @@ async fn lead(shared: Arc<Shared>, led: watch::Receiver<bool>) {
         let leading = *led.borrow();
         shared.metrics.leader.set(i64::from(leading));
         if !leading {
+            // Only the leader counts: a former leader's figures would be counted twice.
+            shared.metrics.set_counts(&BTreeMap::new());
             continue;
         }
         if resynced.elapsed() >= shared.options.resync {
@@ -287,7 +289,7 @@ async fn lead(shared: Arc<Shared>, led: watch::Receiver<bool>) {
             if !*led.borrow() {
                 break;
             }
-            if let Err(error) = look_at(&shared, &key).await {
+            if let Err(error) = look_at(&shared, &key, &led).await {
                 tracing::warn!(namespace = %key.namespace, pod = %key.name, %error, "cannot judge a labelled pod; it is looked at again later");
             }
         }
@@ -315,7 +317,7 @@ enum LookError {
 const API_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Fetches `key` whole, judges it, reports it when newly stranded, and evicts it when allowed.
-async fn look_at(shared: &Shared, key: &PodKey) -> Result<(), LookError> {
+async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> Result<(), LookError> {
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.namespace);
     let fetched = tokio::time::timeout(API_TIMEOUT, api.get_opt(&key.name))
         .await
@@ -329,35 +331,81 @@ async fn look_at(shared: &Shared, key: &PodKey) -> Result<(), LookError> {
     let account = shared.accounts.get(&key.namespace, view.service_account_name()).await?;
     let verdict = stranded(&view, &key.namespace, account.as_ref(), &shared.settings);
     let now = Instant::now();
-    let judgement = verdict.as_ref().map(|s| (s.reason, heals(s.reason, &value)));
+    let judgement = verdict.as_ref().map(|s| (s.reason, evicting_heals(s.reason, &value)));
     let change = shared.ledger().judged(key, judgement, now);
     let Some(verdict) = verdict else {
         return Ok(());
     };
     let pod_ref = object_ref(&pod);
     let owner = owner_of(&pod.metadata);
-    if change == ledger::Change::NewlyStranded {
-        tracing::warn!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "{}", verdict.message);
-        report(
-            shared,
-            &pod_ref,
-            owner.as_ref(),
-            "WorkloadIdentityMissing",
-            "Report",
-            &verdict,
-            &key.name,
-        )
-        .await;
+    match change {
+        ledger::Change::NewlyStranded => {
+            tracing::warn!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "{}", verdict.message);
+            report(
+                shared,
+                &pod_ref,
+                owner.as_ref(),
+                "WorkloadIdentityMissing",
+                "Report",
+                &verdict,
+                &key.name,
+            )
+            .await;
+        }
+        ledger::Change::HealingStopped => {
+            let stopped = Stranded {
+                message: format!(
+                    "a pod its owner made after an eviction came back stranded for the same reason: the webhook does not mutate this owner's pods (a namespace its configuration does not select? a later webhook undoing it?), so no more of them are evicted; {}",
+                    verdict.message
+                ),
+                ..verdict
+            };
+            tracing::warn!(namespace = %key.namespace, pod = %key.name, "{}", stopped.message);
+            report(
+                shared,
+                &pod_ref,
+                owner.as_ref(),
+                "WorkloadIdentityHealingStopped",
+                "Evict",
+                &stopped,
+                &key.name,
+            )
+            .await;
+            return Ok(());
+        }
+        ledger::Change::StillStranded | ledger::Change::Fine => {}
     }
-    match shared.ledger().may_evict(key, now) {
+    // Decided first: the ledger's guard must not live into the arms, which lock it again.
+    let decision = shared.ledger().may_evict(key, now);
+    match decision {
         Ok(()) => {}
         Err(Hold::Reporting | Hold::NotStranded) => return Ok(()),
+        Err(hold @ (Hold::OwnerBusy | Hold::RateLimited)) => {
+            tracing::debug!(namespace = %key.namespace, pod = %key.name, ?hold, "stranded pod waits its turn");
+            shared.ledger().wait_turn(key, Instant::now());
+            return Ok(());
+        }
         Err(hold) => {
-            tracing::debug!(namespace = %key.namespace, pod = %key.name, ?hold, "stranded pod not evicted now");
+            tracing::debug!(namespace = %key.namespace, pod = %key.name, ?hold, "stranded pod not evicted");
             return Ok(());
         }
     }
-    let eviction = tokio::time::timeout(API_TIMEOUT, api.evict(&key.name, &EvictParams::default()))
+    // Leadership may have ended while this pod was fetched: a new leader may be acting on it.
+    if !*led.borrow() {
+        return Ok(());
+    }
+    // Only the pod as judged: one another leader evicted meanwhile (or that changed) is a 409.
+    let params = EvictParams {
+        delete_options: Some(kube::api::DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: pod.metadata.uid.clone(),
+                resource_version: pod.metadata.resource_version.clone(),
+            }),
+            ..kube::api::DeleteParams::default()
+        }),
+        ..EvictParams::default()
+    };
+    let eviction = tokio::time::timeout(API_TIMEOUT, api.evict(&key.name, &params))
         .await
         .map_err(|_| LookError::Timeout)?;
     match eviction {
@@ -397,6 +445,10 @@ async fn look_at(shared: &Shared, key: &PodKey) -> Result<(), LookError> {
             )
             .await;
         }
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            count(shared, "conflict");
+            tracing::debug!(namespace = %key.namespace, pod = %key.name, "the pod changed since it was judged; judged again later");
+        }
         Err(error) => {
             count(shared, "error");
             return Err(error.into());
@@ -405,24 +457,12 @@ async fn look_at(shared: &Shared, key: &PodKey) -> Result<(), LookError> {
     Ok(())
 }
 
-/// Whether evicting a pod stranded for `reason` heals it. A changed ServiceAccount heals only a
-/// pod that runs without a client id (its account was created or annotated after it): one
-/// whose values are merely out of date (the webhook's settings changed) has its token and
-/// works, and healing it would restart every labelled pod after a settings change.
-fn heals(reason: StrandedReason, pod: &serde_json::Value) -> bool {
-    if reason != StrandedReason::ServiceAccountChanged {
-        return reason.healable();
+/// `call` bounded by [`API_TIMEOUT`], a timeout said as such.
+async fn bounded<T>(call: impl std::future::Future<Output = Result<T, kube::Error>>) -> Result<T, LookError> {
+    match tokio::time::timeout(API_TIMEOUT, call).await {
+        Ok(answer) => Ok(answer?),
+        Err(_) => Err(LookError::Timeout),
     }
-    let has_client_id = |containers: &serde_json::Value| {
-        containers.as_array().is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c["env"]
-                    .as_array()
-                    .is_some_and(|env| env.iter().any(|e| e["name"] == contract::ENV_CLIENT_ID))
-            })
-        })
-    };
-    !has_client_id(&pod["spec"]["containers"])
 }
 
 fn count(shared: &Shared, outcome: &'static str) {
@@ -451,8 +491,14 @@ async fn report(
     verdict: &Stranded,
     pod_name: &str,
 ) {
-    // Events take 1 kB of note at most.
-    let note = |text: String| text.chars().take(1000).collect::<String>();
+    // Events take 1 kB of note at most: cut at a character boundary under 1000 bytes.
+    let note = |text: String| {
+        let mut cut = text.len().min(1000);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.get(..cut).unwrap_or_default().to_owned()
+    };
     let event = KubeEvent {
         type_: EventType::Warning,
         reason: reason.into(),
@@ -460,7 +506,7 @@ async fn report(
         action: action.into(),
         secondary: None,
     };
-    if let Err(error) = shared.recorder.publish(&event, pod).await {
+    if let Err(error) = bounded(shared.recorder.publish(&event, pod)).await {
         tracing::warn!(%error, pod = %pod_name, "cannot publish an Event on the pod");
     }
     if let Some(owner) = owner {
@@ -481,29 +527,8 @@ async fn report(
             secondary: Some(pod.clone()),
             ..event
         };
-        if let Err(error) = shared.recorder.publish(&event, &reference).await {
+        if let Err(error) = bounded(shared.recorder.publish(&event, &reference)).await {
             tracing::warn!(%error, owner = %owner.name, "cannot publish an Event on the pod's owner");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn a_changed_account_heals_only_a_pod_without_a_client_id() {
-        let without =
-            json!({"spec": {"containers": [{"name": "app", "env": [{"name": "AZURE_TENANT_ID", "value": "t"}]}]}});
-        let with =
-            json!({"spec": {"containers": [{"name": "app", "env": [{"name": "AZURE_CLIENT_ID", "value": "c"}]}]}});
-        assert!(heals(StrandedReason::ServiceAccountChanged, &without));
-        assert!(!heals(StrandedReason::ServiceAccountChanged, &with));
-        assert!(heals(StrandedReason::NeverMutated, &with));
-        assert!(heals(StrandedReason::ContainerMissed, &with));
-        assert!(!heals(StrandedReason::WouldBeDenied, &without));
-        assert!(!heals(StrandedReason::ServiceAccountMissing, &without));
     }
 }

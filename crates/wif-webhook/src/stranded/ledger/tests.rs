@@ -183,3 +183,39 @@ fn a_pod_not_broken_by_a_changed_value_is_reported_not_evicted() {
     ledger.judged(&key("a"), Some((StrandedReason::ServiceAccountChanged, true)), now);
     assert_eq!(ledger.may_evict(&key("a"), now), Ok(()));
 }
+
+#[test]
+fn healing_stops_for_an_owner_whose_replacement_comes_back_stranded() {
+    let now = Instant::now();
+    let mut ledger = stranded(true, &["a", "b"], now);
+    ledger.evicted(&key("a"), now);
+    ledger.forget(&key("a"));
+    // A sibling seen before the eviction is no replacement: still healable.
+    let later = now + Duration::from_secs(10);
+    assert_eq!(ledger.may_evict(&key("b"), later), Ok(()));
+    // The replacement comes back stranded for the same reason: the webhook does not mutate them.
+    ledger.observe(key("a2"), "uid-a2", 1, owner("rs"), true);
+    assert_eq!(
+        ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), later),
+        Change::HealingStopped
+    );
+    assert_eq!(ledger.may_evict(&key("a2"), later), Err(Hold::Futile));
+    assert_eq!(ledger.may_evict(&key("b"), later), Err(Hold::Futile));
+    // Said once.
+    assert_eq!(
+        ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), later),
+        Change::StillStranded
+    );
+}
+
+#[test]
+fn a_pod_waiting_its_turn_is_looked_at_after_one_interval() {
+    let now = Instant::now();
+    let mut ledger = stranded(true, &["a"], now);
+    for round in 1..5u64 {
+        let at = now + Duration::from_secs(100 * round);
+        ledger.judged(&key("a"), Some((StrandedReason::NeverMutated, true)), at);
+        ledger.wait_turn(&key("a"), at);
+        assert_eq!(ledger.due(at + Duration::from_secs(5)), vec![key("a")], "round {round}");
+    }
+}

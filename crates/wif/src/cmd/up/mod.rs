@@ -109,7 +109,12 @@ pub fn run(args: &UpArgs) -> Result<()> {
         production_names: args.production_names,
     };
     running.write(&dir)?;
-    let state = State::load_or_create(&dir, &config::vault_suffix(document), &config::storage_suffix(document))?;
+    let state = State::load_or_create(
+        &dir,
+        &config::vault_suffix(document),
+        &config::storage_suffix(document),
+        args.production_names,
+    )?;
     let directory = directory(document, &accounts, &state)?;
     let runtime = wif_server::runtime::build(wif_server::runtime::SERVER)?;
     runtime.block_on(serve(args, state, accounts, (account, identity), directory))
@@ -155,7 +160,12 @@ fn print(args: &UpArgs, dir: &Path, given: Option<Source>) -> Result<()> {
     let document = &printed.source.document;
     let accounts = accounts(document).with_context(|| printed.source.label())?;
     let account = wanted(&accounts, printed.service_account.as_deref())?;
-    let state = State::load_or_create(dir, &config::vault_suffix(document), &config::storage_suffix(document))?;
+    let state = State::load_or_create(
+        dir,
+        &config::vault_suffix(document),
+        &config::storage_suffix(document),
+        naming == Naming::Azure,
+    )?;
     if args.print_env {
         // An account without a client id gets its token file's variables all the same.
         let lines = env_lines(&state, account, naming)?;

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wif_core::contract;
 
 use super::config::Account;
@@ -85,7 +85,12 @@ const NO_PROXY: &str = "127.0.0.1,localhost";
 /// front, and azure-cli and the JVM get their settings too.
 pub fn env_lines(state: &State, account: &Account, naming: Naming) -> Result<Vec<(String, String)>> {
     let ca = state.ca_file().display().to_string();
-    let bundle = state.ca_bundle().display().to_string();
+    // Answering as Azure, the CA alone is trusted: a client that ignores HTTPS_PROXY fails
+    // closed (no TLS with the real hosts) instead of reaching Azure with the assertion.
+    let bundle = match naming {
+        Naming::Local => state.ca_bundle().display().to_string(),
+        Naming::Azure => ca.clone(),
+    };
     let tenant = account.tenant.clone().with_context(|| {
         format!(
             "ServiceAccount {} has no clientId and the config no tenant: AZURE_TENANT_ID would have no value (give it a tenantId)",
@@ -116,10 +121,18 @@ pub fn env_lines(state: &State, account: &Account, naming: Naming) -> Result<Vec
         ("NODE_EXTRA_CA_CERTS".into(), ca),
     ]);
     if naming == Naming::Azure {
+        let store = state.java_trust_store().display().to_string();
+        if store.chars().any(char::is_whitespace) {
+            bail!(
+                "--production-names: the JVM's trust store {store} has white space in its path, which JAVA_TOOL_OPTIONS cannot carry: use a --state-dir without spaces"
+            );
+        }
         lines.extend([
             ("HTTPS_PROXY".into(), state.front_url()),
             ("NO_PROXY".into(), NO_PROXY.into()),
             ("JAVA_TOOL_OPTIONS".into(), java_options(state)),
+            // Node's own roots are compiled in: OpenSSL's store (SSL_CERT_FILE, the CA) instead.
+            ("NODE_OPTIONS".into(), "--use-openssl-ca".into()),
             ("AZURE_CONFIG_DIR".into(), azure_cli_dir(state, naming)),
             // azure-cli's telemetry would only knock on the front's refusal.
             ("AZURE_CORE_COLLECT_TELEMETRY".into(), "false".into()),
@@ -203,7 +216,7 @@ pub fn az_setup_lines(state: &State, account: &Account, identity: &(String, Stri
 export HTTPS_PROXY={} NO_PROXY={NO_PROXY}\n\
 az login --service-principal -u {} -t {} --federated-token \"$(cat {})\"\n",
             quote(&dir),
-            quote(&state.ca_bundle().display().to_string()),
+            quote(&state.ca_file().display().to_string()),
             quote(&proxy),
             identity.0,
             identity.1,

@@ -117,8 +117,10 @@ fn free_ports<const N: usize>() -> Result<[u16; N]> {
 
 impl State {
     /// The state in `dir`, made on first use; the serving certificate also names the vault
-    /// hosts under `vault_suffix` and the blob hosts under `storage_suffix`.
-    pub fn load_or_create(dir: &Path, vault_suffix: &str, storage_suffix: &str) -> Result<Self> {
+    /// hosts under `vault_suffix` and the blob hosts under `storage_suffix`, and Azure's own
+    /// hosts only when `azure_names` (`--production-names`): a key that can answer as
+    /// login.microsoftonline.com exists only for a user who asked for one.
+    pub fn load_or_create(dir: &Path, vault_suffix: &str, storage_suffix: &str, azure_names: bool) -> Result<Self> {
         prepare_dir(dir)?;
         create_private_dir(&dir.join("tls"))?;
         let ports_file = dir.join("state.json");
@@ -156,14 +158,13 @@ impl State {
         let mut names: Vec<String> = LOOPBACK_NAMES.iter().map(|n| (*n).to_owned()).collect();
         let storage = storage_suffix.trim_start_matches('.');
         names.extend([format!("*.{suffix}"), suffix.to_owned(), format!("*.blob.{storage}")]);
-        // Azure's own names too, whichever names this start answers by: switching to
-        // --production-names and back keeps the CA apps already trust.
-        let public = wif_core::cloud::public::HOSTS.map(str::to_owned);
-        names.extend(public);
-        names.extend([
-            format!("*.{}", wif_core::cloud::public::VAULT_SUFFIX),
-            format!("*.blob.{}", wif_core::cloud::public::STORAGE_SUFFIX),
-        ]);
+        if azure_names {
+            names.extend(wif_core::cloud::public::HOSTS.map(str::to_owned));
+            names.extend([
+                format!("*.{}", wif_core::cloud::public::VAULT_SUFFIX),
+                format!("*.blob.{}", wif_core::cloud::public::STORAGE_SUFFIX),
+            ]);
+        }
         let mut seen = std::collections::HashSet::new();
         names.retain(|name| seen.insert(name.clone()));
         let names_file = dir.join("tls/names");
