@@ -40,7 +40,7 @@ impl AzureState {
     /// ARM's base URL, as the cloud's metadata advertises it (no trailing slash).
     pub fn arm_url(&self) -> String {
         if self.production_names {
-            format!("https://{}", wif_core::cloud::public::ARM_HOST)
+            wif_core::cloud::public::ARM_URL.to_owned()
         } else {
             self.emulator.public_url()
         }
@@ -49,7 +49,7 @@ impl AzureState {
     /// Graph's base URL (no trailing slash).
     pub fn graph_url(&self) -> String {
         if self.production_names {
-            format!("https://{}", wif_core::cloud::public::GRAPH_HOST)
+            wif_core::cloud::public::GRAPH_URL.to_owned()
         } else {
             self.emulator.public_url()
         }

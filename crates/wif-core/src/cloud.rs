@@ -93,6 +93,12 @@ pub mod public {
     pub const VAULT_SUFFIX: &str = "vault.azure.net";
     /// Storage's endpoint suffix: account `A`'s blob service is `A.blob.core.windows.net`.
     pub const STORAGE_SUFFIX: &str = "core.windows.net";
+    /// Entra ID's authority, as tokens and documents name it (no trailing slash).
+    pub const LOGIN_URL: &str = "https://login.microsoftonline.com";
+    /// Azure Resource Manager's base URL.
+    pub const ARM_URL: &str = "https://management.azure.com";
+    /// Microsoft Graph's base URL.
+    pub const GRAPH_URL: &str = "https://graph.microsoft.com";
     /// The hosts served whole (vault and blob hosts go by their suffixes).
     pub const HOSTS: [&str; 3] = [LOGIN_HOST, ARM_HOST, GRAPH_HOST];
 }

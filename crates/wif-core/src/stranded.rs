@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::contract;
-use crate::mutation::{MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
+use crate::mutation::{Denial, MutationRequest, PodView, ServiceAccountInfo, plan_mutation};
 use crate::settings::WebhookSettings;
 use gaps::{Change, Gap};
 
@@ -204,22 +204,20 @@ fn bears_the_webhooks_trace(pod: &PodView<'_>) -> bool {
     pod.annotation(contract::WIF_ANNOTATION_INJECTED_ENV).is_some() || reserved_volume || token_env
 }
 
-/// The planner's gaps for the pod with `account`, or the denial's message.
+/// The planner's gaps for the pod with `account`, or its denial.
 fn plan_gaps(
     pod: &PodView<'_>,
     namespace: &str,
     account: &ServiceAccountInfo,
     settings: &WebhookSettings,
-) -> Result<gaps::Reading, String> {
+) -> Result<gaps::Reading, Denial> {
     let request = MutationRequest {
         pod,
         namespace,
         service_account: account,
         pod_name_hint: None,
     };
-    plan_mutation(&request, settings)
-        .map(|plan| gaps::read(pod, &plan.operations))
-        .map_err(|denial| denial.message)
+    plan_mutation(&request, settings).map(|plan| gaps::read(pod, &plan.operations))
 }
 
 /// Whether `pod` (as stored by the API server, any defaulted fields included) in `namespace`,
@@ -281,7 +279,7 @@ pub fn stranded(
         None if traced => return None,
         None => (StrandedReason::ServiceAccountMissing, bare_gaps(), None),
         Some(Err(_)) if traced => return None,
-        Some(Err(denial)) => (StrandedReason::WouldBeDenied, bare_gaps(), Some(denial)),
+        Some(Err(denial)) => (StrandedReason::WouldBeDenied, bare_gaps(), Some(denial.message)),
         Some(Ok(reading)) if reading.gaps.is_empty() => return None,
         Some(Ok(reading)) => {
             let record_stale =

@@ -64,13 +64,7 @@ async fn rust_secret_client_reads_a_vault_through_the_connect_proxy_once_rbac_al
     let token_file = dir.join("token");
     std::fs::write(&token_file, issuer.token("demo", "app").unwrap()).unwrap();
     let credential = credential(&emulator.url, &emulator.ca_pem, token_file);
-    let ca = reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap();
-    let proxy = reqwest::Proxy::https(format!("http://{}", emulator.tunnel_address.unwrap())).unwrap();
-    let through_proxy = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .proxy(proxy)
-        .build()
-        .unwrap();
+    let through_proxy = through_front(&emulator);
     let options = SecretClientOptions {
         client_options: ClientOptions {
             transport: Some(Transport::new(Arc::new(through_proxy))),

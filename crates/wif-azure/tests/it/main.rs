@@ -28,6 +28,17 @@ const TENANT: &str = "aaaaaaaa-0000-4000-8000-00000000000a";
 const CLIENT: &str = "11111111-0000-4000-8000-000000000001";
 const ISSUER: &str = "https://oidc.example/cluster-1/";
 
+/// A client that reaches every host through `emulator`'s `CONNECT` front, trusting its CA only.
+fn through_front(emulator: &wif_sts::LocalEmulator) -> reqwest::Client {
+    let ca = reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap();
+    let proxy = reqwest::Proxy::https(format!("http://{}", emulator.tunnel_address.unwrap())).unwrap();
+    reqwest::Client::builder()
+        .tls_certs_only([ca])
+        .proxy(proxy)
+        .build()
+        .unwrap()
+}
+
 /// A `WorkloadIdentityCredential` of the Rust SDK for `CLIENT` in `TENANT`, trusting `ca_pem`,
 /// reading `token_file`.
 fn credential(url: &str, ca_pem: &str, token_file: PathBuf) -> Arc<WorkloadIdentityCredential> {

@@ -117,12 +117,7 @@ impl Plane {
             .unwrap();
         let ca = || reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap();
         let direct = reqwest::Client::builder().tls_certs_only([ca()]).build().unwrap();
-        let proxy = reqwest::Proxy::https(format!("http://{}", emulator.tunnel_address.unwrap())).unwrap();
-        let through_proxy = reqwest::Client::builder()
-            .tls_certs_only([ca()])
-            .proxy(proxy)
-            .build()
-            .unwrap();
+        let through_proxy = through_front(&emulator);
         Plane {
             url: emulator.url.clone(),
             handle,

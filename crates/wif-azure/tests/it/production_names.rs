@@ -72,13 +72,7 @@ async fn start() -> (Azure, PathBuf) {
         .unwrap();
     let token_file = dir.join("token");
     std::fs::write(&token_file, issuer.token("demo", "app").unwrap()).unwrap();
-    let ca = reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap();
-    let proxy = reqwest::Proxy::https(format!("http://{}", emulator.tunnel_address.unwrap())).unwrap();
-    let through_front = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .proxy(proxy)
-        .build()
-        .unwrap();
+    let through_front = through_front(&emulator);
     (
         Azure {
             emulator,

@@ -11,31 +11,30 @@
 //! a time, never a pod without a controller owner or in an excluded namespace ([`ledger`]).
 //! A failed task is logged and started again (`wif_server::supervise`).
 
+mod events;
 pub mod ledger;
+mod metrics;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, EvictParams, PartialObjectMeta};
 use kube::runtime::WatchStreamExt;
-use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::watcher::{self, Event, watcher};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use tokio::sync::watch;
 use wif_core::mutation::PodView;
-use wif_core::stranded::{Stranded, StrandedReason, evicting_heals, stranded, worth_a_look};
+use wif_core::stranded::{Stranded, evicting_heals, stranded, worth_a_look};
 use wif_core::{WebhookSettings, contract};
 
 use crate::accounts::ServiceAccountSource;
 use crate::lease::LeaseConfig;
+use events::{API_TIMEOUT, object_ref, report};
 use ledger::{Hold, Ledger, Owner, PodKey, Policy};
+pub use metrics::StrandedMetrics;
 
 /// How the reconciler runs.
 #[derive(Debug, Clone)]
@@ -56,64 +55,6 @@ pub struct StrandedPodsOptions {
     /// The Lease that picks the leader.
     pub lease: LeaseConfig,
 }
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabels {
-    reason: &'static str,
-}
-
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    outcome: &'static str,
-}
-
-/// The reconciler's metrics.
-#[derive(Debug, Clone, Default)]
-pub struct StrandedMetrics {
-    stranded: Family<ReasonLabels, Gauge>,
-    evictions: Family<OutcomeLabels, Counter>,
-    leader: Gauge,
-}
-
-impl StrandedMetrics {
-    /// Registers `wif_webhook_stranded_pods{reason}`, `wif_webhook_stranded_evictions_total{outcome}`
-    /// and `wif_webhook_stranded_leader`.
-    pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "wif_webhook_stranded_pods",
-            "Labelled pods running without what the webhook injects, by reason (the leader's count)",
-            self.stranded.clone(),
-        );
-        registry.register(
-            "wif_webhook_stranded_evictions",
-            "Evictions of stranded pods, by outcome (evicted, blocked by a PodDisruptionBudget, conflict: the pod changed since judged, error)",
-            self.evictions.clone(),
-        );
-        registry.register(
-            "wif_webhook_stranded_leader",
-            "1 while this replica holds the stranded-pods lease",
-            self.leader.clone(),
-        );
-    }
-
-    fn set_counts(&self, counts: &BTreeMap<StrandedReason, usize>) {
-        for reason in REASONS {
-            let count = counts.get(&reason).copied().unwrap_or(0);
-            self.stranded
-                .get_or_create(&ReasonLabels { reason: reason.label() })
-                .set(i64::try_from(count).unwrap_or(i64::MAX));
-        }
-    }
-}
-
-/// Every reason, so each has a gauge (0 included) from the first round.
-const REASONS: [StrandedReason; 5] = [
-    StrandedReason::NeverMutated,
-    StrandedReason::ContainerMissed,
-    StrandedReason::ServiceAccountChanged,
-    StrandedReason::ServiceAccountMissing,
-    StrandedReason::WouldBeDenied,
-];
 
 /// What the tasks share.
 struct Shared {
@@ -273,7 +214,7 @@ async fn lead(shared: Arc<Shared>, led: watch::Receiver<bool>) {
     loop {
         tokio::time::sleep(shared.options.interval).await;
         let leading = *led.borrow();
-        shared.metrics.leader.set(i64::from(leading));
+        shared.metrics.set_leader(leading);
         if !leading {
             // Only the leader counts: a former leader's figures would be counted twice.
             shared.metrics.set_counts(&BTreeMap::new());
@@ -313,9 +254,6 @@ enum LookError {
     Timeout,
 }
 
-/// How long one call to the API server may take (the client given retries nothing).
-const API_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Fetches `key` whole, judges it, reports it when newly stranded, and evicts it when allowed.
 async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> Result<(), LookError> {
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.namespace);
@@ -342,7 +280,7 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
         ledger::Change::NewlyStranded => {
             tracing::warn!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "{}", verdict.message);
             report(
-                shared,
+                &shared.recorder,
                 &pod_ref,
                 owner.as_ref(),
                 "WorkloadIdentityMissing",
@@ -362,7 +300,7 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
             };
             tracing::warn!(namespace = %key.namespace, pod = %key.name, "{}", stopped.message);
             report(
-                shared,
+                &shared.recorder,
                 &pod_ref,
                 owner.as_ref(),
                 "WorkloadIdentityHealingStopped",
@@ -414,7 +352,7 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
             count(shared, "evicted");
             tracing::info!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "evicted a stranded pod: its controller makes it again through the webhook");
             report(
-                shared,
+                &shared.recorder,
                 &pod_ref,
                 owner.as_ref(),
                 "WorkloadIdentityEvicted",
@@ -435,7 +373,7 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
                 ..verdict
             };
             report(
-                shared,
+                &shared.recorder,
                 &pod_ref,
                 None,
                 "WorkloadIdentityEvictionBlocked",
@@ -457,78 +395,6 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
     Ok(())
 }
 
-/// `call` bounded by [`API_TIMEOUT`], a timeout said as such.
-async fn bounded<T>(call: impl std::future::Future<Output = Result<T, kube::Error>>) -> Result<T, LookError> {
-    match tokio::time::timeout(API_TIMEOUT, call).await {
-        Ok(answer) => Ok(answer?),
-        Err(_) => Err(LookError::Timeout),
-    }
-}
-
 fn count(shared: &Shared, outcome: &'static str) {
-    shared.metrics.evictions.get_or_create(&OutcomeLabels { outcome }).inc();
-}
-
-fn object_ref(pod: &Pod) -> ObjectReference {
-    ObjectReference {
-        api_version: Some("v1".into()),
-        kind: Some("Pod".into()),
-        name: pod.metadata.name.clone(),
-        namespace: pod.metadata.namespace.clone(),
-        uid: pod.metadata.uid.clone(),
-        ..ObjectReference::default()
-    }
-}
-
-/// A Warning Event on the pod, and one on its owner naming the pod; a failure to publish is
-/// logged (the metric and the log still say it).
-async fn report(
-    shared: &Shared,
-    pod: &ObjectReference,
-    owner: Option<&Owner>,
-    reason: &str,
-    action: &str,
-    verdict: &Stranded,
-    pod_name: &str,
-) {
-    // Events take 1 kB of note at most: cut at a character boundary under 1000 bytes.
-    let note = |text: String| {
-        let mut cut = text.len().min(1000);
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.get(..cut).unwrap_or_default().to_owned()
-    };
-    let event = KubeEvent {
-        type_: EventType::Warning,
-        reason: reason.into(),
-        note: Some(note(format!("{} ({})", verdict.message, verdict.reason.label()))),
-        action: action.into(),
-        secondary: None,
-    };
-    if let Err(error) = bounded(shared.recorder.publish(&event, pod)).await {
-        tracing::warn!(%error, pod = %pod_name, "cannot publish an Event on the pod");
-    }
-    if let Some(owner) = owner {
-        let reference = ObjectReference {
-            api_version: Some(owner.api_version.clone()),
-            kind: Some(owner.kind.clone()),
-            name: Some(owner.name.clone()),
-            namespace: pod.namespace.clone(),
-            uid: Some(owner.uid.clone()),
-            ..ObjectReference::default()
-        };
-        let event = KubeEvent {
-            note: Some(note(format!(
-                "pod {pod_name}: {} ({})",
-                verdict.message,
-                verdict.reason.label()
-            ))),
-            secondary: Some(pod.clone()),
-            ..event
-        };
-        if let Err(error) = bounded(shared.recorder.publish(&event, &reference)).await {
-            tracing::warn!(%error, owner = %owner.name, "cannot publish an Event on the pod's owner");
-        }
-    }
+    shared.metrics.evicted(outcome);
 }

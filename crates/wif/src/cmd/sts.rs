@@ -110,7 +110,7 @@ pub fn run(args: &StsArgs) -> Result<()> {
         emulator = emulator.signing_key(signing_key_from_file(path)?);
     }
     if args.production_names {
-        emulator = emulator.public_url(format!("https://{}", wif_core::cloud::public::LOGIN_HOST));
+        emulator = emulator.public_url(wif_core::cloud::public::LOGIN_URL);
     } else if let Some(url) = &args.public_url {
         emulator = emulator.public_url(url);
     }

@@ -31,9 +31,7 @@ mod rollout;
 mod runner;
 mod upstream;
 
-use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};

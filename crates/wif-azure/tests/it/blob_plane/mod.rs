@@ -128,13 +128,7 @@ async fn start_in(dir: &std::path::Path, state_file: Option<PathBuf>) -> Plane {
         .unwrap();
     let token_file = dir.join("token");
     std::fs::write(&token_file, issuer.token("demo", "app").unwrap()).unwrap();
-    let ca = reqwest::Certificate::from_pem(emulator.ca_pem.as_bytes()).unwrap();
-    let proxy = reqwest::Proxy::https(format!("http://{}", emulator.tunnel_address.unwrap())).unwrap();
-    let http = reqwest::Client::builder()
-        .tls_certs_only([ca])
-        .proxy(proxy)
-        .build()
-        .unwrap();
+    let http = through_front(&emulator);
     Plane {
         url: emulator.url.clone(),
         ca_pem: emulator.ca_pem.clone(),

@@ -255,7 +255,7 @@ async fn serve(
         Naming::Local => state.sts_url(),
         Naming::Azure => {
             plane = plane.production_names();
-            format!("https://{}", wif_core::cloud::public::LOGIN_HOST)
+            wif_core::cloud::public::LOGIN_URL.to_owned()
         }
     };
     let (suffix, storage_suffix) = (plane.vault_dns_suffix().to_owned(), plane.storage_suffix().to_owned());
