@@ -139,6 +139,10 @@ fn refuses_bad_setups_clearly() {
             "unsupported metrics backend: statsd",
         ),
         (
+            &["webhook", "--tenant-id", "t", "--service-accounts", "/dev/null", "--heal=evict"],
+            "--heal=evict needs the cluster: it does not go with --service-accounts",
+        ),
+        (
             &["webhook", "--tenant-id", "t", "--tls-min-version", "1.0"],
             "TLS 1.0 is not offered",
         ),
