@@ -133,11 +133,16 @@ fn sts_refuses_a_state_file_others_can_read_or_one_that_is_damaged() {
 fn production_names_refuse_a_state_directory_the_jvm_options_cannot_carry() {
     let dir = scratch("spaced").join("with space");
     let state_dir = dir.to_str().unwrap();
-    let refused = wif(&["up", "--state-dir", state_dir, "--print-env", "--production-names"], b"");
+    let refused = wif(
+        &["up", "--state-dir", state_dir, "--print-env", "--production-names"],
+        b"",
+    );
     assert!(!refused.status.success());
     let said = stderr(&refused);
     assert!(
-        said.contains("has white space in its path, which JAVA_TOOL_OPTIONS cannot carry: use a --state-dir without spaces"),
+        said.contains(
+            "has white space in its path, which JAVA_TOOL_OPTIONS cannot carry: use a --state-dir without spaces"
+        ),
         "{said}"
     );
     // Its own names need no JVM options: the same directory serves them.

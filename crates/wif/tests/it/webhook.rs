@@ -139,7 +139,14 @@ fn refuses_bad_setups_clearly() {
             "unsupported metrics backend: statsd",
         ),
         (
-            &["webhook", "--tenant-id", "t", "--service-accounts", "/dev/null", "--heal=evict"],
+            &[
+                "webhook",
+                "--tenant-id",
+                "t",
+                "--service-accounts",
+                "/dev/null",
+                "--heal=evict",
+            ],
             "--heal=evict needs the cluster: it does not go with --service-accounts",
         ),
         (
