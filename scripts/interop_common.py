@@ -1,6 +1,6 @@
 """What the interop scripts share: one printed line per check and the count of failures,
 running `wif`, and starting a `wif` server and waiting (bounded) for its banner line."""
-import select, subprocess
+import select, subprocess, tempfile
 
 failures = 0
 
@@ -19,14 +19,33 @@ def run(wif, *args):
     return res.stdout
 
 
+def popen_logged(command, **kwargs):
+    """Starts a server with its standard output piped and its log (standard error) in a file,
+    never in a pipe nobody reads: a full pipe would stop the server mid-request once its log
+    passed 64 KiB. log_of(proc) reads the log back."""
+    log = tempfile.TemporaryFile(mode="w+b")
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, **kwargs)
+    proc.log = log
+    return proc
+
+
+def log_of(proc, last=4000):
+    """The end of what a server started with popen_logged() logged."""
+    log = getattr(proc, "log", None)
+    if log is None:
+        return ""
+    log.seek(0)
+    return log.read()[-last:].decode(errors="replace")
+
+
 def start(wif, args, banner, env=None, within=30):
     """Starts `wif ARGS` and waits (at most `within` seconds) for its banner line; returns the
     process and the address after "listening on "."""
-    proc = subprocess.Popen([wif, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = popen_logged([wif, *args], text=True, env=env)
     ready, _, _ = select.select([proc.stdout], [], [], within)
     line = proc.stdout.readline() if ready else ""
     if banner not in line:
         proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise RuntimeError(f"{args[0]} did not start within {within} s: {line!r} {err}")
+        proc.wait(timeout=10)
+        raise RuntimeError(f"{args[0]} did not start within {within} s: {line!r} {log_of(proc)}")
     return proc, line.split("listening on ")[1].split()[0]

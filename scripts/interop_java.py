@@ -75,12 +75,12 @@ def start(args, banner, env=None):
 
 def start_sts(args):
     """Starts `wif sts` and waits (bounded) for its banner; the banner line."""
-    proc = subprocess.Popen([WIF, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = common.popen_logged([WIF, *args], text=True)
     procs.append(proc)
     ready, _, _ = select.select([proc.stdout], [], [], 30)
     line = proc.stdout.readline() if ready else ""
     if "Entra ID emulator listening on" not in line or "CONNECT proxy" not in line:
-        raise RuntimeError(f"wif sts did not start: {line!r}")
+        raise RuntimeError(f"wif sts did not start: {line!r} {common.log_of(proc)}")
     return proc, line
 
 

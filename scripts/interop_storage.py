@@ -111,7 +111,7 @@ def directory(issuer):
 def start_sts(args, within=30):
     """Starts `wif sts ARGS` and reads its one banner line (bounded): the emulator's URL and
     the CONNECT proxy's, wherever the line names them."""
-    proc = subprocess.Popen([WIF, "sts", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = common.popen_logged([WIF, "sts", *args], text=True)
     procs.append(proc)
     ready, _, _ = select.select([proc.stdout], [], [], within)
     line = proc.stdout.readline() if ready else ""
@@ -119,8 +119,8 @@ def start_sts(args, within=30):
     proxy = re.search(r"CONNECT proxy (http://[^\s,;)]+)", line)
     if not (sts and proxy):
         proc.kill()
-        _, err = proc.communicate(timeout=10)
-        raise RuntimeError(f"wif sts did not print its banner within {within} s: {line!r} {err}")
+        proc.wait(timeout=10)
+        raise RuntimeError(f"wif sts did not print its banner within {within} s: {line!r} {common.log_of(proc)}")
     return proc, sts.group(1), proxy.group(1).rstrip("/.")
 
 

@@ -33,8 +33,8 @@ procs = []
 def up(*extra, within=60):
     """Starts `wif up` in its own process group; returns it, the banner's ports (its first
     line's) and the banner's lines, up to the last: "Ctrl-C stops every server."."""
-    proc = subprocess.Popen([WIF, "up", "--state-dir", state, "--token-lifetime", "10s", *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
+    proc = common.popen_logged([WIF, "up", "--state-dir", state, "--token-lifetime", "10s", *extra],
+                               start_new_session=True)
     procs.append(proc)
     seen, deadline = b"", time.monotonic() + within
     while b"\nCtrl-C stops every server.\n" not in seen:
@@ -46,7 +46,7 @@ def up(*extra, within=60):
     banner = seen.decode().splitlines()
     if not banner or "wif up: ready" not in banner[0] or banner[-1] != "Ctrl-C stops every server.":
         proc.kill()
-        raise RuntimeError(f"wif up did not start: {seen.decode()!r} {proc.stderr.read().decode()}")
+        raise RuntimeError(f"wif up did not start: {seen.decode()!r} {common.log_of(proc)}")
     ports = sorted(int(p.split(":")[-1].rstrip("/,;")) for p in banner[0].split() if p.startswith(("https://127.0.0.1:", "http://127.0.0.1:")))
     return proc, ports, banner
 

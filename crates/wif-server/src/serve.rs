@@ -349,11 +349,24 @@ impl hyper::service::Service<Request<Incoming>> for BoundedService {
         let guard = self.activity.begin();
         let deadline = self.request_timeout;
         let metrics = self.metrics.clone();
+        let version = request.version();
+        let (parts, body) = request.into_parts();
+        let (body, read_to_end) = crate::body::Watched::new(body);
+        let request = Request::from_parts(parts, Body::new(body));
         Box::pin(async move {
             let _guard = guard;
-            let handled = tower_service::Service::call(&mut router, request.map(Body::new));
+            let handled = tower_service::Service::call(&mut router, request);
             match tokio::time::timeout(deadline, handled).await {
-                Ok(Ok(response)) => Ok(response),
+                Ok(Ok(mut response)) => {
+                    // hyper closes an HTTP/1 connection whose request body was left unread:
+                    // say so, or the client pools it and its next request meets a closed socket.
+                    if !read_to_end.get() && version <= axum::http::Version::HTTP_11 {
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+                    }
+                    Ok(response)
+                }
                 Ok(Err(never)) => match never {},
                 Err(_) => {
                     metrics.request_timeouts.inc();

@@ -31,10 +31,14 @@ fn limits(ms: u64) -> ConnectionLimits {
 }
 
 fn router() -> Router {
-    Router::new().route("/", get(|| async { "hello" })).route(
-        "/echo",
-        post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }),
-    )
+    Router::new()
+        .route("/", get(|| async { "hello" }))
+        .route(
+            "/echo",
+            post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }),
+        )
+        // Answers before reading the body, as a refusal for a missing token does.
+        .route("/refuse", post(|| async { (StatusCode::UNAUTHORIZED, "no token") }))
 }
 
 struct Running {
@@ -186,6 +190,71 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
     assert!(seen.ends_with("hello"), "{seen}");
     let closed = server.metrics.closed_count("idle") + server.metrics.closed_count("header_timeout");
     assert_eq!(closed, 1, "closed as idle once the request was answered");
+    server.stop().await;
+}
+
+/// Reads one answer of `length` body bytes (its head and body), leaving the connection open.
+async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    tokio::time::timeout(OUTER_BOUND, async {
+        loop {
+            let text = String::from_utf8_lossy(&seen).into_owned();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length: "))
+                    .and_then(|n| n.trim().parse::<usize>().ok())
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    return text;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return String::from_utf8_lossy(&seen).into_owned(),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await
+    .expect("an answer within the bound")
+}
+
+#[tokio::test]
+async fn an_answer_given_before_the_body_was_read_says_the_connection_closes() {
+    let server = start(limits(5_000), None).await;
+    // The head first, the body not yet sent: Python's http.client writes them apart, and the
+    // refusal comes before the body arrives.
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream
+        .write_all(b"POST /refuse HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_answer(&mut stream).await;
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("\r\nconnection: close\r\n"),
+        "the client must not pool a connection the server is closing: {answer}"
+    );
+    let _ = stream.write_all(b"ab").await;
+    let rest = read_until_closed(&mut stream).await;
+    assert!(rest.is_empty(), "and it is closed: {}", String::from_utf8_lossy(&rest));
+
+    // A body read to its end keeps the connection for the next request.
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream
+        .write_all(b"POST /echo HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\nab")
+        .await
+        .unwrap();
+    let answer = read_answer(&mut stream).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 200") && answer.ends_with("2 bytes"),
+        "{answer}"
+    );
+    assert!(!answer.to_ascii_lowercase().contains("connection: close"), "{answer}");
+    stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let again = read_answer(&mut stream).await;
+    assert!(again.starts_with("HTTP/1.1 200") && again.ends_with("hello"), "{again}");
     server.stop().await;
 }
 
