@@ -28,6 +28,6 @@ pub mod testing;
 pub mod vault;
 
 pub use config::AzureConfig;
-pub use plane::{AzurePlane, PlaneHandle};
+pub use plane::{AzurePlane, Beside, PlaneHandle};
 pub use state::AzureState;
 pub use store::{InvalidConfig, LoadError, Store, load_config};

@@ -32,6 +32,24 @@ pub struct AzurePlane {
     storage_suffix: String,
     production_names: bool,
     started: Arc<OnceLock<Arc<AzureState>>>,
+    beside: Option<Beside>,
+}
+
+/// A router served beside the plane under its own path, made once the plane's state exists
+/// (the operator's console, which lives in a crate of its own above this one).
+pub struct Beside {
+    /// The path its routes are under (`/_console`); the router names them in full.
+    pub path: &'static str,
+    /// Makes its router from the plane's state.
+    pub make: Box<dyn FnOnce(Arc<AzureState>) -> Router + Send>,
+}
+
+impl std::fmt::Debug for Beside {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Beside")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AzurePlane {
@@ -68,6 +86,7 @@ impl AzurePlane {
                 storage_suffix,
                 production_names: false,
                 started: Arc::default(),
+                beside: None,
             },
         ))
     }
@@ -99,6 +118,14 @@ impl AzurePlane {
         self.vault_dns_suffix = wif_core::cloud::public::VAULT_SUFFIX.to_owned();
         self.storage_suffix = wif_core::cloud::public::STORAGE_SUFFIX.to_owned();
         self.production_names = true;
+        self
+    }
+
+    /// Serves `beside`'s router under its path on the emulator's own host (a vault or blob
+    /// host keeps its whole path space), made from the plane's state when the plane starts.
+    #[must_use]
+    pub fn beside(mut self, beside: Beside) -> Self {
+        self.beside = Some(beside);
         self
     }
 
@@ -183,6 +210,13 @@ impl wif_sts::Plane for AzurePlane {
         });
         let _ = plane.started.set(Arc::clone(&state));
         let surfaces = Router::new().fallback(other).with_state(Arc::clone(&state));
+        let token_endpoint = match plane.beside {
+            Some(Beside { path, make }) => {
+                tracing::debug!(path, "a router served beside the plane");
+                token_endpoint.merge(make(Arc::clone(&state)))
+            }
+            None => token_endpoint,
+        };
         token_endpoint
             .fallback_service(surfaces)
             .layer(axum::middleware::from_fn_with_state(state, by_host))

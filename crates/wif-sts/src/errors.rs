@@ -21,6 +21,9 @@ pub struct EntraError {
     /// What the emulator's operator may know but the caller may not (the directory's
     /// contents, for a caller that proved nothing): written to the log, never sent.
     pub log_detail: Option<String>,
+    /// The credential of the principal that came closest to the assertion, when one was
+    /// compared (for the operator's console; never sent).
+    pub closest_credential: Option<String>,
 }
 
 const WIF_DOC: &str = "https://docs.microsoft.com/en-us/azure/active-directory/develop/workload-identity-federation";
@@ -35,7 +38,14 @@ impl EntraError {
             message: message.into(),
             diagnosis: None,
             log_detail: None,
+            closest_credential: None,
         }
+    }
+
+    /// Names the credential that came closest (for the operator's console; never sent).
+    pub fn with_closest_credential(mut self, name: Option<String>) -> Self {
+        self.closest_credential = name;
+        self
     }
 
     /// Adds what only the log may say.

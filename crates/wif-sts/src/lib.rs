@@ -13,6 +13,7 @@ pub mod directory;
 pub mod emulator;
 pub mod errors;
 pub mod exchange;
+pub mod journal;
 pub mod server;
 pub mod tokens;
 

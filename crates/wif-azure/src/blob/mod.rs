@@ -116,23 +116,15 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
     };
     let key = account_id.to_ascii_lowercase();
     let mut services = state.blobs.lock().await;
-    if !services.contains_key(&key)
-        && let Some(files) = &state.blob_files
-    {
-        match files.load(&key) {
-            Ok(Some(kept)) => {
-                services.insert(key.clone(), kept);
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::error!(error = %wif_core::error_text::error_chain(&error), account = %name, "blob files unreadable");
-                let why = wif_core::error_text::error_chain(&error);
-                return refuse(&reply, StorageError::InternalError { why });
-            }
-        }
-    }
     let now = state.emulator.clock.now_s();
-    let service = services.entry(key.clone()).or_insert_with(|| seeded(&seed, now));
+    let service = match service_of(&mut services, state.blob_files.as_ref(), &key, &seed, now) {
+        Ok(service) => service,
+        Err(error) => {
+            let why = wif_core::error_text::error_chain(&error);
+            tracing::error!(error = %why, account = %name, "blob files unreadable");
+            return refuse(&reply, StorageError::InternalError { why });
+        }
+    };
     let exists = match (&request.container, &request.blob) {
         (Some(c), Some(b)) => service
             .containers
@@ -160,6 +152,63 @@ pub async fn handle(state: &AzureState, name: &str, request: Request) -> Respons
         return refuse(&reply, StorageError::InternalError { why });
     }
     response
+}
+
+/// The account's blob service (`key`: its ARM id, lower case): in memory, else from its
+/// files, else as its config seeds it.
+fn service_of<'s>(
+    services: &'s mut std::collections::BTreeMap<String, crate::storage::store::BlobService>,
+    files: Option<&BlobFiles>,
+    key: &str,
+    seed: &[crate::config::SeedContainer],
+    now: i64,
+) -> Result<&'s mut crate::storage::store::BlobService, persist::PersistError> {
+    if !services.contains_key(key)
+        && let Some(files) = files
+        && let Some(kept) = files.load(key)?
+    {
+        services.insert(key.to_owned(), kept);
+    }
+    Ok(services.entry(key.to_owned()).or_insert_with(|| seeded(seed, now)))
+}
+
+/// The containers of the storage account `name` and their blobs' names, in name order, as the
+/// operator's console lists them (`None`: no such account).
+pub async fn names(
+    state: &AzureState,
+    name: &str,
+) -> Result<Option<Vec<(String, Vec<String>)>>, persist::PersistError> {
+    let found = {
+        let config = state.store.config.lock().await;
+        ops::find_storage_account(&config, name).map(|(a, p)| (p.account_id(&a.name), a.containers.clone()))
+    };
+    let Some((account_id, seed)) = found else {
+        return Ok(None);
+    };
+    let mut services = state.blobs.lock().await;
+    let now = state.emulator.clock.now_s();
+    let service = service_of(
+        &mut services,
+        state.blob_files.as_ref(),
+        &account_id.to_ascii_lowercase(),
+        &seed,
+        now,
+    )?;
+    Ok(Some(
+        service
+            .containers
+            .iter()
+            .map(|(container, c)| {
+                let blobs = c
+                    .blobs
+                    .iter()
+                    .filter(|(_, b)| b.committed_once)
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                (container.clone(), blobs)
+            })
+            .collect(),
+    ))
 }
 
 /// The blob service an account starts with: its config's `containers:`.

@@ -65,8 +65,10 @@ fn may_reach(access: &Access, parent: Parent, intent: Intent) -> Result<(), Deni
 
 /// Whose credentials: an application's or a user-assigned identity's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Parent {
+pub enum Parent {
+    /// An app registration (named by object id or app id).
     Application,
+    /// A user-assigned managed identity (named by name, client id or principal id).
     Identity,
 }
 
@@ -268,35 +270,78 @@ async fn create(
     body: &[u8],
 ) -> Result<Response, GraphError> {
     let request = parse(body)?;
-    let (client, fic) = state
-        .store
-        .change(|config| {
-            let (client, fics) = credentials_of(config, access, Intent::Write, parent, id)?;
-            let (Some(name), Some(issuer), Some(subject), Some(audiences)) =
-                (request.name, request.issuer, request.subject, request.audiences)
-            else {
-                return Err(graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    "name, issuer, subject and audiences are required",
-                ));
-            };
-            let fic = FederatedCredential {
-                name,
-                issuer,
-                subject,
-                audiences,
-                description: request.description,
-            };
-            fics.push(fic.clone());
-            Ok((client, fic))
-        })
-        .await?;
+    let (Some(name), Some(issuer), Some(subject), Some(audiences)) =
+        (request.name, request.issuer, request.subject, request.audiences)
+    else {
+        return Err(graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "name, issuer, subject and audiences are required",
+        ));
+    };
+    let fic = FederatedCredential {
+        name,
+        issuer,
+        subject,
+        audiences,
+        description: request.description,
+    };
+    let client = add(state, access, parent, id, fic.clone()).await?;
     let mut response = json(StatusCode::CREATED, &to_graph(&client, &fic));
     if let Ok(location) = format!("/v1.0/federatedIdentityCredentials/{}", fic_id(&client, &fic.name)).parse() {
         response.headers_mut().insert(header::LOCATION, location);
     }
     Ok(response)
+}
+
+/// Adds `fic` to the parent named `id`, through the store's commit (Entra's rules checked
+/// against the whole directory); the parent's client id.
+async fn add(
+    state: &AzureState,
+    access: &Access,
+    parent: Parent,
+    id: &str,
+    fic: FederatedCredential,
+) -> Result<String, GraphError> {
+    state
+        .store
+        .change(|config| {
+            let (client, fics) = credentials_of(config, access, Intent::Write, parent, id)?;
+            fics.push(fic);
+            Ok(client)
+        })
+        .await
+}
+
+/// Removes the credential `key` (name or id) of the parent named `id`.
+async fn remove(state: &AzureState, access: &Access, parent: Parent, id: &str, key: &str) -> Result<(), GraphError> {
+    state
+        .store
+        .change(|config| {
+            let (client, fics) = credentials_of(config, access, Intent::Write, parent, id)?;
+            let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
+            fics.remove(index);
+            Ok(())
+        })
+        .await
+}
+
+/// Adds `fic` to the parent named `id` as the operator of the plane (the admin token's holder)
+/// would through `POST .../federatedIdentityCredentials`: the same commit, the same checks,
+/// the same refusals. The console's "Add credential".
+pub async fn add_as_operator(
+    state: &AzureState,
+    parent: Parent,
+    id: &str,
+    fic: FederatedCredential,
+) -> Result<(), GraphError> {
+    add(state, &Access::Admin, parent, id, fic).await.map(drop)
+}
+
+/// Removes the credential `name` of the parent named `id`, as the operator would through
+/// `DELETE .../federatedIdentityCredentials/{name}`.
+pub async fn remove_as_operator(state: &AzureState, parent: Parent, id: &str, name: &str) -> Result<(), GraphError> {
+    remove(state, &Access::Admin, parent, id, name).await
 }
 
 fn find(fics: &[FederatedCredential], client: &str, key: &str) -> Option<usize> {
@@ -328,23 +373,17 @@ async fn one(
             let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
             Ok(json(StatusCode::OK, &to_graph(&client, &fics[index])))
         }
-        Method::DELETE | Method::PATCH => {
-            let patch = match *method {
-                Method::PATCH => Some(body),
-                _ => None,
-            };
+        Method::DELETE => {
+            remove(state, access, parent, id, key).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        Method::PATCH => {
             state
                 .store
                 .change(|config| {
                     let (client, fics) = credentials_of(config, access, Intent::Write, parent, id)?;
                     let index = find(fics, &client, key).ok_or_else(|| no_credential(key))?;
-                    match patch {
-                        None => {
-                            fics.remove(index);
-                            Ok(())
-                        }
-                        Some(body) => update(&mut fics[index], parse(body)?),
-                    }
+                    update(&mut fics[index], parse(body)?)
                 })
                 .await?;
             Ok(StatusCode::NO_CONTENT.into_response())

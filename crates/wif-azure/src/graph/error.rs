@@ -11,10 +11,27 @@ use crate::store::{CommitError, InvalidConfig};
 
 /// A Graph error: `{"error": {"code", "message", "innerError"}}`.
 #[derive(Debug)]
-pub(super) struct GraphError {
+pub struct GraphError {
     status: StatusCode,
     code: &'static str,
     message: String,
+}
+
+impl GraphError {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.status.as_u16()
+    }
+
+    /// Graph's `error.code`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Graph's `error.message`: Entra's words for a refused credential.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl IntoResponse for GraphError {

@@ -20,6 +20,9 @@ mod credentials;
 mod error;
 pub mod permission;
 
+pub use credentials::{Parent as CredentialParent, add_as_operator, remove_as_operator};
+pub use error::GraphError;
+
 /// Largest Graph request body (a `getByIds` of 1,000 ids is about 40 kB).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -233,24 +233,30 @@ pub fn finish(verified: Verified<'_, '_>, now: i64) -> Result<Grant, EntraError>
         subject,
         audiences: &audiences,
     };
-    let mismatch_error = |kind: MismatchKind, diagnosis: &str| {
+    let mismatch_error = |kind: MismatchKind, diagnosis: &str, closest: Option<String>| {
         let error = match kind {
             MismatchKind::Issuer => EntraError::no_matching_issuer(&prepared.issuer),
             MismatchKind::Audience => EntraError::no_matching_audience(&audiences.join(",")),
             MismatchKind::Subject => EntraError::no_matching_subject(subject),
             MismatchKind::SubjectCaseOnly => EntraError::subject_case_only(subject),
         };
-        error.with_diagnosis(format!(
-            "{} {}: {diagnosis}",
-            principal_label(prepared.principal),
-            prepared.principal.client_id,
-        ))
+        error
+            .with_diagnosis(format!(
+                "{} {}: {diagnosis}",
+                principal_label(prepared.principal),
+                prepared.principal.client_id,
+            ))
+            .with_closest_credential(closest)
     };
     let matched = match_credential(&prepared.principal.credentials, &claims);
     if let Err(mismatch) = &matched
         && mismatch.kind == MismatchKind::Issuer
     {
-        return Err(mismatch_error(mismatch.kind, &mismatch.diagnosis));
+        return Err(mismatch_error(
+            mismatch.kind,
+            &mismatch.diagnosis,
+            mismatch.closest.clone(),
+        ));
     }
     let validation = Validation {
         leeway_seconds: ASSERTION_SKEW_SECONDS,
@@ -273,7 +279,7 @@ pub fn finish(verified: Verified<'_, '_>, now: i64) -> Result<Grant, EntraError>
     }
     let credential = match matched {
         Ok(fic) => fic.name.clone(),
-        Err(mismatch) => return Err(mismatch_error(mismatch.kind, &mismatch.diagnosis)),
+        Err(mismatch) => return Err(mismatch_error(mismatch.kind, &mismatch.diagnosis, mismatch.closest)),
     };
     let resource = resource_of(&prepared.requested, prepared.endpoint)?;
     Ok(Grant {

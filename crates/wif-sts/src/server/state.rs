@@ -33,6 +33,8 @@ pub struct StsState {
     pub own_keys: wif_jose::JwkSet,
     /// What "now" is: assertions' time windows, issued tokens, error timestamps.
     pub clock: Arc<dyn Clock>,
+    /// The last token exchanges and the live feed of new ones (the operator's console).
+    pub journal: crate::journal::Journal,
 }
 
 impl std::fmt::Debug for StsState {
@@ -93,6 +95,7 @@ impl StsState {
             metrics: StsMetrics::new(registry),
             public_url: std::sync::RwLock::new(public_url),
             clock,
+            journal: crate::journal::Journal::default(),
         }))
     }
 }

@@ -18,6 +18,7 @@ use super::respond::{RequestIds, correlation_id, error_response, json_response};
 use super::state::{Shared, StsState};
 use crate::errors::EntraError;
 use crate::exchange::{self, Endpoint, Form};
+use crate::journal::{Outcome, Seen};
 use crate::tokens;
 
 /// Largest token request body read (a projected token is about 1 KiB; 16 KiB is our cap).
@@ -75,9 +76,22 @@ async fn token(
     };
     // Values from the request are logged with `?` (quoted, escaped): a tenant segment with a
     // newline cannot forge a log line.
-    let (outcome, response) = match run_exchange(&state, &request, body).await {
-        Ok((response, client)) => {
-            tracing::info!(tenant = ?tenant, client_id = ?client, endpoint = endpoint_label, "token issued");
+    let mut seen = Seen {
+        tenant: crate::journal::cut(&tenant),
+        endpoint: endpoint_label,
+        ..Seen::default()
+    };
+    let (outcome, response) = match run_exchange(&state, &request, body, &mut seen).await {
+        Ok((response, grant)) => {
+            tracing::info!(tenant = ?tenant, client_id = ?grant.principal.client_id, endpoint = endpoint_label, "token issued");
+            state.journal.record(
+                seen,
+                state.clock.now_s(),
+                Outcome::Issued {
+                    credential: grant.credential,
+                    resource: grant.resource,
+                },
+            );
             ("issued".to_owned(), response)
         }
         Err((error, correlation)) => {
@@ -91,6 +105,22 @@ async fn token(
                 correlation_id = ?correlation,
                 "token request refused: AADSTS{}",
                 error.code
+            );
+            let diagnosis = match (&error.diagnosis, &error.log_detail) {
+                (Some(d), Some(detail)) => Some(format!("{d} ({detail})")),
+                (d, detail) => d.clone().or_else(|| detail.clone()),
+            };
+            state.journal.record(
+                seen,
+                state.clock.now_s(),
+                Outcome::Refused {
+                    status: error.status,
+                    error: error.error.to_owned(),
+                    code: error.code,
+                    message: error.message.clone(),
+                    diagnosis,
+                    closest_credential: error.closest_credential.clone(),
+                },
             );
             (
                 format!("AADSTS{}", error.code),
@@ -128,7 +158,8 @@ async fn run_exchange(
     state: &StsState,
     request: &TokenRequest<'_>,
     body: Body,
-) -> Result<(Response, String), (EntraError, String)> {
+    seen: &mut Seen,
+) -> Result<(Response, exchange::Grant), (EntraError, String)> {
     let (headers, uri, ids) = (request.headers, request.uri, request.ids);
     if request.method != Method::POST {
         return Err((EntraError::post_only(), correlation_id(headers, uri, None, ids)));
@@ -143,6 +174,12 @@ async fn run_exchange(
         }
     };
     let form = Form::parse(&bytes);
+    if let Some(form) = &form {
+        seen.client_id = form.get("client_id").map(crate::journal::cut);
+        if let Some(assertion) = form.get("client_assertion") {
+            seen.read_assertion(assertion);
+        }
+    }
     let correlation = correlation_id(headers, uri, form.as_ref(), ids);
     let fail = |e: EntraError| (e, correlation.clone());
     let form = form.ok_or_else(|| {
@@ -204,5 +241,5 @@ async fn run_exchange(
             ("x-ms-request-id", ids.trace.clone()),
         ],
     );
-    Ok((response, grant.principal.client_id))
+    Ok((response, grant))
 }

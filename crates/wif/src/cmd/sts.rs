@@ -1,6 +1,7 @@
 //! `wif sts`: the local Entra ID token endpoint. Real SDKs get tokens from it with
 //! `AZURE_AUTHORITY_HOST=https://127.0.0.1:PORT` and its CA trusted.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -65,6 +66,10 @@ pub struct StsArgs {
     /// for the rest; any other host is refused.
     #[arg(long, value_name = "ADDR")]
     pub vault_proxy_addr: Option<SocketAddr>,
+    /// Serve the web console under /_console/ (--addr must be a loopback address) and print a
+    /// one-time login link on a second line of standard output.
+    #[arg(long)]
+    pub console: bool,
 }
 
 fn base_dir(path: &std::path::Path) -> PathBuf {
@@ -102,6 +107,18 @@ pub fn run(args: &StsArgs) -> Result<()> {
     if args.production_names {
         plane = plane.production_names();
     }
+    let console = if args.console {
+        anyhow::ensure!(
+            args.addr.ip().is_loopback(),
+            "--console: the console is for this machine only, and --addr {} is not a loopback address",
+            args.addr
+        );
+        let console = wif_console::Console::new(wif_console::Console::random_secret()?);
+        plane = plane.beside(console.beside());
+        Some(console.keys())
+    } else {
+        None
+    };
     let suffix = plane.vault_dns_suffix().to_owned();
     let storage = plane.storage_suffix().to_owned();
     let tenants = directory.tenants.len();
@@ -140,6 +157,17 @@ pub fn run(args: &StsArgs) -> Result<()> {
             bound.state.public_url(),
             service.health_address
         );
+        if let Some(keys) = console {
+            let token = keys.mint(wif_console::Console::random_nonce()?, wif_core::clock::unix_now());
+            // A reader that took the first line only may have closed the pipe: that is no error.
+            let mut out = std::io::stdout();
+            let _ = writeln!(
+                out,
+                "console (works once, for 10 minutes): https://{}/_console/login?token={token}",
+                service.address
+            );
+            let _ = out.flush();
+        }
         tracing::info!(address = %service.address, tenants, "sts serving");
         service.serve(shutdown_signal()).await;
         Ok(())

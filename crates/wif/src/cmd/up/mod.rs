@@ -26,6 +26,7 @@ use running::{Running, Source};
 use state::{State, lock};
 
 mod config;
+mod console;
 mod output;
 mod running;
 mod state;
@@ -80,6 +81,10 @@ pub struct UpArgs {
     /// wif up's choice.
     #[arg(long)]
     pub production_names: bool,
+    /// Print a new one-time login link to the web console of the wif up running on the
+    /// state directory, and exit (each link works once, for 10 minutes).
+    #[arg(long, conflicts_with_all = ["print_env", "print_az_setup"])]
+    pub console_link: bool,
 }
 
 /// Runs `wif up`.
@@ -89,6 +94,9 @@ pub fn run(args: &UpArgs) -> Result<()> {
         None => state::default_dir()?,
     };
     state::prepare_dir(&dir)?;
+    if args.console_link {
+        return console::print_link(&dir);
+    }
     let given = args.config.as_deref().map(read_config).transpose()?;
     if args.print_env || args.print_az_setup {
         return print(args, &dir, given);
@@ -258,6 +266,10 @@ async fn serve(
             wif_core::cloud::public::LOGIN_URL.to_owned()
         }
     };
+    // The console answers on the emulator's own loopback address, whatever names it answers by.
+    let console = console::start(&state.dir, &state.sts_url())?;
+    let console_keys = console.keys();
+    plane = plane.beside(console.beside());
     let (suffix, storage_suffix) = (plane.vault_dns_suffix().to_owned(), plane.storage_suffix().to_owned());
     let emulator = Emulator::new(parsed)
         .signing_key(state.sts_key()?)
@@ -317,6 +329,7 @@ async fn serve(
         naming,
         command: output::same_up(args.state_dir.as_deref(), args.config.as_deref()),
         service_account: args.service_account.as_deref(),
+        console_link: console::link(&console_keys, &state.sts_url())?,
     };
     print!("{}", ready.text());
     wif_server::shutdown_signal().await;

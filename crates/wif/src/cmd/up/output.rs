@@ -276,6 +276,8 @@ pub struct Ready<'a> {
     pub service_account: Option<&'a str>,
     /// The names the plane answers by.
     pub naming: Naming,
+    /// A one-time login link to the web console.
+    pub console_link: String,
 }
 
 impl Ready<'_> {
@@ -338,6 +340,10 @@ impl Ready<'_> {
             "the local Azure plane ({plane}); for azure-cli, paste (or eval \"$({this} --print-az-setup)\"):\n"
         ));
         text.push_str(&az_setup_lines(state, self.account, self.identity, self.naming));
+        text.push_str(&format!(
+            "the web console (works once, for 10 minutes; `{} --console-link` for another): {}\n",
+            self.command, self.console_link
+        ));
         text.push_str("Ctrl-C stops every server.\n");
         text
     }
