@@ -65,10 +65,15 @@ function scenarioSwitch() {
     document.querySelectorAll("[data-scenario]").forEach(function (el) {
       el.hidden = el.dataset.scenario !== (kubernetes ? "kubernetes" : "other");
     });
+    const label = document.getElementById("issuer-label");
+    if (label) label.textContent = kubernetes ? label.dataset.kubernetes : label.dataset.other;
     const ns = document.getElementById("namespace");
     const sa = document.getElementById("service_account");
-    const built = document.getElementById("built_subject");
-    if (built && ns && sa) built.value = "system:serviceaccount:" + ns.value.trim() + ":" + sa.value.trim();
+    const subject = document.getElementById("subject");
+    if (subject) {
+      subject.readOnly = kubernetes;
+      if (kubernetes && ns && sa) subject.value = "system:serviceaccount:" + ns.value.trim() + ":" + sa.value.trim();
+    }
   };
   select.addEventListener("change", update);
   ["namespace", "service_account"].forEach(function (id) {

@@ -67,6 +67,7 @@ pub(crate) fn router(plane: Arc<AzureState>, keys: Arc<LoginKeys>) -> Router {
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), session_guard));
     Router::new()
         .route("/_console/login", get(login))
+        .route("/_console/logged-out", get(|| async { pages::logged_out() }))
         .route("/_console/console.css", get(pages::assets::css))
         .route("/_console/console.js", get(pages::assets::js))
         .merge(guarded)
@@ -74,15 +75,20 @@ pub(crate) fn router(plane: Arc<AzureState>, keys: Arc<LoginKeys>) -> Router {
         .with_state(state)
 }
 
-/// The host a request names, without its port.
-fn host_of(request: &Request) -> Option<String> {
-    let authority = request.uri().authority().map(|a| a.as_str().to_owned()).or_else(|| {
+/// The authority a request names: HTTP/2's `:authority`, else `Host`.
+fn authority_of(request: &Request) -> Option<String> {
+    request.uri().authority().map(|a| a.as_str().to_owned()).or_else(|| {
         request
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned)
-    })?;
+    })
+}
+
+/// The host a request names, without its port.
+fn host_of(request: &Request) -> Option<String> {
+    let authority = authority_of(request)?;
     let host = match authority.strip_prefix('[') {
         Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or_default()),
         None => authority.split(':').next().unwrap_or_default().to_owned(),
@@ -91,7 +97,9 @@ fn host_of(request: &Request) -> Option<String> {
 }
 
 /// Answers only for a loopback `Host` (a page reached through another name, or a rebound DNS
-/// name, gets nothing), and puts the console's headers on every answer.
+/// name, gets nothing), and puts the console's headers on every answer. The referrer policy is
+/// `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends `Origin: null` with a
+/// form's POST, which the origin check must refuse.
 async fn loopback_only(request: Request, next: Next) -> Response {
     let loopback = host_of(&request).is_some_and(|h| matches!(h.as_str(), "127.0.0.1" | "localhost" | "[::1]"));
     let mut response = if loopback {
@@ -106,7 +114,7 @@ async fn loopback_only(request: Request, next: Next) -> Response {
             "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::CACHE_CONTROL, "no-store"),
     ] {
@@ -171,10 +179,7 @@ async fn session_guard(State(console): State<Shared>, request: Request, next: Ne
 /// A write whose `Origin` (or `Sec-Fetch-Site`) says it came from another site.
 fn foreign_origin(request: &Request) -> Option<Response> {
     let headers = request.headers();
-    let own = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| format!("https://{h}"));
+    let own = authority_of(request).map(|a| format!("https://{a}"));
     let origin = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok());
     let site = headers.get("sec-fetch-site").and_then(|s| s.to_str().ok());
     let foreign = origin.is_some_and(|o| Some(o) != own.as_deref() && o != "null")
@@ -221,7 +226,7 @@ async fn logout(State(console): State<Shared>, axum::Extension(session): axum::E
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .close(&session.id);
-    let mut response = pages::logged_out();
+    let mut response = Redirect::to("/_console/logged-out").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_static("wif_console=; Path=/_console; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),

@@ -146,39 +146,51 @@ pub(crate) fn credential_form(
         form.stacked method="post" action="/_console/credentials" {
             (csrf(session))
             input type="hidden" name="parent" value=(parent.view.app_id);
-            label for="scenario" {
-                "Federated credential scenario"
+            div.field {
+                label for="scenario" { "Federated credential scenario" }
                 select id="scenario" name="scenario" {
                     option value="kubernetes" selected[kubernetes] { "Kubernetes accessing Azure resources" }
                     option value="other" selected[!kubernetes] { "Other issuer" }
                 }
             }
-            label for="issuer" {
-                span data-scenario="kubernetes" hidden[!kubernetes] { "Cluster issuer URL" }
-                span data-scenario="other" hidden[kubernetes] { "Issuer" }
+            div.field {
+                // One label, its words the scenario's (the script switches them with it).
+                label for="issuer" id="issuer-label" data-kubernetes="Cluster issuer URL" data-other="Issuer" {
+                    @if kubernetes { "Cluster issuer URL" } @else { "Issuer" }
+                }
                 input id="issuer" name="issuer" type="url" value=(form.issuer) autocomplete="off";
             }
             fieldset data-scenario="kubernetes" hidden[!kubernetes] {
                 legend { "Kubernetes" }
-                label for="namespace" { "Namespace" input id="namespace" name="namespace" value=(form.namespace) autocomplete="off"; }
-                label for="service_account" { "Service account" input id="service_account" name="service_account" value=(form.service_account) autocomplete="off"; }
-                label for="built_subject" {
-                    "Subject identifier (built)"
-                    input id="built_subject" readonly value=(form.subject()) aria-describedby="built-hint";
+                div.field {
+                    label for="namespace" { "Namespace" }
+                    input id="namespace" name="namespace" value=(form.namespace) autocomplete="off";
                 }
-                p.hint id="built-hint" { "system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT, as the cluster's tokens say it." }
+                div.field {
+                    label for="service_account" { "Service account" }
+                    input id="service_account" name="service_account" value=(form.service_account) autocomplete="off";
+                }
             }
-            label for="subject" data-scenario="other" hidden[kubernetes] {
-                "Subject identifier"
-                input id="subject" name="subject" value=(form.subject) autocomplete="off";
+            div.field {
+                label for="subject" { "Subject identifier" }
+                // Built from namespace and service account in the Kubernetes scenario (read-only
+                // there, as in the portal), typed for another issuer.
+                input id="subject" name="subject" value=(form.subject()) readonly[kubernetes] autocomplete="off" aria-describedby="subject-hint";
+                p.hint id="subject-hint" data-scenario="kubernetes" hidden[!kubernetes] { "system:serviceaccount:NAMESPACE:SERVICE_ACCOUNT, as the cluster's tokens say it." }
             }
-            label for="name" {
-                "Name"
+            div.field {
+                label for="name" { "Name" }
                 input id="name" name="name" value=(form.name) autocomplete="off" aria-describedby="name-hint";
+                p.hint id="name-hint" { "3 to 120 characters: letters, digits, '-' and '_'; it cannot change later." }
             }
-            p.hint id="name-hint" { "3 to 120 characters: letters, digits, '-' and '_'; it cannot change later." }
-            label for="description" { "Description" textarea id="description" name="description" rows="2" { (form.description) } }
-            label for="audience" { "Audience" input id="audience" name="audience" value=(audience); }
+            div.field {
+                label for="description" { "Description" }
+                textarea id="description" name="description" rows="2" { (form.description) }
+            }
+            div.field {
+                label for="audience" { "Audience" }
+                input id="audience" name="audience" value=(audience);
+            }
             div { button type="submit" { "Add" } " " a href="/_console/identities" { "Cancel" } }
         }
     };

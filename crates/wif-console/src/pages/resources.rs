@@ -41,7 +41,7 @@ pub(crate) fn page(session: &Session, config: &AzureConfig, blobs: &BlobNames) -
                             li {
                                 (secret.name) " · "
                                 a href={ "/_console/resources/secret?vault=" (fragment(&vault.name)) "&name=" (fragment(&secret.name)) }
-                                    aria-label={ "Show the value of " (secret.name) } { "Show value" }
+                                    aria-label={ "Show value of " (secret.name) } { "Show value" }
                             }
                         }
                     }

@@ -95,24 +95,24 @@ pub(crate) fn page(
         }
         form.stacked method="post" action="/_console/roles" aria-labelledby="add" {
             (csrf(session))
-            label for="scope" {
-                "Scope"
+            div.field {
+                label for="scope" { "Scope" }
                 select id="scope" name="scope" {
                     @for scope in &scopes {
                         option value=(scope) selected[*scope == form.scope] { (scope) }
                     }
                 }
             }
-            label for="role" {
-                "Role"
+            div.field {
+                label for="role" { "Role" }
                 select id="role" name="role" {
                     @for role in BUILT_IN_ROLES {
                         option value=(role.role_name) selected[role.role_name == form.role] { (role.role_name) }
                     }
                 }
             }
-            label for="principal" {
-                "Principal"
+            div.field {
+                label for="principal" { "Principal" }
                 select id="principal" name="principal" {
                     @for p in &principals {
                         option value=(p.object_id) selected[p.object_id == form.principal] { (p.display_name) " (" (p.object_id) ")" }
