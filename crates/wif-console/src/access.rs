@@ -129,9 +129,16 @@ impl LoginKeys {
     }
 }
 
+/// The session a request belongs to, as the pages see it: its id and CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub(crate) id: String,
+    pub(crate) csrf: String,
+}
+
 /// An open session.
 #[derive(Debug, Clone)]
-struct Session {
+struct Open {
     csrf: String,
     opened: i64,
     last_seen: i64,
@@ -140,7 +147,7 @@ struct Session {
 /// The open sessions, by id.
 #[derive(Debug, Default)]
 pub struct Sessions {
-    open: HashMap<String, Session>,
+    open: HashMap<String, Open>,
 }
 
 impl Sessions {
@@ -155,7 +162,7 @@ impl Sessions {
         let (id, csrf) = (URL_SAFE_NO_PAD.encode(id), URL_SAFE_NO_PAD.encode(csrf));
         self.open.insert(
             id.clone(),
-            Session {
+            Open {
                 csrf: csrf.clone(),
                 opened: now,
                 last_seen: now,
@@ -184,7 +191,7 @@ impl Sessions {
     }
 }
 
-fn live(session: &Session, now: i64) -> bool {
+fn live(session: &Open, now: i64) -> bool {
     now - session.last_seen <= SESSION_IDLE_S && now - session.opened <= SESSION_LIFETIME_S
 }
 

@@ -27,19 +27,17 @@
 use std::sync::Arc;
 
 pub mod access;
+mod entropy;
 pub mod forms;
 pub mod pages;
 mod server;
 
 use access::LoginKeys;
+pub use entropy::RandomFailed;
+use entropy::random;
 
 /// The path the console is served under.
 pub const PATH: &str = "/_console";
-
-/// Randomness failed (the system's source).
-#[derive(Debug, thiserror::Error)]
-#[error("the system's random source failed")]
-pub struct RandomFailed;
 
 /// The console before it is served: its login keys.
 #[derive(Debug, Clone)]
@@ -78,10 +76,4 @@ impl Console {
             make: Box::new(move |plane| server::router(plane, keys)),
         }
     }
-}
-
-fn random<const N: usize>() -> Result<[u8; N], RandomFailed> {
-    let mut bytes = [0u8; N];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomFailed)?;
-    Ok(bytes)
 }

@@ -19,7 +19,8 @@ use wif_azure::AzureState;
 use wif_azure::graph::CredentialParent;
 use wif_sts::journal::ExchangeRecord;
 
-use crate::access::{LoginKeys, Sessions, same_token};
+use crate::access::{LoginKeys, Session, Sessions, same_token};
+use crate::entropy::random;
 use crate::forms::{CredentialForm, RoleForm};
 use crate::pages;
 
@@ -37,13 +38,6 @@ pub(crate) struct ConsoleState {
 }
 
 type Shared = Arc<ConsoleState>;
-
-/// The session a request belongs to.
-#[derive(Debug, Clone)]
-pub(crate) struct Session {
-    id: String,
-    pub(crate) csrf: String,
-}
 
 pub(crate) fn router(plane: Arc<AzureState>, keys: Arc<LoginKeys>) -> Router {
     let state = Arc::new(ConsoleState {
@@ -203,7 +197,7 @@ async fn login(State(console): State<Shared>, Query(query): Query<LoginQuery>) -
         tracing::warn!(reason = %refused, "console login refused");
         return pages::refused(StatusCode::UNAUTHORIZED, &format!("{refused}: {}", pages::NEW_LINK));
     }
-    let (Ok(id), Ok(csrf)) = (crate::random::<32>(), crate::random::<32>()) else {
+    let (Ok(id), Ok(csrf)) = (random::<32>(), random::<32>()) else {
         return pages::refused(StatusCode::INTERNAL_SERVER_ERROR, "the system's random source failed");
     };
     let (id, _) = console
@@ -360,7 +354,7 @@ async fn add_role(
     let plane = &console.plane;
     let problem = match wif_azure::rbac::role_by_name(&form.role) {
         None => format!("Role '{}' doesn't exist.", form.role),
-        Some(role) => match crate::random::<16>() {
+        Some(role) => match random::<16>() {
             Err(failed) => failed.to_string(),
             Ok(bytes) => {
                 let input = wif_azure::ops::AssignmentInput {

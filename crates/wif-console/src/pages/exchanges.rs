@@ -11,7 +11,7 @@ use serde::Serialize;
 use wif_sts::journal::{ExchangeRecord, Outcome};
 
 use super::{answer, fic_anchor, fragment, frame};
-use crate::server::Session;
+use crate::access::Session;
 
 /// Entra's codes for an assertion no credential matched: issuer (700211), audience (700212),
 /// subject (700213), and subject differing in case only (7002138).

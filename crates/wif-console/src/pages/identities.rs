@@ -9,8 +9,8 @@ use wif_azure::ops::PrincipalView;
 use wif_core::fic::FederatedCredential;
 
 use super::{answer, csrf, fic_anchor, frame, parent_anchor};
+use crate::access::Session;
 use crate::forms::{CredentialForm, DEFAULT_AUDIENCE, Scenario};
-use crate::server::Session;
 
 /// One parent of credentials as the page shows it.
 struct Parent<'c> {

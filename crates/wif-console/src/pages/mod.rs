@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
-use crate::server::Session;
+use crate::access::Session;
 
 pub mod assets;
 pub mod exchanges;

@@ -6,7 +6,7 @@ use maud::html;
 use wif_azure::AzureConfig;
 
 use super::{answer, frame};
-use crate::server::Session;
+use crate::access::Session;
 
 /// `/_console/`.
 pub(crate) fn page(session: &Session, config: &AzureConfig, recorded: usize) -> Response {

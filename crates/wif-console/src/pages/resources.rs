@@ -9,7 +9,7 @@ use maud::html;
 use wif_azure::AzureConfig;
 
 use super::{answer, fragment, frame};
-use crate::server::Session;
+use crate::access::Session;
 
 /// Each storage account's containers and blob names, or why they could not be read.
 pub(crate) type BlobNames = BTreeMap<String, Result<Vec<(String, Vec<String>)>, String>>;

@@ -10,8 +10,8 @@ use wif_azure::AzureConfig;
 use wif_azure::rbac::{BUILT_IN_ROLES, role_by_id};
 
 use super::{answer, csrf, frame};
+use crate::access::Session;
 use crate::forms::RoleForm;
-use crate::server::Session;
 
 /// Every scope an assignment can name here: subscriptions, resource groups, and the
 /// resources in them (vaults, storage accounts, identities, clusters).

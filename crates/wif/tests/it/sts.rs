@@ -236,3 +236,95 @@ fn token_get_names_every_missing_input_at_once_and_takes_the_tenant_from_the_env
         "wif: missing: the projected token (--token-file or AZURE_FEDERATED_TOKEN_FILE)"
     );
 }
+
+/// `wif sts --console`: a second banner line with a one-time login link that opens a session
+/// (the page names the directory's tenant) and works once; not on an address other than
+/// loopback.
+#[tokio::test]
+async fn the_console_link_of_wif_sts_opens_a_session_once_and_only_on_loopback() {
+    let dir = std::env::temp_dir().join(format!("wif-it-sts-console-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("directory.yaml"),
+        format!("tenants: [{{tenantId: {TENANT}}}]\n"),
+    )
+    .unwrap();
+    let ca = dir.join("ca.pem");
+    let args = |addr: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_wif"));
+        command
+            .current_dir(&dir)
+            .args([
+                "sts",
+                "--config",
+                "directory.yaml",
+                "--console",
+                "--addr",
+                addr,
+                "--health-addr",
+                "127.0.0.1:0",
+            ])
+            .arg("--self-signed-ca-out")
+            .arg(&ca)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    };
+    let refused = args("0.0.0.0:0").output().unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--console: the console is for this machine only"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let mut child = args("127.0.0.1:0").spawn().unwrap();
+    let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+    let (mut banner, mut console) = (String::new(), String::new());
+    std::io::BufRead::read_line(&mut reader, &mut banner).unwrap();
+    std::io::BufRead::read_line(&mut reader, &mut console).unwrap();
+    let base = banner_field(&banner, "listening on ");
+    let link = console
+        .split_whitespace()
+        .find(|w| w.contains("/_console/login?token="))
+        .unwrap_or_else(|| panic!("no link in {console:?}"))
+        .to_owned();
+    assert!(
+        link.starts_with(&format!("{base}/_console/login?token=")),
+        "{link} {base}"
+    );
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&ca).unwrap()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .build()
+        .unwrap();
+    let page = client.get(format!("{base}/_console/")).send().await.unwrap();
+    assert_eq!(page.status(), 401);
+    let login = client.get(&link).send().await.unwrap();
+    assert_eq!(login.status(), 303);
+    let cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = client
+        .get(format!("{base}/_console/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains(TENANT));
+    assert_eq!(
+        client.get(&link).send().await.unwrap().status(),
+        401,
+        "a link works once"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
