@@ -32,7 +32,13 @@ function addRow(body, r) {
   cell(row, "Tenant", r.tenant, "id");
   cell(row, "Client", r.client_id, "id");
   cell(row, "Issuer", r.issuer);
-  cell(row, "Subject", r.subject);
+  const subject = cell(row, "Subject", r.subject);
+  if (!r.verified && r.subject) {
+    const mark = document.createElement("span");
+    mark.className = "hint";
+    mark.textContent = " (unverified)";
+    subject.appendChild(mark);
+  }
   cell(row, "Audience", r.audience);
   cell(row, "Outcome", r.outcome_label, "outcome");
   const why = cell(row, "Diagnosis", r.diagnosis);

@@ -28,6 +28,8 @@ use crate::pages;
 pub const COOKIE: &str = "wif_console";
 /// The largest form body read.
 const MAX_FORM_BYTES: usize = 64 * 1024;
+/// How long one live-feed stream lasts before the browser reconnects.
+const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What the handlers share.
 #[derive(Debug)]
@@ -80,14 +82,19 @@ fn authority_of(request: &Request) -> Option<String> {
     })
 }
 
-/// The host a request names, without its port.
-fn host_of(request: &Request) -> Option<String> {
-    let authority = authority_of(request)?;
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => format!("[{}]", v6.split(']').next().unwrap_or_default()),
-        None => authority.split(':').next().unwrap_or_default().to_owned(),
+/// Whether the authority names this machine: `localhost`, or a loopback address (127/8, ::1).
+fn is_loopback_authority(authority: &str) -> bool {
+    let Ok(authority) = authority.parse::<axum::http::uri::Authority>() else {
+        return false;
     };
-    Some(host.to_ascii_lowercase())
+    let host = authority.host();
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Answers only for a loopback `Host` (a page reached through another name, or a rebound DNS
@@ -95,7 +102,7 @@ fn host_of(request: &Request) -> Option<String> {
 /// `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends `Origin: null` with a
 /// form's POST, which the origin check must refuse.
 async fn loopback_only(request: Request, next: Next) -> Response {
-    let loopback = host_of(&request).is_some_and(|h| matches!(h.as_str(), "127.0.0.1" | "localhost" | "[::1]"));
+    let loopback = authority_of(&request).is_some_and(|a| is_loopback_authority(&a));
     let mut response = if loopback {
         next.run(request).await
     } else {
@@ -497,7 +504,14 @@ async fn exchange_events(
             }
         }
     });
-    Sse::new(futures_util::StreamExt::chain(replayed, live)).keep_alive(KeepAlive::default())
+    // A stream lasts a minute: the browser reconnects (with `Last-Event-ID`, so nothing is
+    // missed) through the session guard again, so a closed or expired session stops
+    // receiving, and a stopping server is not kept waiting by an open page.
+    let bounded = futures_util::StreamExt::take_until(
+        futures_util::StreamExt::chain(replayed, live),
+        tokio::time::sleep(STREAM_LIFETIME),
+    );
+    Sse::new(bounded).keep_alive(KeepAlive::default())
 }
 
 fn event(record: &ExchangeRecord) -> Event {
@@ -511,3 +525,34 @@ fn event(record: &ExchangeRecord) -> Event {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod host_tests {
+    use super::is_loopback_authority;
+
+    #[test]
+    fn only_this_machines_names_are_loopback() {
+        for this in [
+            "127.0.0.1:8443",
+            "127.0.0.2",
+            "localhost:1",
+            "LOCALHOST",
+            "[::1]:5",
+            "[::1]",
+        ] {
+            assert!(is_loopback_authority(this), "{this}");
+        }
+        for other in [
+            "example.com",
+            "127.0.0.1.nip.io",
+            "login.microsoftonline.com:443",
+            "10.0.0.1:8443",
+            "[::2]:1",
+            "127.0.0.1:1@evil",
+            "",
+            "[::1",
+        ] {
+            assert!(!is_loopback_authority(other), "{other}");
+        }
+    }
+}

@@ -310,6 +310,11 @@ impl Connection {
                     if !draining {
                         draining = true;
                         conn.as_mut().graceful_shutdown();
+                        // No request in flight: only a streamed answer (a live feed) can be
+                        // holding the connection, and it gets the close grace, not the drain.
+                        if closing_since.is_none() && activity.idle_deadline(&self.limits).is_some() {
+                            closing_since = Some(Instant::now());
+                        }
                     }
                 }
             }

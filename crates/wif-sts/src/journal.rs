@@ -26,6 +26,8 @@ use tokio::sync::broadcast;
 pub const JOURNAL_CAPACITY: usize = 200;
 /// The longest text kept of any field taken from a request (a claim, a client id).
 pub const MAX_FIELD_CHARS: usize = 600;
+/// The longest message or diagnosis kept (an oversized claim is quoted in them).
+pub const MAX_TEXT_CHARS: usize = 4_000;
 /// How many records a slow live reader may fall behind before it skips ahead.
 const LIVE_BACKLOG: usize = 64;
 
@@ -44,6 +46,9 @@ pub struct Seen {
     pub subject: Option<String>,
     /// The assertion's `aud` values.
     pub audiences: Vec<String>,
+    /// Whether the assertion's signature verified with a trusted issuer's key: until then its
+    /// claims are whatever the caller typed, and nothing may be built from them.
+    pub verified: bool,
 }
 
 impl Seen {
@@ -154,7 +159,12 @@ impl Journal {
 
 /// `text` cut to [`MAX_FIELD_CHARS`] characters (on a character boundary).
 pub fn cut(text: &str) -> String {
-    match text.char_indices().nth(MAX_FIELD_CHARS) {
+    cut_to(text, MAX_FIELD_CHARS)
+}
+
+/// `text` cut to `max` characters (on a character boundary), marked with `…` when cut.
+pub fn cut_to(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
     }

@@ -34,6 +34,8 @@ pub struct Row {
     pub subject: String,
     /// The assertion's audiences.
     pub audience: String,
+    /// Whether the assertion's signature verified (else its claims are the caller's words).
+    pub verified: bool,
     /// `issued` or `refused`.
     pub outcome: &'static str,
     /// `issued`, or `AADSTS<code>`.
@@ -72,8 +74,15 @@ impl Row {
                     .map(|name| format!("/_console/identities#{}", fragment(&fic_anchor(&client, name))));
                 // Only a refusal about the credentials (no issuer, audience or subject matched)
                 // is fixed by adding one.
+                // And only from claims a trusted key signed: an unverified assertion's issuer
+                // and subject are a caller's words, and a credential made from them would let
+                // that caller in.
                 let about_credentials = CREDENTIAL_CODES.contains(code);
-                let add = (about_credentials && !client.is_empty() && seen.subject.is_some()).then(|| {
+                let whole_subject = seen
+                    .subject
+                    .as_deref()
+                    .is_some_and(|s| s.chars().count() <= wif_sts::journal::MAX_FIELD_CHARS);
+                let add = (about_credentials && seen.verified && !client.is_empty() && whole_subject).then(|| {
                     format!(
                         "/_console/credentials/new?parent={}&issuer={}&subject={}",
                         fragment(&client),
@@ -98,6 +107,7 @@ impl Row {
             issuer: seen.issuer.clone().unwrap_or_default(),
             subject: seen.subject.clone().unwrap_or_default(),
             audience: seen.audiences.join(", "),
+            verified: seen.verified,
             outcome,
             outcome_label,
             diagnosis,
@@ -114,7 +124,10 @@ fn row(row: &Row) -> Markup {
             td.id data-label="Tenant" { (row.tenant) }
             td.id data-label="Client" { (row.client_id) }
             td data-label="Issuer" { (row.issuer) }
-            td data-label="Subject" { (row.subject) }
+            td data-label="Subject" {
+                (row.subject)
+                @if !row.verified && !row.subject.is_empty() { " " span.hint { "(unverified)" } }
+            }
             td data-label="Audience" { (row.audience) }
             td.outcome data-label="Outcome" { (row.outcome_label) }
             td data-label="Diagnosis" {
@@ -147,4 +160,56 @@ pub(crate) fn page(session: &Session, records: &[Arc<ExchangeRecord>]) -> Respon
         StatusCode::OK,
         frame(Some(session), "Token exchanges", "Token exchanges", content),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use wif_sts::journal::{Journal, Seen};
+
+    use super::*;
+
+    fn refused(code: u32, verified: bool, subject: &str) -> Row {
+        let journal = Journal::default();
+        let seen = Seen {
+            tenant: "t".into(),
+            endpoint: "v2",
+            client_id: Some("c".into()),
+            issuer: Some("https://evil.example/".into()),
+            subject: Some(subject.into()),
+            audiences: vec!["api://AzureADTokenExchange".into()],
+            verified,
+        };
+        let outcome = Outcome::Refused {
+            status: 400,
+            error: "invalid_request".into(),
+            code,
+            message: "m".into(),
+            diagnosis: None,
+            closest_credential: (code == 700_213).then(|| "app-typo".to_owned()),
+        };
+        journal.record(seen, 0, outcome);
+        Row::of(&journal.recent()[0])
+    }
+
+    #[test]
+    fn only_a_verified_assertion_offers_the_credential_it_needs() {
+        let sub = "system:serviceaccount:prod:app";
+        let row = refused(700_213, true, sub);
+        assert_eq!(
+            row.add_href.as_deref(),
+            Some(
+                "/_console/credentials/new?parent=c&issuer=https%3A%2F%2Fevil.example%2F&subject=system%3Aserviceaccount%3Aprod%3Aapp"
+            )
+        );
+        assert_eq!(row.fix_href.as_deref(), Some("/_console/identities#fic-c-app-typo"));
+        // A caller's unverified claims: no form prefilled from them, and the page says so.
+        let planted = refused(700_211, false, sub);
+        assert_eq!(planted.add_href, None);
+        assert!(!planted.verified);
+        // Not about credentials (no such application): nothing to add.
+        assert_eq!(refused(700_016, true, sub).add_href, None);
+        // A subject cut short is not the token's.
+        let long = "s".repeat(wif_sts::journal::MAX_FIELD_CHARS + 1);
+        assert_eq!(refused(700_213, true, &long).add_href, None);
+    }
 }

@@ -37,6 +37,17 @@ fn router() -> Router {
             "/echo",
             post(|body: axum::body::Bytes| async move { format!("{} bytes", body.len()) }),
         )
+        // An answer that never ends, as a live feed's.
+        .route(
+            "/stream",
+            get(|| async {
+                let ticks = futures_util::stream::unfold((), |()| async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Some((Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"tick\n")), ()))
+                });
+                axum::body::Body::from_stream(ticks)
+            }),
+        )
         // Answers before reading the body, as a refusal for a missing token does.
         .route("/refuse", post(|| async { (StatusCode::UNAUTHORIZED, "no token") }))
 }
@@ -328,6 +339,34 @@ async fn shutdown_ends_idle_connections_and_returns() {
         .await
         .expect("drained");
     read_until_closed(&mut idle).await;
+    assert_eq!(metrics.open_count(), 0);
+}
+
+#[tokio::test]
+async fn a_streamed_answer_gets_the_close_grace_not_the_whole_drain() {
+    let server = start(limits(60_000), None).await;
+    let mut feed = TcpStream::connect(server.address).await.unwrap();
+    feed.write_all(b"GET /stream HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = feed.read(&mut buf).await.unwrap();
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let metrics = server.metrics.clone();
+    // DRAIN_TIMEOUT is 30 s; the close grace, 5 s: a stream must not hold the stop to the former.
+    let started = Instant::now();
+    tokio::time::timeout(DRAIN_TIMEOUT - Duration::from_secs(10), server.stop())
+        .await
+        .expect("stopped within the close grace, not the drain");
+    assert!(
+        started.elapsed() >= CLOSE_GRACE - Duration::from_millis(500),
+        "the stream had its grace"
+    );
+    read_until_closed(&mut feed).await;
     assert_eq!(metrics.open_count(), 0);
 }
 

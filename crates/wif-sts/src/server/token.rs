@@ -117,8 +117,8 @@ async fn token(
                     status: error.status,
                     error: error.error.to_owned(),
                     code: error.code,
-                    message: error.message.clone(),
-                    diagnosis,
+                    message: crate::journal::cut_to(&error.message, crate::journal::MAX_TEXT_CHARS),
+                    diagnosis: diagnosis.map(|d| crate::journal::cut_to(&d, crate::journal::MAX_TEXT_CHARS)),
                     closest_credential: error.closest_credential.clone(),
                 },
             );
@@ -217,6 +217,8 @@ async fn run_exchange(
         other => other,
     }
     .map_err(|e| fail(exchange::signature_error(&prepared, &e)))?;
+    // Its claims are now the signer's, not whatever a caller typed.
+    seen.verified = true;
     let grant = exchange::finish(verified, state.clock.now_s()).map_err(fail)?;
     let issued = tokens::mint(
         &grant,

@@ -113,6 +113,13 @@ pub fn run(args: &StsArgs) -> Result<()> {
             "--console: the console is for this machine only, and --addr {} is not a loopback address",
             args.addr
         );
+        // The CONNECT front serves the same routes: it must not bring the console off loopback.
+        if let Some(proxy) = args.vault_proxy_addr {
+            anyhow::ensure!(
+                proxy.ip().is_loopback(),
+                "--console: the console is for this machine only, and --vault-proxy-addr {proxy} (which serves the same routes) is not a loopback address"
+            );
+        }
         let console = wif_console::Console::new(wif_console::Console::random_secret()?);
         plane = plane.beside(console.beside());
         Some(console.keys())

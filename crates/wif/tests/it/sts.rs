@@ -279,6 +279,18 @@ async fn the_console_link_of_wif_sts_opens_a_session_once_and_only_on_loopback()
         String::from_utf8_lossy(&refused.stderr)
     );
 
+    let front_elsewhere = args("127.0.0.1:0")
+        .args(["--vault-proxy-addr", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!front_elsewhere.status.success());
+    assert!(
+        String::from_utf8_lossy(&front_elsewhere.stderr)
+            .contains("--vault-proxy-addr 0.0.0.0:0 (which serves the same routes)"),
+        "{}",
+        String::from_utf8_lossy(&front_elsewhere.stderr)
+    );
+
     let mut child = args("127.0.0.1:0").spawn().unwrap();
     let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
     let (mut banner, mut console) = (String::new(), String::new());
