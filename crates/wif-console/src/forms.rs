@@ -85,7 +85,7 @@ impl CredentialForm {
             Some((namespace, name)) => {
                 form.namespace = namespace.to_owned();
                 form.service_account = name.to_owned();
-                form.name = suggested_name(name, namespace);
+                form.name = wif_core::fic::name_for_service_account(namespace, name);
             }
             None if !subject.is_empty() => {
                 form.scenario = Scenario::Other;
@@ -151,22 +151,6 @@ impl CredentialForm {
 pub fn service_account_of(subject: &str) -> Option<(&str, &str)> {
     let (namespace, name) = subject.strip_prefix(SA_PREFIX)?.split_once(':')?;
     (!namespace.is_empty() && !name.is_empty() && !name.contains(':')).then_some((namespace, name))
-}
-
-/// A name Entra accepts for a credential of service account `name` in `namespace`: letters,
-/// digits, '-' and '_', at most 120 characters.
-fn suggested_name(name: &str, namespace: &str) -> String {
-    format!("{name}-{namespace}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(120)
-        .collect()
 }
 
 /// The "Add role assignment" form.
@@ -245,7 +229,7 @@ mod tests {
             (form.namespace.as_str(), form.service_account.as_str()),
             ("prod", "web.app")
         );
-        assert_eq!(form.name, "web-app-prod");
+        assert_eq!(form.name, "prod-web-app");
         assert_eq!(form.scenario, Scenario::Kubernetes);
         let other = CredentialForm::prefilled("c", "https://i/", "repo:org/app");
         assert_eq!(

@@ -2,8 +2,6 @@
 //! cookie, CSRF and origin on writes), the security headers of every answer, and the handlers,
 //! each reading the plane's state, calling one operation, and rendering a page.
 
-use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
@@ -11,35 +9,27 @@ use axum::body::Body;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use futures_util::Stream;
 use wif_azure::AzureState;
-use wif_azure::graph::CredentialParent;
-use wif_sts::journal::ExchangeRecord;
 
-use crate::access::{LoginKeys, Session, Sessions, same_token};
+use crate::access::{LoginKeys, Session, same_token};
 use crate::entropy::random;
-use crate::forms::{CredentialForm, RoleForm};
 use crate::pages;
+
+mod shared;
+mod views;
+mod writes;
+
+use shared::{ConsoleState, Shared};
+
+use views::{exchange_events, exchanges, identities, new_credential, overview, resources, roles, secret_value};
+use writes::{add_credential, add_role, delete_credential};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "wif_console";
 /// The largest form body read.
 const MAX_FORM_BYTES: usize = 64 * 1024;
-/// How long one live-feed stream lasts before the browser reconnects.
-const STREAM_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// What the handlers share.
-#[derive(Debug)]
-pub(crate) struct ConsoleState {
-    pub(crate) plane: Arc<AzureState>,
-    keys: Arc<LoginKeys>,
-    sessions: Mutex<Sessions>,
-}
-
-type Shared = Arc<ConsoleState>;
 
 pub(crate) fn router(plane: Arc<AzureState>, keys: Arc<LoginKeys>) -> Router {
     let state = Arc::new(ConsoleState {
@@ -233,294 +223,6 @@ async fn logout(State(console): State<Shared>, axum::Extension(session): axum::E
         HeaderValue::from_static("wif_console=; Path=/_console; HttpOnly; Secure; SameSite=Strict; Max-Age=0"),
     );
     response
-}
-
-async fn overview(State(console): State<Shared>, axum::Extension(session): axum::Extension<Session>) -> Response {
-    let recorded = console.plane.emulator.journal.recent().len();
-    let config = console.plane.store.config.lock().await;
-    pages::overview::page(&session, &config, recorded)
-}
-
-async fn identities(State(console): State<Shared>, axum::Extension(session): axum::Extension<Session>) -> Response {
-    let config = console.plane.store.config.lock().await;
-    pages::identities::page(&session, &config)
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct NewCredentialQuery {
-    parent: String,
-    issuer: String,
-    subject: String,
-}
-
-async fn new_credential(
-    State(console): State<Shared>,
-    axum::Extension(session): axum::Extension<Session>,
-    Query(query): Query<NewCredentialQuery>,
-) -> Response {
-    let mut form = CredentialForm::prefilled(&query.parent, &query.issuer, &query.subject);
-    let config = console.plane.store.config.lock().await;
-    if form.issuer.is_empty() {
-        // The issuer the directory trusts already, when there is one: the portal's users paste it.
-        form.issuer = config.issuers.first().map(|i| i.issuer.clone()).unwrap_or_default();
-    }
-    pages::identities::credential_form(&session, &config, &form, None, StatusCode::OK)
-}
-
-/// Which parent a client id names, and its kind.
-fn parent_of(config: &wif_azure::AzureConfig, client_id: &str) -> Option<CredentialParent> {
-    config.tenants.iter().find_map(|t| {
-        if t.applications.iter().any(|a| a.app_id.eq_ignore_ascii_case(client_id)) {
-            Some(CredentialParent::Application)
-        } else if t
-            .user_assigned_identities
-            .iter()
-            .any(|m| m.client_id.eq_ignore_ascii_case(client_id))
-        {
-            Some(CredentialParent::Identity)
-        } else {
-            None
-        }
-    })
-}
-
-async fn add_credential(
-    State(console): State<Shared>,
-    axum::Extension(session): axum::Extension<Session>,
-    axum::Form(form): axum::Form<CredentialForm>,
-) -> Response {
-    let parent = {
-        let config = console.plane.store.config.lock().await;
-        parent_of(&config, &form.parent)
-    };
-    let Some(parent) = parent else {
-        return pages::refused(
-            StatusCode::NOT_FOUND,
-            "no app registration or identity has this client id",
-        );
-    };
-    let problem = match form.credential() {
-        Err(problem) => problem.to_string(),
-        Ok(fic) => {
-            let name = fic.name.clone();
-            match wif_azure::graph::add_as_operator(&console.plane, parent, &form.parent, fic).await {
-                Ok(()) => {
-                    tracing::info!(parent = %form.parent, credential = %name, "console: federated credential added");
-                    let anchor = pages::fic_anchor(&form.parent, &name);
-                    return Redirect::to(&format!("/_console/identities#{}", pages::fragment(&anchor))).into_response();
-                }
-                Err(refused) => refused.message().to_owned(),
-            }
-        }
-    };
-    let config = console.plane.store.config.lock().await;
-    pages::identities::credential_form(&session, &config, &form, Some(&problem), StatusCode::BAD_REQUEST)
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct DeleteCredential {
-    parent: String,
-    name: String,
-}
-
-async fn delete_credential(State(console): State<Shared>, axum::Form(form): axum::Form<DeleteCredential>) -> Response {
-    let parent = {
-        let config = console.plane.store.config.lock().await;
-        parent_of(&config, &form.parent)
-    };
-    let Some(parent) = parent else {
-        return pages::refused(
-            StatusCode::NOT_FOUND,
-            "no app registration or identity has this client id",
-        );
-    };
-    match wif_azure::graph::remove_as_operator(&console.plane, parent, &form.parent, &form.name).await {
-        Ok(()) => {
-            tracing::info!(parent = %form.parent, credential = %form.name, "console: federated credential removed");
-            Redirect::to("/_console/identities").into_response()
-        }
-        Err(refused) => pages::refused(
-            StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::BAD_REQUEST),
-            refused.message(),
-        ),
-    }
-}
-
-async fn roles(State(console): State<Shared>, axum::Extension(session): axum::Extension<Session>) -> Response {
-    let config = console.plane.store.config.lock().await;
-    pages::roles::page(&session, &config, &RoleForm::default(), None, StatusCode::OK)
-}
-
-async fn add_role(
-    State(console): State<Shared>,
-    axum::Extension(session): axum::Extension<Session>,
-    axum::Form(form): axum::Form<RoleForm>,
-) -> Response {
-    let plane = &console.plane;
-    let problem = match wif_azure::rbac::role_by_name(&form.role) {
-        None => format!("Role '{}' doesn't exist.", form.role),
-        Some(role) => match random::<16>() {
-            Err(failed) => failed.to_string(),
-            Ok(bytes) => {
-                let input = wif_azure::ops::AssignmentInput {
-                    scope: form.scope.trim().to_owned(),
-                    name: guid(bytes),
-                    role_definition_id: role.id.to_owned(),
-                    principal_id: form.principal.trim().to_owned(),
-                    principal_type: Some("ServicePrincipal".to_owned()),
-                };
-                let now = wif_core::clock::rfc3339(plane.emulator.clock.now_s());
-                match plane
-                    .store
-                    .change(|c| wif_azure::ops::create_assignment(c, input, now, "wif-console"))
-                    .await
-                {
-                    Ok(created) => {
-                        tracing::info!(scope = %created.scope, role = role.role_name, principal = %created.principal_id, "console: role assigned");
-                        return Redirect::to("/_console/roles").into_response();
-                    }
-                    Err(refused) => refused.message,
-                }
-            }
-        },
-    };
-    let config = plane.store.config.lock().await;
-    pages::roles::page(&session, &config, &form, Some(&problem), StatusCode::BAD_REQUEST)
-}
-
-/// A version-4 GUID from 16 random bytes (a role assignment's name, as azure-cli draws one).
-fn guid(mut bytes: [u8; 16]) -> String {
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-async fn resources(State(console): State<Shared>, axum::Extension(session): axum::Extension<Session>) -> Response {
-    let accounts: Vec<String> = {
-        let config = console.plane.store.config.lock().await;
-        config
-            .subscriptions
-            .iter()
-            .flat_map(|s| &s.resource_groups)
-            .flat_map(|g| &g.storage_accounts)
-            .map(|a| a.name.clone())
-            .collect()
-    };
-    let mut blobs = BTreeMap::new();
-    for account in accounts {
-        let names = match wif_azure::blob::names(&console.plane, &account).await {
-            Ok(names) => names.ok_or_else(|| "gone".to_owned()),
-            Err(error) => Err(wif_core::error_text::error_chain(&error)),
-        };
-        blobs.insert(account, names);
-    }
-    let config = console.plane.store.config.lock().await;
-    pages::resources::page(&session, &config, &blobs)
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct SecretQuery {
-    vault: String,
-    name: String,
-}
-
-async fn secret_value(
-    State(console): State<Shared>,
-    axum::Extension(session): axum::Extension<Session>,
-    Query(query): Query<SecretQuery>,
-) -> Response {
-    let config = console.plane.store.config.lock().await;
-    let value = wif_azure::ops::find_vault(&config, &query.vault)
-        .and_then(|(vault, _)| vault.secrets.get(&query.name, None).ok())
-        .map(|(_, version)| version.value.clone());
-    match value {
-        Some(value) => {
-            tracing::info!(vault = %query.vault, secret = %query.name, "console: a secret's value shown");
-            pages::resources::secret(&session, &query.vault, &query.name, &value)
-        }
-        None => pages::refused(StatusCode::NOT_FOUND, "no such vault or secret"),
-    }
-}
-
-async fn exchanges(State(console): State<Shared>, axum::Extension(session): axum::Extension<Session>) -> Response {
-    let records = console.plane.emulator.journal.recent();
-    pages::exchanges::page(&session, &records)
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(default)]
-struct EventsQuery {
-    after: u64,
-}
-
-/// The exchanges after `after` (or the `Last-Event-ID` a reconnecting browser sends), then
-/// each new one as it is recorded.
-async fn exchange_events(
-    State(console): State<Shared>,
-    headers: HeaderMap,
-    Query(query): Query<EventsQuery>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let last_id = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(0);
-    let after = query.after.max(last_id);
-    // Subscribe first, then replay: nothing recorded in between is missed, and the seq
-    // check drops what the replay already sent.
-    let live = console.plane.emulator.journal.subscribe();
-    let replay: Vec<Arc<ExchangeRecord>> = console
-        .plane
-        .emulator
-        .journal
-        .recent()
-        .into_iter()
-        .filter(|r| r.seq > after)
-        .collect();
-    let sent = replay.last().map_or(after, |r| r.seq);
-    let replayed = futures_util::stream::iter(replay.into_iter().map(|r| Ok(event(&r))));
-    let live = futures_util::stream::unfold((live, sent), |(mut live, sent)| async move {
-        loop {
-            match live.recv().await {
-                Ok(record) if record.seq > sent => {
-                    let seq = record.seq;
-                    return Some((Ok(event(&record)), (live, seq)));
-                }
-                Ok(_) => {}
-                // A reader that fell behind skips ahead; the page's next load shows the rest.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-            }
-        }
-    });
-    // A stream lasts a minute: the browser reconnects (with `Last-Event-ID`, so nothing is
-    // missed) through the session guard again, so a closed or expired session stops
-    // receiving, and a stopping server is not kept waiting by an open page.
-    let bounded = futures_util::StreamExt::take_until(
-        futures_util::StreamExt::chain(replayed, live),
-        tokio::time::sleep(STREAM_LIFETIME),
-    );
-    Sse::new(bounded).keep_alive(KeepAlive::default())
-}
-
-fn event(record: &ExchangeRecord) -> Event {
-    let row = pages::exchanges::Row::of(record);
-    Event::default()
-        .event("exchange")
-        .id(record.seq.to_string())
-        .json_data(&row)
-        .unwrap_or_else(|_| Event::default().event("exchange").data("{}"))
 }
 
 #[cfg(test)]

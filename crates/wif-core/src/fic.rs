@@ -22,6 +22,28 @@ pub struct FederatedCredential {
     pub description: Option<String>,
 }
 
+/// A credential name Entra accepts for the ServiceAccount `namespace`/`name`
+/// (`NAMESPACE-NAME`): letters, digits, '-' and '_', starting with a letter or digit, at most
+/// 120 characters. The portal's form and the migration suggest the same.
+///
+/// ```
+/// assert_eq!(wif_core::fic::name_for_service_account("shop", "orders.api"), "shop-orders-api");
+/// ```
+pub fn name_for_service_account(namespace: &str, name: &str) -> String {
+    let joined: String = format!("{namespace}-{name}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(120)
+        .collect();
+    joined.trim_start_matches(['-', '_']).to_owned()
+}
+
 /// Entra's limit of credentials per application or managed identity.
 pub const MAX_CREDENTIALS_PER_PARENT: usize = 20;
 /// Entra's limit on issuer, subject, audience and description.

@@ -13,6 +13,7 @@ pub mod error_text;
 pub mod fic;
 pub mod line_diff;
 pub mod manifest;
+pub mod migrate;
 pub mod mutation;
 pub mod rules;
 pub mod settings;

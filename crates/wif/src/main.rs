@@ -9,7 +9,7 @@ mod kube_client;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use cmd::{demo, doctor, issuer, jwks, proxy, render, sts, token, up, webhook};
+use cmd::{demo, doctor, issuer, jwks, migrate, proxy, render, sts, token, up, webhook};
 use tracing_subscriber::EnvFilter;
 
 // The servers parse JSON on every request from several threads; glibc's allocator spent a
@@ -47,6 +47,9 @@ enum Command {
     Render(Box<render::RenderArgs>),
     /// Build the JWKS of service-account keys (same output as `azwi jwks`).
     Jwks(jwks::JwksArgs),
+    /// Move workloads to workload identity: from aad-pod-identity (`wif migrate pod-identity`).
+    #[command(subcommand)]
+    Migrate(migrate::MigrateCommand),
     /// OIDC issuer tooling for self-managed clusters: keys, discovery, tokens, serving.
     #[command(subcommand)]
     Issuer(issuer::IssuerCommand),
@@ -177,6 +180,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Render(args) => render::run(args),
         Command::Jwks(args) => jwks::run(args),
+        Command::Migrate(command) => migrate::run(command),
         Command::Issuer(command) => issuer::run(command),
         Command::Sts(args) => sts::run(args),
         Command::Proxy(args) => proxy::run(args),

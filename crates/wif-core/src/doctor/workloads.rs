@@ -162,6 +162,9 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
             template_path: path.join("."),
             labelled: is_opted_in(template),
         };
+        if let Some(leftover) = pod_identity_leftover(object, template, &template_use.template_path) {
+            findings.push(leftover);
+        }
         let workload = Workload {
             object,
             template,
@@ -192,6 +195,29 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
         }
     }
     findings
+}
+
+/// A pod template that still carries aad-pod-identity's binding label. One migrated whose
+/// selector names the label (it cannot change) is left alone: it opts in to the webhook too.
+fn pod_identity_leftover(object: &Object<'_>, template: &Value, template_path: &str) -> Option<Finding> {
+    let label = crate::migrate::BINDING_LABEL;
+    let selector = template.pointer("/metadata/labels")?.get(label)?.as_str()?;
+    let pinned = object
+        .value
+        .pointer("/spec/selector/matchLabels")
+        .and_then(|m| m.get(label))
+        .is_some();
+    if pinned && is_opted_in(template) {
+        return None;
+    }
+    Some(Finding::new(
+        Rule::PodIdentityLeftover,
+        object.reference(),
+        format!(
+            "the pod template ({template_path}) carries aad-pod-identity's label {label}: {selector}, which gives its pods no identity once aad-pod-identity's NMI is gone"
+        ),
+        "wif migrate pod-identity -f (this workload and its AzureIdentity and AzureIdentityBinding objects): a ServiceAccount with the identity's client id, the azure.workload.identity/use label and the federated credential, in place of the label",
+    ))
 }
 
 /// A workload object and its pod template.

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod doctor;
 pub mod issuer;
 pub mod jwks;
+pub mod migrate;
 pub mod proxy;
 pub mod render;
 pub mod service_args;

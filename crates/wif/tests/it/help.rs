@@ -23,6 +23,7 @@ fn every_command_shows_an_example() {
         &["doctor"],
         &["render"],
         &["jwks"],
+        &["migrate", "pod-identity"],
         &["issuer", "keygen"],
         &["issuer", "discovery"],
         &["issuer", "mint"],

@@ -10,6 +10,7 @@ mod fuzz_replay;
 mod help;
 mod hostile;
 mod issuer;
+mod migrate;
 mod proxy;
 mod render;
 mod sts;

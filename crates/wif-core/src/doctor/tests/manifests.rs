@@ -300,3 +300,21 @@ fn one_identity_for_many_workloads_and_a_missing_service_account() {
     let orphan = GOOD.replace("serviceAccountName: api-sa", "serviceAccountName: gone");
     only(&Case::new(&orphan), Rule::ServiceAccountMissing);
 }
+
+#[test]
+fn an_aad_pod_identity_label_is_a_leftover_unless_a_selector_needs_it_after_the_migration() {
+    let leftover = GOOD.replace(
+        "labels: {app: api, azure.workload.identity/use: \"true\"}",
+        "labels: {app: api, azure.workload.identity/use: \"true\", aadpodidbinding: api}",
+    );
+    let finding = only(&Case::new(&leftover), Rule::PodIdentityLeftover);
+    assert_eq!(finding.object.to_string(), "Deployment payments/api");
+    assert!(finding.message.contains("aadpodidbinding: api"), "{}", finding.message);
+    assert!(finding.fix.starts_with("wif migrate pod-identity"), "{}", finding.fix);
+    // Migrated, with the label in the (immutable) selector: it has to stay, and is no finding.
+    let pinned = leftover.replace(
+        "selector: {matchLabels: {app: api}}",
+        "selector: {matchLabels: {app: api, aadpodidbinding: api}}",
+    );
+    assert_eq!(Case::new(&pinned).run(), []);
+}

@@ -1,0 +1,118 @@
+//! `wif migrate pod-identity` as a process, on the fixtures of docs/research: the manifests it
+//! writes are what `wif render` then mutates, the commands are azure-cli's, the report names
+//! what needs a person, and a malformed object stops it with nothing written.
+
+use super::*;
+
+const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../docs/research/pod-identity-migration/fixtures"
+);
+
+#[test]
+fn the_migrated_manifests_render_and_the_commands_create_each_credential() {
+    let dir = std::env::temp_dir().join(format!("wif-it-migrate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (migrated, script) = (dir.join("migrated.yaml"), dir.join("fic.sh"));
+    let output = wif(
+        &[
+            "migrate",
+            "pod-identity",
+            "-f",
+            &format!("{FIXTURES}/identities.yaml"),
+            "-f",
+            &format!("{FIXTURES}/workloads.yaml"),
+            "--issuer-url",
+            "https://oidc.example/issuer/",
+            "--tenant-id",
+            "8f0d6a52-3c2e-4f8b-9d0e-6a1b2c3d4e5f",
+            "-o",
+            migrated.to_str().unwrap(),
+            "--commands",
+            script.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let report = stderr(&output);
+    for line in [
+        "migrated: Deployment shop/orders-api",
+        "migrated: CronJob shop/nightly-report",
+        "migrated: StatefulSet shop/catalog-indexer",
+        "needs a person: Deployment shop/billing-sync is left as it is",
+        "needs a person: identity shop/catalog-writer serves",
+        "3 workload(s) migrated, 3 credential(s) to create, 2 item(s) for a person",
+    ] {
+        assert!(report.contains(line), "{line:?} in {report}");
+    }
+    let commands = std::fs::read_to_string(&script).unwrap();
+    assert_eq!(
+        commands.matches("az identity federated-credential create").count(),
+        3,
+        "{commands}"
+    );
+    assert!(
+        commands.contains("--issuer https://oidc.example/issuer/ --subject system:serviceaccount:shop:orders-api"),
+        "{commands}"
+    );
+
+    // What the migration wrote is what the webhook mutates: the three workloads, nothing else.
+    let rendered = wif(&["render", "-f", migrated.to_str().unwrap()], b"");
+    assert!(rendered.status.success(), "{}", stderr(&rendered));
+    assert!(
+        stderr(&rendered).contains("wif render: 3 of 6 pod templates mutated"),
+        "{}",
+        stderr(&rendered)
+    );
+    let text = stdout(&rendered);
+    assert_eq!(text.matches("name: AZURE_FEDERATED_TOKEN_FILE").count(), 3, "{text}");
+    assert!(text.contains("0b6c1a9e-2f3d-4c5b-8a7e-9d0f1e2a3b4c"));
+
+    // The doctor finds on the result exactly what the migration left to a person, and on the
+    // input every labelled workload.
+    let findings = |file: &str| {
+        let output = wif(
+            &[
+                "doctor",
+                "-f",
+                file,
+                "--tenant-id",
+                "8f0d6a52-3c2e-4f8b-9d0e-6a1b2c3d4e5f",
+            ],
+            b"",
+        );
+        stdout(&output)
+            .lines()
+            .filter(|l| l.starts_with("warning ") || l.starts_with("error "))
+            .map(|l| l.split(" [").next().unwrap_or(l).to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        findings(migrated.to_str().unwrap()),
+        [
+            "warning pod-identity-leftover: Deployment shop/billing-sync",
+            "warning client-id-shared: Identity 3e9a7c21-5b4d-4f60-a1e2-7c8d9e0f1a2b",
+        ]
+    );
+    let before = findings(&format!("{FIXTURES}/workloads.yaml"));
+    assert_eq!(
+        before.iter().filter(|f| f.contains("pod-identity-leftover")).count(),
+        4,
+        "{before:#?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_malformed_object_stops_the_migration_naming_it() {
+    let bad = "apiVersion: aadpodidentity.k8s.io/v1\nkind: AzureIdentity\nmetadata: {name: reader, namespace: shop}\nspec: {type: \"0\", clientID: x}\n";
+    let output = wif(&["migrate", "pod-identity", "-f", "-"], bad.as_bytes());
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    assert!(
+        error.contains("AzureIdentity shop/reader") && error.contains("spec.type must be an integer"),
+        "{error}"
+    );
+    assert!(stdout(&output).is_empty(), "nothing written: {}", stdout(&output));
+}
