@@ -27,6 +27,7 @@ pub enum MigrateCommand {
     "wif migrate pod-identity -f pod-identity.yaml -f app.yaml --issuer-url \"$AKS_OIDC_ISSUER\" > migrated.yaml",
     "kubectl get azureidentities,azureidentitybindings,deploy,sts,cronjob,sa -A -o yaml | wif migrate pod-identity -f - --commands fic.sh",
     "wif migrate pod-identity -f app.yaml --namespaced --proxy-sidecar   # the AKS add-on; SDKs that cannot read a token file",
+    "wif migrate pod-identity -f app.yaml --apply --state-dir ~/.local/share/wif/up   # the credentials in a running wif up",
 ))]
 pub struct PodIdentityArgs {
     /// Manifest streams (multi-document YAML) holding the pod-identity objects and the
@@ -57,6 +58,14 @@ pub struct PodIdentityArgs {
     /// Write the azure-cli commands here (a script) instead of standard error.
     #[arg(long, value_name = "FILE")]
     pub commands: Option<String>,
+    /// Create the federated credentials in the `wif up` running on --state-dir, through its
+    /// Graph as its operator, trusting its local issuer unless --issuer-url names another: the
+    /// identities must be in its directory (same client ids).
+    #[arg(long)]
+    pub apply: bool,
+    /// The running `wif up`'s state directory, for --apply (default: wif up's own).
+    #[arg(long, value_name = "DIR", requires = "apply")]
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs `wif migrate`.
@@ -109,6 +118,20 @@ pub fn commands_script(migration: &Migration, issuer_url: Option<&str>) -> Strin
 
 fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
     let migration = migrate(args)?;
+    if args.apply {
+        let dir = match &args.state_dir {
+            Some(dir) => dir.clone(),
+            None => crate::cmd::up::management::default_dir()?,
+        };
+        let management = crate::cmd::up::management::read(&dir)?;
+        let issuer = args.issuer_url.clone().unwrap_or_else(|| management.issuer.clone());
+        let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Command)?;
+        let applied = runtime.block_on(apply(&management, &issuer, &migration))?;
+        let mut stderr = std::io::stderr().lock();
+        for line in applied {
+            writeln!(stderr, "{line}")?;
+        }
+    }
     let manifests = input::write_stream(&migration.documents)?;
     let script = commands_script(&migration, args.issuer_url.as_deref());
     match &args.output {
@@ -149,4 +172,85 @@ fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
         migration.attention.len()
     )?;
     Ok(())
+}
+
+/// Creates each credential through the running `wif up`'s Graph (its management API, as its
+/// operator): one already there with the same issuer and subject is left as it is. What was
+/// done, a line per credential.
+async fn apply(
+    management: &crate::cmd::up::management::Management,
+    issuer: &str,
+    migration: &Migration,
+) -> Result<Vec<String>> {
+    let ca = std::fs::read(&management.ca_file).with_context(|| format!("reading {}", management.ca_file.display()))?;
+    let client = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&ca)?])
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let mut done = Vec::new();
+    for credential in &migration.credentials {
+        let url = format!(
+            "{}/v1.0/userAssignedIdentities/{}/federatedIdentityCredentials",
+            management.url, credential.client_id
+        );
+        let listed: serde_json::Value = client
+            .get(&url)
+            .bearer_auth(&management.token)
+            .send()
+            .await
+            .with_context(|| {
+                format!(
+                    "asking wif up at {} for identity {}",
+                    management.url, credential.client_id
+                )
+            })?
+            .error_for_status()
+            .with_context(|| {
+                format!(
+                    "identity {} ({}) in wif up's directory",
+                    credential.identity.name, credential.client_id
+                )
+            })?
+            .json()
+            .await?;
+        let exists = listed["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|fic| fic["issuer"] == issuer && fic["subject"] == credential.subject.as_str());
+        if exists {
+            done.push(format!(
+                "applied (already there): {} on {}",
+                credential.subject, credential.identity.name
+            ));
+            continue;
+        }
+        let body = serde_json::json!({
+            "name": credential.name,
+            "issuer": issuer,
+            "subject": credential.subject,
+            "audiences": [wif_core::migrate::AUDIENCE],
+        });
+        let answer = client
+            .post(&url)
+            .bearer_auth(&management.token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = answer.status();
+        if !status.is_success() {
+            let text = answer.text().await.unwrap_or_default();
+            anyhow::bail!(
+                "wif up refused the credential {} on {}: {status} {text}",
+                credential.name,
+                credential.identity.name
+            );
+        }
+        done.push(format!(
+            "applied: {} on {} ({})",
+            credential.subject, credential.identity.name, credential.name
+        ));
+    }
+    Ok(done)
 }

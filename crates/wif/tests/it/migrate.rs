@@ -116,3 +116,109 @@ fn a_malformed_object_stops_the_migration_naming_it() {
     );
     assert!(stdout(&output).is_empty(), "nothing written: {}", stdout(&output));
 }
+
+/// `--apply` against a running `wif up` whose directory holds the shop's identities: the
+/// credentials are created through its Graph (once: a second run finds them there), and the
+/// migrated ServiceAccount's client id with its projected token gets an access token.
+#[test]
+fn applied_to_wif_up_the_migrated_workload_gets_a_token() {
+    let dir = std::env::temp_dir().join(format!("wif-it-migrate-apply-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("up.yaml");
+    std::fs::write(
+        &config,
+        "tenants:\n- tenantId: 8f0d6a52-3c2e-4f8b-9d0e-6a1b2c3d4e5f\n  applications: [{displayName: local-app, appId: 11111111-0000-4000-8000-000000000001}]\n  userAssignedIdentities:\n  - {name: id-orders-reader, clientId: 0b6c1a9e-2f3d-4c5b-8a7e-9d0f1e2a3b4c}\n  - {name: id-catalog-writer, clientId: 3e9a7c21-5b4d-4f60-a1e2-7c8d9e0f1a2b}\nserviceAccounts:\n- {namespace: default, name: default, clientId: 11111111-0000-4000-8000-000000000001}\n- {namespace: shop, name: orders-api}\n- {namespace: shop, name: catalog-indexer}\n",
+    )
+    .unwrap();
+    let state = dir.join("state").display().to_string();
+    let up = super::up::Up::start(&["--state-dir", &state, "--config", config.to_str().unwrap()]);
+    let migrate = |extra: &[&str]| {
+        let mut args = vec![
+            "migrate",
+            "pod-identity",
+            "-f",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../docs/research/pod-identity-migration/fixtures/identities.yaml"
+            ),
+            "-f",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../docs/research/pod-identity-migration/fixtures/workloads.yaml"
+            ),
+            "--apply",
+            "--state-dir",
+            &state,
+        ];
+        args.extend_from_slice(extra);
+        wif(&args, b"")
+    };
+    // The migrated orders-api: its new ServiceAccount's client id, its projected token.
+    let token_file = format!("{state}/tokens/shop/orders-api");
+    assert_eq!(
+        super::up::token_in(std::path::Path::new(&token_file))
+            .matches('.')
+            .count(),
+        2
+    );
+    let env = wif(
+        &[
+            "up",
+            "--state-dir",
+            &state,
+            "--print-env",
+            "--service-account",
+            "shop/orders-api",
+        ],
+        b"",
+    );
+    assert!(env.status.success(), "{}", stderr(&env));
+    let get_token = || {
+        let mut token = Command::new(env!("CARGO_BIN_EXE_wif"));
+        token.args(["token", "get", "--scope", "https://vault.azure.net/.default"]);
+        for line in stdout(&env).lines() {
+            if let Some((key, value)) = line.strip_prefix("export ").and_then(|l| l.split_once('=')) {
+                token.env(key, value.trim_matches('\''));
+            }
+        }
+        token
+            .env("AZURE_CLIENT_ID", "0b6c1a9e-2f3d-4c5b-8a7e-9d0f1e2a3b4c")
+            .output()
+            .unwrap()
+    };
+    let before = get_token();
+    assert!(!before.status.success());
+    assert!(
+        String::from_utf8_lossy(&before.stderr).contains("AADSTS700211"),
+        "{}",
+        String::from_utf8_lossy(&before.stderr)
+    );
+
+    let first = migrate(&[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("applied: system:serviceaccount:shop:orders-api on id-orders-reader (shop-orders-api)"),
+        "{}",
+        stderr(&first)
+    );
+    let again = migrate(&[]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        stderr(&again).matches("applied (already there)").count(),
+        3,
+        "{}",
+        stderr(&again)
+    );
+    let got = get_token();
+    assert!(got.status.success(), "{}", String::from_utf8_lossy(&got.stderr));
+    assert_eq!(String::from_utf8_lossy(&got.stdout).trim().matches('.').count(), 2);
+
+    drop(up);
+
+    // No wif up on the state directory: --apply says so.
+    let stopped = migrate(&[]);
+    assert!(!stopped.status.success());
+    assert!(stderr(&stopped).contains("no wif up runs on"), "{}", stderr(&stopped));
+    let _ = std::fs::remove_dir_all(&dir);
+}

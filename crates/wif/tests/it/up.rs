@@ -44,7 +44,7 @@ fn kept(state: &str) -> (u64, u64, String) {
 
 /// A `wif up` started as a user starts it, read up to its banner's last line; stopped when
 /// dropped, so that no failed assert leaves it running.
-struct Up {
+pub(super) struct Up {
     child: Child,
     /// Kept open until it stopped: it says so on stdout.
     out: BufReader<ChildStdout>,
@@ -52,7 +52,7 @@ struct Up {
 }
 
 impl Up {
-    fn start(args: &[&str]) -> Self {
+    pub(super) fn start(args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_wif"))
             .arg("up")
             .args(args)
@@ -100,7 +100,7 @@ impl Drop for Up {
 }
 
 /// The token `wif up` projected into `path` (waiting up to 10 s for it to be written).
-fn token_in(path: &Path) -> String {
+pub(super) fn token_in(path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     while !path.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));

@@ -27,6 +27,7 @@ use state::{State, lock};
 
 mod config;
 mod console;
+pub(crate) mod management;
 mod output;
 mod running;
 mod state;
@@ -270,6 +271,9 @@ async fn serve(
     let console = console::start(&state.dir, &state.sts_url())?;
     let console_keys = console.keys();
     plane = plane.beside(console.beside());
+    // Graph's management API for this user's other commands (`wif migrate pod-identity --apply`).
+    let admin = management::start(&state.dir, &state.sts_url(), &state.issuer_url(), &state.ca_file())?;
+    plane = plane.with_admin_token(admin);
     let (suffix, storage_suffix) = (plane.vault_dns_suffix().to_owned(), plane.storage_suffix().to_owned());
     let emulator = Emulator::new(parsed)
         .signing_key(state.sts_key()?)
