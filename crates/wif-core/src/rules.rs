@@ -122,6 +122,8 @@ rules! {
         "The webhook never overwrites a variable the container sets itself: a user-set AZURE_CLIENT_ID or AZURE_TENANT_ID wins over the ServiceAccount's, and the token is exchanged for that identity.";
     ClientIdShared => "client-id-shared", Warning,
         "One identity for several workloads or namespaces gives each the rights of all (least privilege), and one credential list for all of them.";
+    PodIdentityInstalled => "pod-identity-installed", Warning,
+        "aad-pod-identity's NMI intercepts the pods' IMDS traffic on every node while it runs, and its CRDs and controller stay until removed: once the workloads use workload identity, it is only a risk.";
     PodIdentityLeftover => "pod-identity-leftover", Warning,
         "aad-pod-identity is retired: its aadpodidbinding label gives pods an identity only while its NMI intercepts IMDS, and the pods get none once it is removed (or the AKS add-on is disabled).";
     TokenExpired => "token-expired", Error,

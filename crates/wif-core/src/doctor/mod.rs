@@ -16,6 +16,7 @@ mod facts;
 mod federation;
 mod fixes;
 mod input;
+mod pod_identity;
 mod refusals;
 mod registration;
 mod stranded_pods;
@@ -33,6 +34,7 @@ pub use stranded_pods::{LivePods, stranded_pods};
 pub fn diagnose(input: &Input<'_>) -> Vec<Finding> {
     let mut findings = workloads::check(input);
     findings.extend(registration::check(input));
+    findings.extend(pod_identity::check(input));
     if let Some(token) = input.token {
         findings.extend(token::check_token(input, token));
     }

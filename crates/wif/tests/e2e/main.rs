@@ -22,6 +22,7 @@ mod deployment;
 mod differences;
 mod differential;
 mod doctor;
+mod migrate;
 mod reinvocation;
 mod render;
 mod rotation;
@@ -75,6 +76,7 @@ const SCENARIOS: &[(&str, Scenario)] = scenarios![
     tokens::azidentity_gets_tokens_in_two_tenants_from_one_token,
     tokens::azidentity_default_credential_with_the_pods_env,
     doctor::doctor_reads_the_cluster,
+    migrate::migrate_reads_pod_identity_from_the_cluster_and_writes_nothing_there,
     differential::same_pods_same_result_as_upstream,
     rotation::replicas_racing_end_with_one_certificate_set,
     stranded::pods_admitted_while_the_webhook_was_down_are_healed,

@@ -318,3 +318,29 @@ fn an_aad_pod_identity_label_is_a_leftover_unless_a_selector_needs_it_after_the_
     );
     assert_eq!(Case::new(&pinned).run(), []);
 }
+
+#[test]
+fn aad_pod_identity_still_installed_is_found_by_its_crds_and_components() {
+    let installed = format!(
+        "{GOOD}---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: azureidentities.aadpodidentity.k8s.io}}\nspec: {{group: aadpodidentity.k8s.io}}\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: nmi, namespace: kube-system}}\nspec: {{selector: {{matchLabels: {{app: nmi}}}}, template: {{metadata: {{labels: {{app: nmi}}}}, spec: {{hostNetwork: true, containers: [{{name: nmi, image: mcr.microsoft.com/oss/azure/aad-pod-identity/nmi:v1.8.17}}]}}}}}}\n---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: widgets.example.com}}\nspec: {{group: example.com}}\n"
+    );
+    let case = Case::new(&installed);
+    let findings = case.run();
+    let installed: Vec<String> = findings
+        .iter()
+        .filter(|f| f.rule == Rule::PodIdentityInstalled)
+        .map(|f| f.object.to_string())
+        .collect();
+    assert_eq!(
+        installed,
+        [
+            "CustomResourceDefinition azureidentities.aadpodidentity.k8s.io",
+            "DaemonSet kube-system/nmi"
+        ],
+        "{findings:#?}"
+    );
+    assert!(
+        findings.iter().all(|f| f.rule == Rule::PodIdentityInstalled),
+        "{findings:#?}"
+    );
+}

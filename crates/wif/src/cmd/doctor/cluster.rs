@@ -10,6 +10,7 @@ use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ListParams, ObjectList};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -93,6 +94,18 @@ pub fn read(kubeconfig: Option<&std::path::Path>) -> Result<ClusterObjects> {
         let mut values = service_accounts.clone();
         values.extend(list::<Namespace>(&client, "Namespaces", &server).await?);
         values.extend(list::<MutatingWebhookConfiguration>(&client, "MutatingWebhookConfigurations", &server).await?);
+        // aad-pod-identity's CRDs only: whether it is still installed. A user who may not list
+        // CRDs still gets every other check, and is told this one was not made.
+        match list::<CustomResourceDefinition>(&client, "CustomResourceDefinitions", &server).await {
+            Ok(crds) => values.extend(
+                crds.into_iter()
+                    .filter(|crd| crd.pointer("/spec/group").and_then(Value::as_str) == Some("aadpodidentity.k8s.io")),
+            ),
+            Err(error) => eprintln!(
+                "wif doctor: not checked whether aad-pod-identity's CRDs are installed: {}",
+                wif_core::error_text::error_chain(error.as_ref())
+            ),
+        }
         for workloads in [
             list::<Deployment>(&client, "Deployments", &server).await?,
             list::<StatefulSet>(&client, "StatefulSets", &server).await?,
@@ -125,7 +138,7 @@ pub fn read(kubeconfig: Option<&std::path::Path>) -> Result<ClusterObjects> {
 }
 
 /// The service-account issuer, as the API server publishes it.
-async fn issuer(client: &kube::Client) -> Option<String> {
+pub(crate) async fn issuer(client: &kube::Client) -> Option<String> {
     let request = http::Request::get("/.well-known/openid-configuration")
         .body(Vec::new())
         .ok()?;

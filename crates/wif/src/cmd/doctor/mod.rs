@@ -21,6 +21,7 @@ use wif_issuer::fetch::{ClientPolicy, Trust, fetch, https_client};
 use crate::input;
 
 mod cluster;
+pub(crate) use cluster::issuer as cluster_issuer;
 
 /// `wif doctor` flags.
 #[derive(Debug, Clone, Args)]

@@ -13,6 +13,9 @@ use wif_core::migrate::{MigrateOptions, Migration, migrate_pod_identity};
 
 use crate::input;
 
+mod apply;
+mod cluster;
+
 /// `wif migrate` commands.
 #[derive(Debug, Subcommand)]
 pub enum MigrateCommand {
@@ -27,15 +30,31 @@ pub enum MigrateCommand {
     "wif migrate pod-identity -f pod-identity.yaml -f app.yaml --issuer-url \"$AKS_OIDC_ISSUER\" > migrated.yaml",
     "kubectl get azureidentities,azureidentitybindings,deploy,sts,cronjob,sa -A -o yaml | wif migrate pod-identity -f - --commands fic.sh",
     "wif migrate pod-identity -f app.yaml --namespaced --proxy-sidecar   # the AKS add-on; SDKs that cannot read a token file",
+    "wif migrate pod-identity --cluster --commands fic.sh > migrated.yaml   # read from the cluster; nothing written to it",
     "wif migrate pod-identity -f app.yaml --apply --state-dir ~/.local/share/wif/up   # the credentials in a running wif up",
 ))]
 pub struct PodIdentityArgs {
     /// Manifest streams (multi-document YAML) holding the pod-identity objects and the
     /// workloads; `-` reads standard input. Given several times, they are read as one stream.
-    #[arg(short = 'f', long = "filename", value_name = "FILE|-", required = true)]
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE|-",
+        required_unless_present = "cluster",
+        conflicts_with = "cluster"
+    )]
     pub filenames: Vec<String>,
+    /// Read them from the cluster instead (aad-pod-identity's objects, the workloads no
+    /// controller owns, the ServiceAccounts; in every namespace unless -n): only the objects
+    /// the migration changes or makes are written out, and nothing is written to the cluster.
+    #[arg(long)]
+    pub cluster: bool,
+    /// The kubeconfig for --cluster (default: $KUBECONFIG, ~/.kube/config, or in-cluster).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    pub kubeconfig: Option<std::path::PathBuf>,
     /// The cluster's OIDC issuer URL, for the federated credentials (`az aks show --query
-    /// oidcIssuerProfile.issuerUrl`); without it the commands read it from $AKS_OIDC_ISSUER.
+    /// oidcIssuerProfile.issuerUrl`); with --cluster, its API server's issuer by default;
+    /// otherwise the commands read it from $AKS_OIDC_ISSUER.
     #[arg(long, value_name = "URL")]
     pub issuer_url: Option<String>,
     /// Annotate the ServiceAccounts with this tenant (else the webhook's default tenant applies).
@@ -49,9 +68,10 @@ pub struct PodIdentityArgs {
     /// annotation (azure.workload.identity/inject-proxy-sidecar).
     #[arg(long)]
     pub proxy_sidecar: bool,
-    /// Namespace of objects that name none.
-    #[arg(short = 'n', long, default_value = "default")]
-    pub namespace: String,
+    /// Namespace of objects that name none (default: default); with --cluster, the one
+    /// namespace read (default: all).
+    #[arg(short = 'n', long)]
+    pub namespace: Option<String>,
     /// Write the manifests here instead of standard output.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<String>,
@@ -75,21 +95,57 @@ pub fn run(command: &MigrateCommand) -> Result<()> {
     }
 }
 
+/// What a migration read and made.
+pub struct Migrated {
+    /// The migration.
+    pub migration: Migration,
+    /// The documents to write: the whole stream for files, what changed for a cluster.
+    pub documents: Vec<serde_json::Value>,
+    /// The issuer the credentials trust, when known.
+    pub issuer: Option<String>,
+}
+
 /// The migration of the flags' input.
-pub fn migrate(args: &PodIdentityArgs) -> Result<Migration> {
-    let mut documents = Vec::new();
-    for path in &args.filenames {
-        let text = input::read_source(path)?;
-        documents.extend(input::parse_stream(&text, input::display_name(path))?);
-    }
+pub fn migrate(args: &PodIdentityArgs) -> Result<Migrated> {
+    let (documents, source, issuer) = if args.cluster {
+        let read = cluster::read(args.kubeconfig.as_deref(), args.namespace.as_deref())?;
+        (
+            read.documents,
+            "the cluster".to_owned(),
+            args.issuer_url.clone().or(read.issuer),
+        )
+    } else {
+        let mut documents = Vec::new();
+        for path in &args.filenames {
+            let text = input::read_source(path)?;
+            documents.extend(input::parse_stream(&text, input::display_name(path))?);
+        }
+        (documents, args.filenames.join(", "), args.issuer_url.clone())
+    };
     let options = MigrateOptions {
-        default_namespace: args.namespace.clone(),
+        default_namespace: args.namespace.clone().unwrap_or_else(|| "default".into()),
         tenant_id: args.tenant_id.clone(),
         namespaced: args.namespaced,
         proxy_sidecar: args.proxy_sidecar,
     };
-    let source = args.filenames.join(", ");
-    migrate_pod_identity(&documents, &options).with_context(|| format!("{source}: nothing was written"))
+    let migration =
+        migrate_pod_identity(&documents, &options).with_context(|| format!("{source}: nothing was written"))?;
+    let written = if args.cluster {
+        // From a cluster, the objects the migration changes or makes, ready for review and apply.
+        migration
+            .documents
+            .iter()
+            .filter(|d| !documents.contains(d))
+            .cloned()
+            .collect()
+    } else {
+        migration.documents.clone()
+    };
+    Ok(Migrated {
+        migration,
+        documents: written,
+        issuer,
+    })
 }
 
 /// The script of azure-cli commands that create the credentials; without an issuer URL they
@@ -117,7 +173,11 @@ pub fn commands_script(migration: &Migration, issuer_url: Option<&str>) -> Strin
 }
 
 fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
-    let migration = migrate(args)?;
+    let Migrated {
+        migration,
+        documents,
+        issuer,
+    } = migrate(args)?;
     if args.apply {
         let dir = match &args.state_dir {
             Some(dir) => dir.clone(),
@@ -126,14 +186,14 @@ fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
         let management = crate::cmd::up::management::read(&dir)?;
         let issuer = args.issuer_url.clone().unwrap_or_else(|| management.issuer.clone());
         let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Command)?;
-        let applied = runtime.block_on(apply(&management, &issuer, &migration))?;
+        let applied = runtime.block_on(apply::apply(&management, &issuer, &migration))?;
         let mut stderr = std::io::stderr().lock();
         for line in applied {
             writeln!(stderr, "{line}")?;
         }
     }
-    let manifests = input::write_stream(&migration.documents)?;
-    let script = commands_script(&migration, args.issuer_url.as_deref());
+    let manifests = input::write_stream(&documents)?;
+    let script = commands_script(&migration, issuer.as_deref());
     match &args.output {
         Some(path) => std::fs::write(path, &manifests).with_context(|| format!("cannot write {path}"))?,
         None => std::io::stdout()
@@ -172,85 +232,4 @@ fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
         migration.attention.len()
     )?;
     Ok(())
-}
-
-/// Creates each credential through the running `wif up`'s Graph (its management API, as its
-/// operator): one already there with the same issuer and subject is left as it is. What was
-/// done, a line per credential.
-async fn apply(
-    management: &crate::cmd::up::management::Management,
-    issuer: &str,
-    migration: &Migration,
-) -> Result<Vec<String>> {
-    let ca = std::fs::read(&management.ca_file).with_context(|| format!("reading {}", management.ca_file.display()))?;
-    let client = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&ca)?])
-        .no_proxy()
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
-    let mut done = Vec::new();
-    for credential in &migration.credentials {
-        let url = format!(
-            "{}/v1.0/userAssignedIdentities/{}/federatedIdentityCredentials",
-            management.url, credential.client_id
-        );
-        let listed: serde_json::Value = client
-            .get(&url)
-            .bearer_auth(&management.token)
-            .send()
-            .await
-            .with_context(|| {
-                format!(
-                    "asking wif up at {} for identity {}",
-                    management.url, credential.client_id
-                )
-            })?
-            .error_for_status()
-            .with_context(|| {
-                format!(
-                    "identity {} ({}) in wif up's directory",
-                    credential.identity.name, credential.client_id
-                )
-            })?
-            .json()
-            .await?;
-        let exists = listed["value"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|fic| fic["issuer"] == issuer && fic["subject"] == credential.subject.as_str());
-        if exists {
-            done.push(format!(
-                "applied (already there): {} on {}",
-                credential.subject, credential.identity.name
-            ));
-            continue;
-        }
-        let body = serde_json::json!({
-            "name": credential.name,
-            "issuer": issuer,
-            "subject": credential.subject,
-            "audiences": [wif_core::migrate::AUDIENCE],
-        });
-        let answer = client
-            .post(&url)
-            .bearer_auth(&management.token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = answer.status();
-        if !status.is_success() {
-            let text = answer.text().await.unwrap_or_default();
-            anyhow::bail!(
-                "wif up refused the credential {} on {}: {status} {text}",
-                credential.name,
-                credential.identity.name
-            );
-        }
-        done.push(format!(
-            "applied: {} on {} ({})",
-            credential.subject, credential.identity.name, credential.name
-        ));
-    }
-    Ok(done)
 }
