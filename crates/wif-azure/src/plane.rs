@@ -22,7 +22,6 @@ use crate::state::{AzureMetrics, AzureState};
 use crate::store::{InvalidConfig, Store, checked};
 
 /// The local Azure plane, before the emulator starts it.
-#[derive(Debug)]
 pub struct AzurePlane {
     config: AzureConfig,
     base_dir: PathBuf,
@@ -33,6 +32,19 @@ pub struct AzurePlane {
     production_names: bool,
     started: Arc<OnceLock<Arc<AzureState>>>,
     beside: Option<Beside>,
+}
+
+// By hand: the admin token (and the state's secrets) stay out of any debug output.
+impl std::fmt::Debug for AzurePlane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AzurePlane")
+            .field("state_file", &self.state_file)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "<redacted>"))
+            .field("vault_dns_suffix", &self.vault_dns_suffix)
+            .field("storage_suffix", &self.storage_suffix)
+            .field("production_names", &self.production_names)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A router served beside the plane under its own path, made once the plane's state exists

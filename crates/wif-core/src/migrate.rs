@@ -34,13 +34,19 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 
+use crate::manifest::namespace_and_name;
 use crate::manifest::{ServiceAccountUsers, service_account_name};
-use crate::manifest::{namespace_and_name, pod_template_path};
 
 mod attention;
+mod credentials;
 mod edit;
 mod objects;
+mod workloads;
 
+pub use credentials::{AUDIENCE, CredentialPlan};
+use workloads::{flatten_lists, workloads};
+
+pub use edit::selector_needs_binding_label;
 use edit::{annotate, edit_workload};
 
 pub use attention::Attention;
@@ -49,8 +55,6 @@ pub use objects::{
     PodIdentityObjects, is_pod_identity_object, place_of, read_objects,
 };
 
-/// The audience every federated credential for Kubernetes takes.
-pub const AUDIENCE: &str = "api://AzureADTokenExchange";
 /// Entra's limit of federated credentials per identity.
 const MAX_CREDENTIALS: usize = 20;
 
@@ -79,42 +83,6 @@ impl Default for MigrateOptions {
     }
 }
 
-/// A federated credential a migrated workload needs on a user-assigned identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CredentialPlan {
-    /// The identity.
-    pub identity: IdentityPlace,
-    /// Its client id.
-    pub client_id: String,
-    /// The credential's name (`NAMESPACE-SERVICEACCOUNT`, as Entra allows names).
-    pub name: String,
-    /// `system:serviceaccount:NAMESPACE:NAME`.
-    pub subject: String,
-}
-
-impl CredentialPlan {
-    /// The azure-cli command that makes it, trusting `issuer`.
-    pub fn az_command(&self, issuer: &str) -> String {
-        [
-            "az identity federated-credential create --name",
-            &shell_word(&self.name),
-            "--identity-name",
-            &shell_word(&self.identity.name),
-            "--resource-group",
-            &shell_word(&self.identity.resource_group),
-            "--subscription",
-            &shell_word(&self.identity.subscription),
-            "--issuer",
-            &shell_word(issuer),
-            "--subject",
-            &shell_word(&self.subject),
-            "--audience",
-            AUDIENCE,
-        ]
-        .join(" ")
-    }
-}
-
 /// What a migration makes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Migration {
@@ -129,19 +97,11 @@ pub struct Migration {
     pub migrated: Vec<String>,
 }
 
-/// One workload that carries the binding label.
-struct Workload<'d> {
-    document: usize,
-    label: String,
-    namespace: String,
-    name: String,
-    template: &'d Value,
-    labels: BTreeMap<String, String>,
-    selector: String,
-}
-
-/// Migrates `documents` (a manifest stream holding pod-identity objects and workloads).
+/// Migrates `documents` (a manifest stream holding pod-identity objects and workloads; a
+/// `List`, as `kubectl get -o yaml` writes, counts as its items).
 pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Result<Migration, ObjectError> {
+    let documents = flatten_lists(documents);
+    let documents = documents.as_slice();
     let objects = read_objects(documents, &options.default_namespace)?;
     let users = ServiceAccountUsers::from_documents(documents, &options.default_namespace);
     let accounts: BTreeMap<(String, String), usize> = documents
@@ -153,11 +113,33 @@ pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Re
     let mut output: Vec<Value> = documents.to_vec();
     let mut before: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
     let mut migration = Migration::default();
-    let mut clients: BTreeMap<(String, String), String> = BTreeMap::new();
+    // The client id each ServiceAccount carries: as the input has it, then as the migration
+    // gives it; one that already names another identity is never overwritten.
+    let mut clients: BTreeMap<(String, String), String> = accounts
+        .iter()
+        .filter_map(|(key, index)| {
+            let client = documents[*index]
+                .pointer("/metadata/annotations")?
+                .get(crate::contract::ANNOTATION_CLIENT_ID)?
+                .as_str()?
+                .trim();
+            (!client.is_empty()).then(|| (key.clone(), client.to_ascii_lowercase()))
+        })
+        .collect();
+    let mut made: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut users_of_identity: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut missing_reported = BTreeSet::new();
     for workload in workloads(documents, &options.default_namespace) {
         let label = workload.label.clone();
+        if !seen.insert(label.clone()) {
+            migration.attention.push(Attention::ListedTwice { workload: label });
+            continue;
+        }
+        if !workload.named {
+            migration.attention.push(Attention::Unnamed { workload: label });
+            continue;
+        }
         if let Some(exception) = objects
             .exceptions
             .iter()
@@ -174,7 +156,7 @@ pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Re
             .iter()
             .filter(|b| b.selector == workload.selector)
             .collect();
-        let mut identities: Vec<&PodIdentity> = Vec::new();
+        let mut identities: Vec<(&PodIdentity, &Binding)> = Vec::new();
         for binding in &bindings {
             let found = objects
                 .identities
@@ -191,62 +173,83 @@ pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Re
                 }
                 Some(identity) => {
                     let confined = options.namespaced || identity.namespaced;
-                    if (!confined || binding.namespace == workload.namespace) && !identities.contains(&identity) {
-                        identities.push(identity);
+                    let reaches = !confined || binding.namespace == workload.namespace;
+                    if reaches && !identities.iter().any(|(i, _)| *i == identity) {
+                        identities.push((identity, binding));
                     }
                 }
             }
         }
-        identities.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        identities.sort_by(|(a, _), (b, _)| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
         if identities.is_empty() {
-            if bindings.is_empty() || bindings.iter().all(|b| b.namespace != workload.namespace) {
-                migration.attention.push(Attention::NoBinding {
-                    workload: label,
-                    selector: workload.selector.clone(),
-                });
-            }
-            continue;
-        }
-        let (user_assigned, principals): (Vec<&PodIdentity>, Vec<&PodIdentity>) = identities
-            .iter()
-            .partition(|i| matches!(i.kind, IdentityKind::UserAssigned(_)));
-        for principal in &principals {
-            if let IdentityKind::ServicePrincipal { kind, secret, .. } = &principal.kind {
-                migration.attention.push(Attention::ServicePrincipal {
-                    workload: label.clone(),
-                    identity: format!("{}/{}", principal.namespace, principal.name),
-                    client_id: principal.client_id.clone(),
-                    kind: *kind,
-                    secret: secret.clone(),
-                });
-            }
-        }
-        let Some(chosen) = user_assigned.first() else {
-            continue;
-        };
-        if user_assigned.len() > 1 {
-            migration.attention.push(Attention::SeveralIdentities {
-                workload: label.clone(),
-                chosen: format!("{}/{}", chosen.namespace, chosen.name),
-                others: user_assigned[1..]
-                    .iter()
-                    .map(|i| format!("{}/{}", i.namespace, i.name))
-                    .collect(),
+            migration.attention.push(Attention::NoBinding {
+                workload: label,
+                selector: workload.selector.clone(),
             });
+            continue;
         }
         if workload.template.pointer("/spec/hostNetwork").and_then(Value::as_bool) == Some(true) {
             migration.attention.push(Attention::HostNetwork { workload: label });
             continue;
         }
+        let principals: Vec<&PodIdentity> = identities
+            .iter()
+            .map(|(i, _)| *i)
+            .filter(|i| !matches!(i.kind, IdentityKind::UserAssigned(_)))
+            .collect();
+        if !principals.is_empty() {
+            // Removing the label would take the service principal away: a person decides.
+            for principal in principals {
+                if let IdentityKind::ServicePrincipal { kind, secret, .. } = &principal.kind {
+                    migration.attention.push(Attention::ServicePrincipal {
+                        workload: label.clone(),
+                        identity: format!("{}/{}", principal.namespace, principal.name),
+                        client_id: principal.client_id.clone(),
+                        kind: *kind,
+                        secret: secret.clone(),
+                    });
+                }
+            }
+            continue;
+        }
+        let (chosen, _) = identities[0];
+        for (identity, binding) in &identities {
+            if binding.namespace != workload.namespace {
+                migration.attention.push(Attention::CrossNamespace {
+                    workload: label.clone(),
+                    binding: format!("{}/{}", binding.namespace, binding.name),
+                    identity: format!("{}/{}", identity.namespace, identity.name),
+                });
+            }
+        }
         let current = service_account_name(workload.template).to_owned();
         let shared_default = current == "default" && users.of(&workload.namespace, "default").len() > 1;
         let account = if shared_default {
-            workload.name.clone()
+            let free = |name: &String| {
+                let key = (workload.namespace.clone(), name.clone());
+                !accounts.contains_key(&key) && users.of(&workload.namespace, name).is_empty() && !made.contains(&key)
+            };
+            let candidates = [
+                workload.name.clone(),
+                format!("{}-{}", workload.name, workload.kind.to_ascii_lowercase()),
+                format!("{}-workload-identity", workload.name),
+            ];
+            match candidates.into_iter().find(free) {
+                Some(name) => name,
+                None => {
+                    migration.attention.push(Attention::ServiceAccountNameTaken {
+                        workload: label,
+                        name: workload.name.clone(),
+                    });
+                    continue;
+                }
+            }
         } else {
-            current.clone()
+            current
         };
         let key = (workload.namespace.clone(), account.clone());
-        if let Some(other) = clients.get(&key).filter(|c| **c != chosen.client_id) {
+        let client = chosen.client_id.to_ascii_lowercase();
+        if let Some(other) = clients.get(&key).filter(|c| **c != client) {
             migration.attention.push(Attention::ServiceAccountConflict {
                 workload: label,
                 service_account: format!("{}/{account}", workload.namespace),
@@ -254,7 +257,17 @@ pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Re
             });
             continue;
         }
-        clients.insert(key.clone(), chosen.client_id.clone());
+        if identities.len() > 1 {
+            migration.attention.push(Attention::SeveralIdentities {
+                workload: label.clone(),
+                chosen: format!("{}/{}", chosen.namespace, chosen.name),
+                others: identities[1..]
+                    .iter()
+                    .map(|(i, _)| format!("{}/{}", i.namespace, i.name))
+                    .collect(),
+            });
+        }
+        clients.insert(key.clone(), client);
 
         // The workload: the label, the ServiceAccount, the proxy.
         let kept_in_selector = edit_workload(
@@ -273,36 +286,49 @@ pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Re
                 workload: label.clone(),
             });
         }
-        // Its ServiceAccount: annotated where the stream holds it, else written before it.
+        // Its ServiceAccount: annotated where the stream holds it, else written (once) before it.
         match accounts.get(&key) {
             Some(index) => annotate(&mut output[*index], &chosen.client_id, options.tenant_id.as_deref()),
-            None => {
-                let mut new = json!({
-                    "apiVersion": "v1",
-                    "kind": "ServiceAccount",
-                    "metadata": {"name": account, "namespace": workload.namespace},
-                });
-                annotate(&mut new, &chosen.client_id, options.tenant_id.as_deref());
-                let pending = before.entry(workload.document).or_default();
-                if !pending
-                    .iter()
-                    .any(|d| d.pointer("/metadata/name") == new.pointer("/metadata/name"))
-                {
-                    pending.push(new);
+            None if made.insert(key.clone()) => {
+                // The workload's own namespace field, or none: `kubectl apply -n` then places both.
+                let mut metadata = json!({"name": account});
+                if let Some(namespace) = documents[workload.document].pointer("/metadata/namespace") {
+                    metadata["namespace"] = namespace.clone();
                 }
+                let mut new = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata});
+                annotate(&mut new, &chosen.client_id, options.tenant_id.as_deref());
+                before.entry(workload.document).or_default().push(new);
             }
+            None => {}
         }
-        for identity in &user_assigned {
+        let subject = format!("system:serviceaccount:{}:{account}", workload.namespace);
+        for (identity, _) in &identities {
             if let IdentityKind::UserAssigned(place) = &identity.kind {
-                let plan = CredentialPlan {
+                let base = crate::fic::name_for_service_account(&workload.namespace, &account);
+                if migration
+                    .credentials
+                    .iter()
+                    .any(|c| c.client_id == identity.client_id && c.subject == subject)
+                {
+                    continue;
+                }
+                // Two ServiceAccounts whose names join alike (`a-b`/`c`, `a`/`b-c`) get two names.
+                let mut name = base.clone();
+                let mut n = 2;
+                while migration
+                    .credentials
+                    .iter()
+                    .any(|c| c.client_id == identity.client_id && c.name == name)
+                {
+                    name = format!("{base}-{n}");
+                    n += 1;
+                }
+                migration.credentials.push(CredentialPlan {
                     identity: place.clone(),
                     client_id: identity.client_id.clone(),
-                    name: crate::fic::name_for_service_account(&workload.namespace, &account),
-                    subject: format!("system:serviceaccount:{}:{account}", workload.namespace),
-                };
-                if !migration.credentials.contains(&plan) {
-                    migration.credentials.push(plan);
-                }
+                    name,
+                    subject: subject.clone(),
+                });
                 users_of_identity
                     .entry(format!("{}/{}", identity.namespace, identity.name))
                     .or_default()
@@ -332,51 +358,6 @@ pub fn migrate_pod_identity(documents: &[Value], options: &MigrateOptions) -> Re
         migration.documents.push(doc);
     }
     Ok(migration)
-}
-
-/// The workloads whose pod templates carry the binding label.
-fn workloads<'d>(documents: &'d [Value], default_namespace: &str) -> Vec<Workload<'d>> {
-    let mut found = Vec::new();
-    for (document, doc) in documents.iter().enumerate() {
-        let Some(kind) = doc.get("kind").and_then(Value::as_str) else {
-            continue;
-        };
-        let Some(path) = pod_template_path(kind) else { continue };
-        let template = path.iter().try_fold(doc, |v, k| v.get(*k));
-        let Some(template) = template else { continue };
-        let labels: BTreeMap<String, String> = template
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let Some(selector) = labels.get(BINDING_LABEL).filter(|s| !s.is_empty()).cloned() else {
-            continue;
-        };
-        let (namespace, name) = namespace_and_name(doc, default_namespace);
-        found.push(Workload {
-            document,
-            label: format!("{kind} {namespace}/{name}"),
-            namespace,
-            name,
-            template,
-            labels,
-            selector,
-        });
-    }
-    found
-}
-
-/// `word` as one shell word.
-fn shell_word(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@=".contains(c)) {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

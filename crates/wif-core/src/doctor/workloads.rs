@@ -202,11 +202,7 @@ pub(super) fn check(input: &Input<'_>) -> Vec<Finding> {
 fn pod_identity_leftover(object: &Object<'_>, template: &Value, template_path: &str) -> Option<Finding> {
     let label = crate::migrate::BINDING_LABEL;
     let selector = template.pointer("/metadata/labels")?.get(label)?.as_str()?;
-    let pinned = object
-        .value
-        .pointer("/spec/selector/matchLabels")
-        .and_then(|m| m.get(label))
-        .is_some();
+    let pinned = crate::migrate::selector_needs_binding_label(object.value);
     if pinned && is_opted_in(template) {
         return None;
     }

@@ -79,6 +79,33 @@ pub enum Attention {
         /// `Kind namespace/name`.
         workload: String,
     },
+    /// A binding of another namespace gives the workload its identity: with the AKS add-on
+    /// (or --forceNamespaced) it never did; `--namespaced` migrates as those do.
+    CrossNamespace {
+        /// `Kind namespace/name`.
+        workload: String,
+        /// The binding (`namespace/name`).
+        binding: String,
+        /// The identity (`namespace/name`).
+        identity: String,
+    },
+    /// No free name for the workload's own ServiceAccount.
+    ServiceAccountNameTaken {
+        /// `Kind namespace/name`.
+        workload: String,
+        /// The name wanted.
+        name: String,
+    },
+    /// The same workload is in the input twice: the first is migrated.
+    ListedTwice {
+        /// `Kind namespace/name`.
+        workload: String,
+    },
+    /// A workload without a name (only `generateName`): its ServiceAccount could not be named.
+    Unnamed {
+        /// `Kind namespace/name`.
+        workload: String,
+    },
     /// More credentials on one identity than Entra allows.
     TooManyCredentials {
         /// The identity's client id.
@@ -157,6 +184,26 @@ impl std::fmt::Display for Attention {
             Attention::ProxySidecar { workload } => write!(
                 f,
                 "{workload} gets the proxy sidecar: its init container needs NET_ADMIN, which the baseline and restricted Pod Security levels refuse"
+            ),
+            Attention::CrossNamespace {
+                workload,
+                binding,
+                identity,
+            } => write!(
+                f,
+                "{workload} gets identity {identity} through binding {binding} of another namespace, as aad-pod-identity's default mode allowed; with the AKS add-on or --forceNamespaced it had no such identity: migrate with --namespaced there"
+            ),
+            Attention::ServiceAccountNameTaken { workload, name } => write!(
+                f,
+                "{workload} is left as it is: it runs as a default others share, and {name} (and the names tried after it) already names a ServiceAccount in use; give it a ServiceAccount of its own"
+            ),
+            Attention::ListedTwice { workload } => write!(
+                f,
+                "{workload} is in the input twice: the first is migrated, the second left as it is"
+            ),
+            Attention::Unnamed { workload } => write!(
+                f,
+                "{workload} is left as it is: it has no metadata.name (generateName only), so its ServiceAccount cannot be named after it"
             ),
             Attention::TooManyCredentials { client_id, count } => write!(
                 f,

@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::credentials::shell_word;
 use super::*;
 
 const IDENTITIES: &str = include_str!("../../../../docs/research/pod-identity-migration/fixtures/identities.yaml");
@@ -126,7 +127,7 @@ fn the_shop_migrates_to_service_accounts_labels_and_three_credentials() {
     );
     assert_eq!(
         migration.credentials[0].az_command("https://oidc.example/"),
-        "az identity federated-credential create --name shop-orders-api --identity-name id-orders-reader --resource-group rg-shop-identities --subscription 5b0c3e4a-7d21-4f6e-9a38-2c1d0e9f8a7b --issuer https://oidc.example/ --subject system:serviceaccount:shop:orders-api --audience api://AzureADTokenExchange"
+        "az identity federated-credential create --name shop-orders-api-bd170b85 --identity-name id-orders-reader --resource-group rg-shop-identities --subscription 5b0c3e4a-7d21-4f6e-9a38-2c1d0e9f8a7b --issuer https://oidc.example/ --subject system:serviceaccount:shop:orders-api --audience api://AzureADTokenExchange"
     );
     let texts: Vec<String> = migration.attention.iter().map(ToString::to_string).collect();
     assert!(
@@ -284,4 +285,174 @@ fn names_and_words_are_what_entra_and_a_shell_take() {
     assert_eq!(shell_word("https://oidc.example/"), "https://oidc.example/");
     assert_eq!(shell_word("it's"), r"'it'\''s'");
     assert_eq!(shell_word(""), "''");
+}
+
+fn identity_doc(namespace: &str, name: &str, client: &str) -> Value {
+    json!({"apiVersion": API_VERSION, "kind": "AzureIdentity", "metadata": {"name": name, "namespace": namespace},
+        "spec": {"clientID": client,
+            "resourceID": format!("/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}")}})
+}
+
+fn binding_doc(namespace: &str, identity: &str, selector: &str) -> Value {
+    json!({"apiVersion": API_VERSION, "kind": "AzureIdentityBinding",
+        "metadata": {"name": format!("{identity}-{selector}"), "namespace": namespace},
+        "spec": {"azureIdentity": identity, "selector": selector}})
+}
+
+fn workload_doc(kind: &str, name: &str, selector: &str, account: Option<&str>) -> Value {
+    let mut spec = json!({"containers": [{"name": "c", "image": "i"}]});
+    if let Some(account) = account {
+        spec["serviceAccountName"] = json!(account);
+    }
+    let template = json!({"metadata": {"labels": {"aadpodidbinding": selector}}, "spec": spec});
+    let body = if kind == "CronJob" {
+        json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}})
+    } else {
+        json!({"selector": {"matchLabels": {"app": name}}, "template": template})
+    };
+    json!({"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": "ns"}, "spec": body})
+}
+
+const A: &str = "00000000-0000-4000-8000-00000000000a";
+const B: &str = "00000000-0000-4000-8000-00000000000b";
+
+#[test]
+fn a_list_is_its_items_and_an_account_keeps_the_client_id_it_has() {
+    let account = json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "api", "namespace": "ns", "annotations": {"azure.workload.identity/client-id": B}}});
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": [
+        identity_doc("ns", "a", A), binding_doc("ns", "a", "a"), account, workload_doc("Deployment", "api", "a", Some("api")),
+    ]});
+    let migration = migrate_pod_identity(&[list], &MigrateOptions::default()).expect("migrates");
+    assert_eq!(migration.documents.len(), 4, "the List's items, one document each");
+    assert!(migration.migrated.is_empty());
+    assert!(
+        matches!(&migration.attention[..], [Attention::ServiceAccountConflict { other_client_id, .. }] if other_client_id == B),
+        "{:?}",
+        migration.attention
+    );
+    assert_eq!(
+        migration.documents[2]["metadata"]["annotations"]["azure.workload.identity/client-id"], B,
+        "never overwritten"
+    );
+}
+
+#[test]
+fn a_new_service_account_never_takes_a_name_in_use_and_is_written_once() {
+    let taken = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "api", "namespace": "ns"}});
+    let input = [
+        identity_doc("ns", "a", A),
+        binding_doc("ns", "a", "a"),
+        taken,
+        workload_doc("Deployment", "other", "none", Some("api")),
+        workload_doc("Deployment", "api", "a", None),
+        workload_doc("CronJob", "api", "a", None),
+        workload_doc("Deployment", "web", "zzz", None),
+    ];
+    let migration = migrate_pod_identity(&input, &MigrateOptions::default()).expect("migrates");
+    let accounts: Vec<&str> = migration
+        .documents
+        .iter()
+        .filter(|d| d["kind"] == "ServiceAccount")
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
+    assert_eq!(
+        accounts,
+        ["api", "api-deployment", "api-cronjob"],
+        "api is taken: each gets a free name, once"
+    );
+    let subjects: Vec<&str> = migration.credentials.iter().map(|c| c.subject.as_str()).collect();
+    assert_eq!(
+        subjects,
+        [
+            "system:serviceaccount:ns:api-deployment",
+            "system:serviceaccount:ns:api-cronjob"
+        ]
+    );
+    assert_eq!(migration.credentials[0].name, "ns-api-deployment");
+}
+
+#[test]
+fn a_service_principal_beside_a_user_assigned_identity_leaves_the_workload_alone() {
+    let principal = json!({"apiVersion": API_VERSION, "kind": "AzureIdentity", "metadata": {"name": "sp", "namespace": "ns"},
+        "spec": {"type": 1, "clientID": B, "tenantID": "t"}});
+    let input = [
+        identity_doc("ns", "a", A),
+        principal,
+        binding_doc("ns", "a", "both"),
+        binding_doc("ns", "sp", "both"),
+        workload_doc("Deployment", "api", "both", Some("api")),
+    ];
+    let migration = migrate_pod_identity(&input, &MigrateOptions::default()).expect("migrates");
+    assert!(migration.migrated.is_empty());
+    assert_eq!(
+        migration.documents[4], input[4],
+        "its label stays: the service principal needs it"
+    );
+    assert!(matches!(
+        &migration.attention[..],
+        [Attention::ServicePrincipal { kind: 1, .. }]
+    ));
+}
+
+#[test]
+fn a_selector_expression_on_the_label_keeps_it_and_names_are_told_apart() {
+    let mut pinned = workload_doc("Deployment", "api", "a", Some("api"));
+    pinned["spec"]["selector"] =
+        json!({"matchExpressions": [{"key": "aadpodidbinding", "operator": "In", "values": ["a"]}]});
+    let input = [
+        identity_doc("ns", "a", A),
+        binding_doc("ns", "a", "a"),
+        pinned,
+        // `ns`/`x-y` and `ns-x`/`y` join alike: on one identity, two names.
+        workload_doc("Deployment", "b", "a", Some("x-y")),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "c", "namespace": "ns-x"},
+            "spec": {"template": {"metadata": {"labels": {"aadpodidbinding": "a"}}, "spec": {"serviceAccountName": "y"}}}}),
+    ];
+    let migration = migrate_pod_identity(&input, &MigrateOptions::default()).expect("migrates");
+    assert_eq!(
+        find(&migration.documents, "Deployment", "api")["spec"]["template"]["metadata"]["labels"]["aadpodidbinding"],
+        "a"
+    );
+    assert!(
+        migration
+            .attention
+            .iter()
+            .any(|a| matches!(a, Attention::SelectorKeepsLabel { .. }))
+    );
+    let names: Vec<&str> = migration.credentials.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["ns-api", "ns-x-y", "ns-x-y-2"]);
+    assert!(
+        migration
+            .attention
+            .iter()
+            .any(|a| matches!(a, Attention::CrossNamespace { .. })),
+        "ns-x is bound from ns"
+    );
+    // With the issuer: distinct per issuer, within Entra's 120 characters.
+    let one = migration.credentials[1].name_for("https://a.example/");
+    assert!(one.starts_with("ns-x-y-") && one != migration.credentials[1].name_for("https://b.example/"));
+}
+
+#[test]
+fn a_workload_twice_or_without_a_name_is_reported_and_left() {
+    let mut unnamed = workload_doc("Deployment", "x", "a", Some("api"));
+    unnamed["metadata"] = json!({"generateName": "job-", "namespace": "ns"});
+    let input = [
+        identity_doc("ns", "a", A),
+        binding_doc("ns", "a", "a"),
+        workload_doc("Deployment", "api", "a", Some("api")),
+        workload_doc("Deployment", "api", "a", Some("api")),
+        unnamed,
+    ];
+    let migration = migrate_pod_identity(&input, &MigrateOptions::default()).expect("migrates");
+    assert_eq!(migration.migrated, ["Deployment ns/api"]);
+    assert!(
+        matches!(
+            &migration.attention[..],
+            [Attention::ListedTwice { .. }, Attention::Unnamed { .. }]
+        ),
+        "{:?}",
+        migration.attention
+    );
 }

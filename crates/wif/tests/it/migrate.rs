@@ -195,10 +195,33 @@ fn applied_to_wif_up_the_migrated_workload_gets_a_token() {
         String::from_utf8_lossy(&before.stderr)
     );
 
+    // Refused by wif up (an issuer past Entra's 600 characters): each credential is tried and
+    // said, the manifests are written all the same, and the run fails.
+    let long_issuer = format!("https://issuer.example/{}", "a".repeat(700));
+    let written = dir.join("refused.yaml");
+    let refused = migrate(&["--issuer-url", &long_issuer, "-o", written.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        stderr(&refused).matches("not applied: ").count(),
+        3,
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        stderr(&refused).contains("3 of 3 credential(s) not applied"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(
+        std::fs::read_to_string(&written)
+            .unwrap()
+            .contains("azure.workload.identity/use")
+    );
+
     let first = migrate(&[]);
     assert!(first.status.success(), "{}", stderr(&first));
     assert!(
-        stderr(&first).contains("applied: system:serviceaccount:shop:orders-api on id-orders-reader (shop-orders-api)"),
+        stderr(&first).contains("applied: system:serviceaccount:shop:orders-api on id-orders-reader (shop-orders-api-"),
         "{}",
         stderr(&first)
     );

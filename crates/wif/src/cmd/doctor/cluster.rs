@@ -94,18 +94,7 @@ pub fn read(kubeconfig: Option<&std::path::Path>) -> Result<ClusterObjects> {
         let mut values = service_accounts.clone();
         values.extend(list::<Namespace>(&client, "Namespaces", &server).await?);
         values.extend(list::<MutatingWebhookConfiguration>(&client, "MutatingWebhookConfigurations", &server).await?);
-        // aad-pod-identity's CRDs only: whether it is still installed. A user who may not list
-        // CRDs still gets every other check, and is told this one was not made.
-        match list::<CustomResourceDefinition>(&client, "CustomResourceDefinitions", &server).await {
-            Ok(crds) => values.extend(
-                crds.into_iter()
-                    .filter(|crd| crd.pointer("/spec/group").and_then(Value::as_str) == Some("aadpodidentity.k8s.io")),
-            ),
-            Err(error) => eprintln!(
-                "wif doctor: not checked whether aad-pod-identity's CRDs are installed: {}",
-                wif_core::error_text::error_chain(error.as_ref())
-            ),
-        }
+        values.extend(pod_identity_crds(&client).await);
         for workloads in [
             list::<Deployment>(&client, "Deployments", &server).await?,
             list::<StatefulSet>(&client, "StatefulSets", &server).await?,
@@ -145,4 +134,34 @@ pub(crate) async fn issuer(client: &kube::Client) -> Option<String> {
     let text = client.request_text(request).await.ok()?;
     let document: Value = serde_json::from_str(&text).ok()?;
     document["issuer"].as_str().map(str::to_owned)
+}
+
+/// aad-pod-identity's CRDs, each asked for by name (not a list of every CRD with its schema). A
+/// user who may not read CRDs still gets every other check, and is told this one was not made.
+async fn pod_identity_crds(client: &kube::Client) -> Vec<Value> {
+    const NAMES: [&str; 4] = [
+        "azureidentities.aadpodidentity.k8s.io",
+        "azureidentitybindings.aadpodidentity.k8s.io",
+        "azurepodidentityexceptions.aadpodidentity.k8s.io",
+        "azureassignedidentities.aadpodidentity.k8s.io",
+    ];
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut found = Vec::new();
+    for name in NAMES {
+        match api.get_opt(name).await {
+            Ok(Some(crd)) => {
+                if let Ok(mut value) = serde_json::to_value(&crd) {
+                    value["apiVersion"] = Value::String("apiextensions.k8s.io/v1".into());
+                    value["kind"] = Value::String("CustomResourceDefinition".into());
+                    found.push(value);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => {
+                eprintln!("wif doctor: not checked whether aad-pod-identity's CRDs are installed: {error}");
+                break;
+            }
+        }
+    }
+    found
 }

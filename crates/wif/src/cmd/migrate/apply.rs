@@ -2,16 +2,26 @@
 //! management API as its operator ([`crate::cmd::up::management`]).
 
 use anyhow::{Context, Result};
-use wif_core::migrate::Migration;
+use wif_core::migrate::{CredentialPlan, Migration};
+
+/// What became of one credential.
+pub(super) enum Applied {
+    /// Created.
+    Created(String),
+    /// There already, with the same issuer and subject.
+    AlreadyThere(String),
+    /// Refused, or not reached: why.
+    Failed(String),
+}
 
 /// Creates each credential through the running `wif up`'s Graph (its management API, as its
-/// operator): one already there with the same issuer and subject is left as it is. What was
-/// done, a line per credential.
+/// operator): one already there with the same issuer and subject is left as it is, and one
+/// refused does not stop the others.
 pub(super) async fn apply(
     management: &crate::cmd::up::management::Management,
     issuer: &str,
     migration: &Migration,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Applied>> {
     let ca = std::fs::read(&management.ca_file).with_context(|| format!("reading {}", management.ca_file.display()))?;
     let client = reqwest::Client::builder()
         .tls_certs_only([reqwest::Certificate::from_pem(&ca)?])
@@ -20,67 +30,66 @@ pub(super) async fn apply(
         .build()?;
     let mut done = Vec::new();
     for credential in &migration.credentials {
-        let url = format!(
-            "{}/v1.0/userAssignedIdentities/{}/federatedIdentityCredentials",
-            management.url, credential.client_id
-        );
-        let listed: serde_json::Value = client
-            .get(&url)
-            .bearer_auth(&management.token)
-            .send()
-            .await
-            .with_context(|| {
-                format!(
-                    "asking wif up at {} for identity {}",
-                    management.url, credential.client_id
-                )
-            })?
-            .error_for_status()
-            .with_context(|| {
-                format!(
-                    "identity {} ({}) in wif up's directory",
-                    credential.identity.name, credential.client_id
-                )
-            })?
-            .json()
-            .await?;
-        let exists = listed["value"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|fic| fic["issuer"] == issuer && fic["subject"] == credential.subject.as_str());
-        if exists {
-            done.push(format!(
-                "applied (already there): {} on {}",
-                credential.subject, credential.identity.name
-            ));
-            continue;
-        }
-        let body = serde_json::json!({
-            "name": credential.name,
-            "issuer": issuer,
-            "subject": credential.subject,
-            "audiences": [wif_core::migrate::AUDIENCE],
+        done.push(match one(&client, management, issuer, credential).await {
+            Ok(applied) => applied,
+            Err(error) => Applied::Failed(format!(
+                "{} on {}: {}",
+                credential.subject,
+                credential.identity.name,
+                wif_core::error_text::error_chain(error.as_ref())
+            )),
         });
-        let answer = client
-            .post(&url)
-            .bearer_auth(&management.token)
-            .json(&body)
-            .send()
-            .await?;
-        let status = answer.status();
-        if !status.is_success() {
-            let text = answer.text().await.unwrap_or_default();
-            anyhow::bail!(
-                "wif up refused the credential {} on {}: {status} {text}",
-                credential.name,
-                credential.identity.name
-            );
-        }
-        done.push(format!(
-            "applied: {} on {} ({})",
-            credential.subject, credential.identity.name, credential.name
-        ));
     }
     Ok(done)
+}
+
+async fn one(
+    client: &reqwest::Client,
+    management: &crate::cmd::up::management::Management,
+    issuer: &str,
+    credential: &CredentialPlan,
+) -> Result<Applied> {
+    // A client id is a GUID (the migration refuses any other): safe in a path as it is.
+    let url = format!(
+        "{}/v1.0/userAssignedIdentities/{}/federatedIdentityCredentials",
+        management.url, credential.client_id
+    );
+    let listed: serde_json::Value = client
+        .get(&url)
+        .bearer_auth(&management.token)
+        .send()
+        .await
+        .with_context(|| format!("asking wif up at {}", management.url))?
+        .error_for_status()
+        .context("the identity is not in wif up's directory (same client id)")?
+        .json()
+        .await?;
+    let what = format!("{} on {}", credential.subject, credential.identity.name);
+    let exists = listed["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|fic| fic["issuer"] == issuer && fic["subject"] == credential.subject.as_str());
+    if exists {
+        return Ok(Applied::AlreadyThere(what));
+    }
+    let name = credential.name_for(issuer);
+    let body = serde_json::json!({
+        "name": name,
+        "issuer": issuer,
+        "subject": credential.subject,
+        "audiences": [wif_core::migrate::AUDIENCE],
+    });
+    let answer = client
+        .post(&url)
+        .bearer_auth(&management.token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = answer.status();
+    if !status.is_success() {
+        let text = answer.text().await.unwrap_or_default();
+        anyhow::bail!("wif up refused it: {status} {text}");
+    }
+    Ok(Applied::Created(format!("{what} ({name})")))
 }

@@ -86,10 +86,8 @@ pub fn read(kubeconfig: Option<&std::path::Path>, namespace: Option<&str>) -> Re
         let mut documents = Vec::new();
         for kind in KINDS {
             let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("aadpodidentity.k8s.io", "v1", kind));
-            let api: Api<DynamicObject> = match namespace {
-                Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-                None => Api::all_with(client.clone(), &resource),
-            };
+            // Every namespace's, even with -n: a binding elsewhere may select its pods.
+            let api: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
             match api.list(&ListParams::default()).await {
                 Ok(list) => {
                     for item in list.items {

@@ -178,20 +178,6 @@ fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
         documents,
         issuer,
     } = migrate(args)?;
-    if args.apply {
-        let dir = match &args.state_dir {
-            Some(dir) => dir.clone(),
-            None => crate::cmd::up::management::default_dir()?,
-        };
-        let management = crate::cmd::up::management::read(&dir)?;
-        let issuer = args.issuer_url.clone().unwrap_or_else(|| management.issuer.clone());
-        let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Command)?;
-        let applied = runtime.block_on(apply::apply(&management, &issuer, &migration))?;
-        let mut stderr = std::io::stderr().lock();
-        for line in applied {
-            writeln!(stderr, "{line}")?;
-        }
-    }
     let manifests = input::write_stream(&documents)?;
     let script = commands_script(&migration, issuer.as_deref());
     match &args.output {
@@ -231,5 +217,41 @@ fn pod_identity(args: &PodIdentityArgs) -> Result<()> {
         migration.credentials.len(),
         migration.attention.len()
     )?;
+    drop(stderr);
+    if args.apply {
+        apply_to_up(args, issuer.as_deref(), &migration)?;
+    }
+    Ok(())
+}
+
+/// `--apply`, once the manifests and the report are written: each credential created in the
+/// running `wif up`; one refused does not stop the others, and makes the run fail.
+fn apply_to_up(args: &PodIdentityArgs, discovered: Option<&str>, migration: &Migration) -> Result<()> {
+    let dir = match &args.state_dir {
+        Some(dir) => dir.clone(),
+        None => crate::cmd::up::management::default_dir()?,
+    };
+    let management = crate::cmd::up::management::read(&dir)?;
+    // --issuer-url, else (with --cluster) the cluster's, else wif up's own issuer.
+    let issuer = discovered.map_or_else(|| management.issuer.clone(), str::to_owned);
+    let runtime = wif_server::runtime::build(wif_server::runtime::RuntimeKind::Command)?;
+    let applied = runtime.block_on(apply::apply(&management, &issuer, migration))?;
+    let mut stderr = std::io::stderr().lock();
+    let mut failed = 0;
+    for outcome in &applied {
+        match outcome {
+            apply::Applied::Created(what) => writeln!(stderr, "applied: {what}")?,
+            apply::Applied::AlreadyThere(what) => writeln!(stderr, "applied (already there): {what}")?,
+            apply::Applied::Failed(why) => {
+                failed += 1;
+                writeln!(stderr, "not applied: {why}")?;
+            }
+        }
+    }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} credential(s) not applied in wif up (above)",
+        applied.len()
+    );
     Ok(())
 }

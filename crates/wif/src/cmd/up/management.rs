@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// What `STATE/management.json` holds.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
 pub struct Management {
     /// The emulator's own URL (ARM and Graph are served there).
     pub url: String,
@@ -21,6 +21,16 @@ pub struct Management {
     pub token: String,
     /// The CA the emulator's certificate chains to.
     pub ca_file: PathBuf,
+}
+
+impl std::fmt::Debug for Management {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Management")
+            .field("url", &self.url)
+            .field("issuer", &self.issuer)
+            .field("token", &"<redacted>")
+            .finish_non_exhaustive()
+    }
 }
 
 fn file(dir: &Path) -> PathBuf {
