@@ -29,20 +29,25 @@ fn parent_of(config: &wif_azure::AzureConfig, client_id: &str) -> Option<Credent
     })
 }
 
+/// The parent a form names, or the page saying there is none.
+async fn parent(console: &Shared, client_id: &str) -> Result<CredentialParent, Response> {
+    let config = console.plane.store.config.lock().await;
+    parent_of(&config, client_id).ok_or_else(|| {
+        pages::refused(
+            StatusCode::NOT_FOUND,
+            "no app registration or identity has this client id",
+        )
+    })
+}
+
 pub(super) async fn add_credential(
     State(console): State<Shared>,
     axum::Extension(session): axum::Extension<Session>,
     axum::Form(form): axum::Form<CredentialForm>,
 ) -> Response {
-    let parent = {
-        let config = console.plane.store.config.lock().await;
-        parent_of(&config, &form.parent)
-    };
-    let Some(parent) = parent else {
-        return pages::refused(
-            StatusCode::NOT_FOUND,
-            "no app registration or identity has this client id",
-        );
+    let parent = match parent(&console, &form.parent).await {
+        Ok(parent) => parent,
+        Err(refused) => return refused,
     };
     let problem = match form.credential() {
         Err(problem) => problem.to_string(),
@@ -73,15 +78,9 @@ pub(super) async fn delete_credential(
     State(console): State<Shared>,
     axum::Form(form): axum::Form<DeleteCredential>,
 ) -> Response {
-    let parent = {
-        let config = console.plane.store.config.lock().await;
-        parent_of(&config, &form.parent)
-    };
-    let Some(parent) = parent else {
-        return pages::refused(
-            StatusCode::NOT_FOUND,
-            "no app registration or identity has this client id",
-        );
+    let parent = match parent(&console, &form.parent).await {
+        Ok(parent) => parent,
+        Err(refused) => return refused,
     };
     match wif_azure::graph::remove_as_operator(&console.plane, parent, &form.parent, &form.name).await {
         Ok(()) => {
