@@ -196,9 +196,23 @@ got = as_app(workload, [PYTHON, "-c", PYTHON_APP, "token", "https://vault.azure.
 issuer = claims(got["token"]).get("iss") if "token" in got else got
 check("Python DefaultAzureCredential: a token whose issuer is Entra's public one",
       issuer in (f"https://sts.windows.net/{TENANT}/", f"https://login.microsoftonline.com/{TENANT}/v2.0"), issuer)
+
+
+def java_secret(vault, name):
+    """The Java client's secret mode with the workload's printed variables; its own guard needs
+    its loopback hosts file, nothing else is added."""
+    hosts = os.path.join(os.path.dirname(JAVA_CLIENT), "loopback-hosts")
+    return subprocess.run(["java", f"-Djdk.net.hosts.file={hosts}", "-jar", JAVA_CLIENT, "secret", vault, name],
+                          capture_output=True, text=True, env=dict(BASE, **workload), timeout=180)
+
+
 got = as_app(workload, [PYTHON, "-c", PYTHON_APP, "secret", vault_uri, "wid-tuto-password"])
 check("Python SecretClient before the assignment: 403 ForbiddenByRbac",
       got.get("status") == 403 and "ForbiddenByRbac" in got.get("text", ""), got)
+res = java_secret(vault_uri, "wid-tuto-password")
+check("Java SecretClient before the assignment: 403 ForbiddenByRbac (ResourceModifiedException)",
+      res.returncode == 3 and "status=403 error_code=Forbidden inner_error_code=ForbiddenByRbac" in res.stderr,
+      (res.stdout + res.stderr)[-1500:])
 rc, _, err = shell(f"bash {TUTORIALS}/keyvault.sh", GRANT_WORKLOAD=1)
 check("keyvault.sh again, granting Key Vault Secrets User", rc == 0, err)
 got = as_app(workload, [PYTHON, "-c", PYTHON_APP, "secret", vault_uri, "wid-tuto-password"])
@@ -208,10 +222,7 @@ got = as_app(workload, ["node", "--require", os.path.join(GUARD, "guard.cjs"),
 check("Node DefaultAzureCredential and SecretClient read it", got == {"value": "Hello!"}, got)
 got = as_app(workload, [GO_CLIENT, "production", "https://vault.azure.net/.default", vault_uri, "wid-tuto-password"])
 check("Go NewDefaultAzureCredential (instance discovery on) and azsecrets read it", got == {"value": "Hello!"}, got)
-# The Java client's own guard needs its loopback hosts file; everything else is the printed variables.
-hosts = os.path.join(os.path.dirname(JAVA_CLIENT), "loopback-hosts")
-res = subprocess.run(["java", f"-Djdk.net.hosts.file={hosts}", "-jar", JAVA_CLIENT, "secret", vault_uri,
-                      "wid-tuto-password"], capture_output=True, text=True, env=dict(BASE, **workload), timeout=180)
+res = java_secret(vault_uri, "wid-tuto-password")
 check("Java DefaultAzureCredential and SecretClient read it (instance discovery on, JAVA_TOOL_OPTIONS as printed)",
       res.returncode == 0 and res.stdout.strip().splitlines()[-1:] == ["secret Hello!"], (res.stdout + res.stderr)[-1500:])
 
@@ -225,10 +236,14 @@ with open(report, "w") as f:
     f.write("id,total\n1,42\n")
 rc, out, err = shell(
     'scope=$(az storage account show -n stwiftuto -g myResourceGroup --query id -o tsv)\n'
-    f'az role assignment create --assignee {APP} --role "Storage Blob Data Contributor" --scope "$scope" -o none\n'
-    "az storage container create --account-name stwiftuto --name input --auth-mode login -o none\n"
-    f"az storage blob upload --account-name stwiftuto -c input -n report.csv -f {report} --auth-mode login -o none")
-check("az storage blob upload --auth-mode login to stwiftuto.blob.core.windows.net", rc == 0, err)
+    f'az role assignment create --assignee {APP} --role "Storage Blob Data Contributor" --scope "$scope" -o none')
+check("az role assignment create: Storage Blob Data Contributor at the account", rc == 0, err)
+downloaded = os.path.join(tmp, "report.downloaded.csv")
+rc, out, err = shell(f"bash {TUTORIALS}/storage_blobs.sh", UPLOAD_FILE=report, DOWNLOAD_FILE=downloaded)
+check("storage_blobs.sh as written, at stwiftuto.blob.core.windows.net: container created, report.csv uploaded and listed",
+      rc == 0 and out.splitlines() == ["true", "report.csv"], (rc, out, err))
+check("az storage blob download gives the same bytes",
+      os.path.exists(downloaded) and open(downloaded).read() == "id,total\n1,42\n", os.path.exists(downloaded))
 got = as_app(workload, [PYTHON, "-c", PYTHON_APP, "read", endpoint, "input", "report.csv"])
 check("Python BlobClient (Storage Blob Data Reader) reads what azure-cli wrote", got == {"value": "id,total\n1,42\n"}, got)
 got = as_app(workload, [PYTHON, "-c", PYTHON_APP, "write", endpoint, "input", "denied.txt"])

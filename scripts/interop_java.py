@@ -26,6 +26,7 @@ scripts/java-client printed. One line per check; exit non-zero if any failed."""
 import base64, ipaddress, json, os, re, select, shutil, subprocess, sys, tempfile, time
 
 import interop_common as common
+import yaml
 
 WIF, JAR = (os.path.abspath(a) for a in sys.argv[1:3])
 HOSTS = os.path.join(os.path.dirname(JAR), "loopback-hosts")
@@ -198,11 +199,27 @@ try:
                 java("workload", TENANT_A, READER, path("token"), STS, f"{VAULT}/.default"), TENANT_A, READER)
     token_check("Java WorkloadIdentityCredential, the same token file: the writer in tenant B",
                 java("workload", TENANT_B, WRITER, path("token"), STS, f"{VAULT}/.default"), TENANT_B, WRITER)
-    token_check("Java DefaultAzureCredential (disableInstanceDiscovery) from the webhook's variables",
-                java("default", f"{VAULT}/.default", "disable-instance-discovery",
-                     env=dict(AZURE_TENANT_ID=TENANT_A, AZURE_CLIENT_ID=READER, AZURE_FEDERATED_TOKEN_FILE=path("token"),
-                              AZURE_AUTHORITY_HOST=STS, IDENTITY_ENDPOINT="http://127.0.0.1:9/msi/token",
-                              IDENTITY_HEADER=SECRET)), TENANT_A, READER)
+    # The webhook's variables exactly: `wif render` mutates a labelled pod of demo/app, and the
+    # container's env (the token path made the local file) is all the JVM gets.
+    with open(path("pod.json"), "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List", "items": [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+                "name": "app", "namespace": "demo", "annotations": {"azure.workload.identity/client-id": READER}}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {
+                "name": "app", "namespace": "demo", "labels": {"azure.workload.identity/use": "true"}},
+             "spec": {"serviceAccountName": "app", "containers": [{"name": "app", "image": "app:1"}]}}]}, f)
+    rendered = list(yaml.safe_load_all(wif("render", "-f", path("pod.json"), "--tenant-id", TENANT_A,
+                                           "--authority-host", STS)))
+    # A List stays a List, its items mutated.
+    items = [i for d in rendered for i in (d["items"] if d.get("kind") == "List" else [d])]
+    pod = next(d for d in items if d.get("kind") == "Pod")
+    injected = {e["name"]: e["value"] for e in pod["spec"]["containers"][0]["env"] if "value" in e}
+    check("wif render gives the pod the webhook's four variables",
+          sorted(injected) == ["AZURE_AUTHORITY_HOST", "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_TENANT_ID"]
+          and injected["AZURE_CLIENT_ID"] == READER, injected)
+    webhook_env = dict(injected, AZURE_FEDERATED_TOKEN_FILE=path("token"))
+    token_check("Java DefaultAzureCredential (disableInstanceDiscovery) with exactly the variables wif render injects",
+                java("default", f"{VAULT}/.default", "disable-instance-discovery", env=webhook_env), TENANT_A, READER)
 
     # --- MSAL4J ------------------------------------------------------------------------------
     token_check("MSAL4J ConfidentialClientApplication (client assertion, instanceDiscovery false)",

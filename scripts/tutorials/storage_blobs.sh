@@ -2,8 +2,9 @@
 # Seed 003's blob data-plane commands (issue 27), with Microsoft Entra authorization only
 # (`--auth-mode login`): run it after storage.sh, in a shell where `wif up --print-az-setup` was
 # evaluated and `az login --federated-token` signed in the identity that does the work (a
-# workload identity, as in a pod). azure-cli builds the blob endpoint from the registered
-# cloud's storage suffix (https://<account>.blob.storage.wif.test) and reaches it through
+# workload identity, as in a pod). azure-cli builds the blob endpoint from its cloud's storage
+# suffix (the registered cloud's https://<account>.blob.storage.wif.test, or AzureCloud's
+# https://<account>.blob.core.windows.net under --production-names) and reaches it through
 # HTTPS_PROXY (the emulator's CONNECT front), trusting REQUESTS_CA_BUNDLE.
 #
 # The signed-in identity needs a data role first, given by someone who may assign roles:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The seed's workload identity setup (learn.microsoft.com "Deploy and configure workload
-# identity on an AKS cluster"), verbatim but for the names and the registered cloud: run it in
-# a shell where `wif up --print-az-setup` was evaluated. Every command may be run again
+# identity on an AKS cluster"), verbatim but for the names: run it in a shell where
+# `wif up --print-az-setup` was evaluated (a registered custom cloud, or with
+# --production-names azure-cli's own AzureCloud). Every command may be run again
 # (idempotent, as in Azure). The local cluster is `wif-local` in group `wif-local`.
 set -euo pipefail
 export RESOURCE_GROUP="${RESOURCE_GROUP:-myResourceGroup}"
