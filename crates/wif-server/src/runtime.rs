@@ -1,5 +1,5 @@
 //! The one place a tokio runtime is made: servers get a multi-threaded one (two workers by
-//! default, what a sidecar or a laptop server needs; all cores for the webhook), commands that
+//! default, what a sidecar or a laptop server needs; the webhook chooses its own), commands that
 //! make a few requests get one thread. Every runtime has I/O and time enabled.
 
 use tokio::runtime::{Builder, Runtime};

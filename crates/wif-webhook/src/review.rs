@@ -33,25 +33,33 @@ impl ReviewVersion {
 #[error("{0}")]
 pub struct BadReview(pub String);
 
+/// The review, with its `object` read as `O`: the planner's view in the one-pass read, the
+/// pod's text in the second.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ReviewIn<'a> {
+#[serde(rename_all = "camelCase", bound(deserialize = "O: Deserialize<'de>"))]
+struct ReviewIn<'a, O> {
     #[serde(borrow)]
     api_version: Option<&'a str>,
     #[serde(borrow)]
     kind: Option<&'a str>,
-    #[serde(borrow)]
-    request: Option<RequestIn<'a>>,
+    request: Option<RequestIn<O>>,
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestIn<'a> {
+#[serde(bound(deserialize = "O: Deserialize<'de>"))]
+struct RequestIn<O> {
     uid: Option<String>,
     namespace: Option<String>,
-    /// Kept as text and read once, into the planner's view: no tree of the whole pod.
-    #[serde(borrow)]
-    object: Option<&'a RawValue>,
+    object: Option<O>,
+}
+
+/// The pod read into the planner's view while the review is read: no second pass over it.
+struct PodField<'a>(PodView<'a>);
+
+impl<'de> Deserialize<'de> for PodField<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        PodView::deserialize_from(deserializer).map(PodField)
+    }
 }
 
 /// What the handler needs from a review, borrowed from the request body.
@@ -73,8 +81,27 @@ const MAX_UID_LEN: usize = 128;
 
 /// Decodes a request body.
 pub fn decode(body: &[u8]) -> Result<Admission<'_>, BadReview> {
-    let review: ReviewIn =
-        serde_json::from_slice(body).map_err(|e| BadReview(format!("the body is not an AdmissionReview: {e}")))?;
+    // One pass reads the review and the pod's view together. A pod the view refuses (or a body
+    // that is no review) takes the second path, which keeps the pod as text and reads it
+    // apart, so the denial names the field and a bad review gets its own error.
+    // UTF-8 is checked once here, not again for every string inside.
+    let text = std::str::from_utf8(body).map_err(|e| BadReview(format!("the body is not an AdmissionReview: {e}")))?;
+    if let Ok(review) = serde_json::from_str::<ReviewIn<PodField<'_>>>(text) {
+        return admission(review, |object| {
+            object.map_or_else(|| PodView::from_json("null"), |field| Ok(field.0))
+        });
+    }
+    let review: ReviewIn<&RawValue> =
+        serde_json::from_str(text).map_err(|e| BadReview(format!("the body is not an AdmissionReview: {e}")))?;
+    admission(review, |object| {
+        PodView::from_json(object.map_or("null", RawValue::get))
+    })
+}
+
+fn admission<'a, O>(
+    review: ReviewIn<'a, O>,
+    read_pod: impl FnOnce(Option<O>) -> Result<PodView<'a>, Denial>,
+) -> Result<Admission<'a>, BadReview> {
     let version = match review.api_version {
         Some("admission.k8s.io/v1") => ReviewVersion::V1,
         Some("admission.k8s.io/v1beta1") => ReviewVersion::V1Beta1,
@@ -94,7 +121,7 @@ pub fn decode(body: &[u8]) -> Result<Admission<'_>, BadReview> {
         .uid
         .filter(|u| !u.is_empty() && u.len() <= MAX_UID_LEN)
         .ok_or_else(|| BadReview("request.uid is missing or too long".into()))?;
-    let pod = PodView::from_json(request.object.map_or("null", RawValue::get));
+    let pod = read_pod(request.object);
     let namespace = request
         .namespace
         .filter(|n| !n.is_empty())
@@ -129,7 +156,11 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
 /// because its shape is fixed and its bulk is the base64 patch, which needs no escaping:
 /// serializing it as a JSON string scanned every byte of it once more.
 pub fn respond(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>) -> Vec<u8> {
-    respond_encoding(admission, outcome, |plan| serde_json::to_vec(&plan.operations))
+    respond_encoding(admission, outcome, |plan| {
+        // Sized for a typical patch (a small pod's is about 700 bytes), so it rarely regrows.
+        let mut patch = Vec::with_capacity(1024);
+        serde_json::to_writer(&mut patch, &plan.operations).map(|()| patch)
+    })
 }
 
 /// Why a patch could not be put in the answer.
@@ -218,169 +249,4 @@ fn push_denial(out: &mut Vec<u8>, code: u16, message: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::{Value, json};
-    use wif_core::rules::{Advice, Rule};
-
-    use super::*;
-
-    fn answer(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>) -> Value {
-        serde_json::from_slice(&respond(admission, outcome)).unwrap()
-    }
-
-    fn review(version: &str) -> Vec<u8> {
-        json!({
-            "apiVersion": version, "kind": "AdmissionReview",
-            "request": { "uid": "705ab4f5-6393-11e8-b7cc-42010a800002", "namespace": "demo", "operation": "CREATE",
-                         "object": { "metadata": { "name": "p" }, "spec": { "containers": [] } } }
-        })
-        .to_string()
-        .into_bytes()
-    }
-
-    #[test]
-    fn both_versions_decode_and_are_echoed() {
-        for (v, expected) in [
-            ("admission.k8s.io/v1", ReviewVersion::V1),
-            ("admission.k8s.io/v1beta1", ReviewVersion::V1Beta1),
-        ] {
-            let body = review(v);
-            let admission = decode(&body).unwrap();
-            assert_eq!((admission.version, admission.namespace.as_str()), (expected, "demo"));
-            let answer = answer(&admission, &Ok(MutationPlan::default()));
-            assert_eq!(answer["apiVersion"], v);
-            assert_eq!(answer["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
-            assert_eq!(answer["response"]["allowed"], true);
-            assert!(
-                answer["response"].get("patch").is_none(),
-                "no patch when nothing changes"
-            );
-        }
-    }
-
-    #[test]
-    fn denial_and_warning_shapes() {
-        let body = review("admission.k8s.io/v1");
-        let admission = decode(&body).unwrap();
-        let denied = answer(
-            &admission,
-            &Err(Denial::bad_request(
-                wif_core::rules::Rule::InvalidPod,
-                "hostNetwork is set to true, cannot inject proxy sidecar",
-            )),
-        );
-        assert_eq!(denied["response"]["allowed"], false);
-        assert_eq!(
-            denied["response"]["status"],
-            json!({ "code": 400, "message": "hostNetwork is set to true, cannot inject proxy sidecar" })
-        );
-        let plan = MutationPlan {
-            operations: vec![],
-            warnings: vec![
-                Advice::new(Rule::AnnotationUnknown, "x".repeat(400)),
-                Advice::new(Rule::AnnotationUnknown, "short"),
-            ],
-        };
-        let warned = answer(&admission, &Ok(plan));
-        assert_eq!(
-            warned["response"]["warnings"][0].as_str().unwrap().chars().count(),
-            MAX_WARNING_CHARS
-        );
-        assert_eq!(warned["response"]["warnings"][1], "short");
-    }
-
-    #[test]
-    fn answers_are_valid_json_whatever_the_text_inside() {
-        let body = review("admission.k8s.io/v1beta1");
-        let mut admission = decode(&body).unwrap();
-        admission.uid = "odd \"uid\" \\ \n".into();
-        let operations: Vec<json_patch::PatchOperation> = serde_json::from_value(json!([
-            { "op": "add", "path": "/metadata/annotations/a~1b", "value": "\"quoted\"\u{1F600}" }
-        ]))
-        .unwrap();
-        let plan = MutationPlan {
-            operations: operations.clone(),
-            warnings: vec![Advice::new(Rule::AnnotationUnknown, "a \"warning\"\nover two lines")],
-        };
-        let mutated = answer(&admission, &Ok(plan));
-        assert_eq!(mutated["apiVersion"], "admission.k8s.io/v1beta1");
-        assert_eq!(mutated["response"]["uid"], "odd \"uid\" \\ \n");
-        assert_eq!(mutated["response"]["patchType"], "JSONPatch");
-        let patch = STANDARD.decode(mutated["response"]["patch"].as_str().unwrap()).unwrap();
-        assert_eq!(
-            serde_json::from_slice::<Vec<json_patch::PatchOperation>>(&patch).unwrap(),
-            operations
-        );
-        assert_eq!(
-            mutated["response"]["warnings"],
-            json!(["a \"warning\"\nover two lines"])
-        );
-        let denied = answer(
-            &admission,
-            &Err(Denial::bad_request(
-                wif_core::rules::Rule::ServiceAccountMissing,
-                "no \"sa\"",
-            )),
-        );
-        assert_eq!(
-            denied["response"]["status"],
-            json!({ "code": 400, "message": "no \"sa\"" })
-        );
-        assert_eq!(denied["response"]["allowed"], false);
-    }
-
-    #[test]
-    fn bad_bodies() {
-        for (body, expected) in [
-            (&b"invalid"[..], "not an AdmissionReview"),
-            (
-                br#"{"apiVersion":"admission.k8s.io/v2","kind":"AdmissionReview"}"#,
-                "unsupported AdmissionReview apiVersion",
-            ),
-            (
-                br#"{"apiVersion":"admission.k8s.io/v1","kind":"Pod"}"#,
-                "is not AdmissionReview",
-            ),
-            (
-                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#,
-                "has no request",
-            ),
-            (
-                br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}"#,
-                "request.uid",
-            ),
-        ] {
-            assert!(decode(body).unwrap_err().0.contains(expected), "{expected}");
-        }
-    }
-
-    #[test]
-    fn a_patch_that_cannot_be_encoded_denies_the_pod_instead_of_letting_it_pass_unmutated() {
-        let body = review("admission.k8s.io/v1");
-        let admission = decode(&body).unwrap();
-        let operations: Vec<json_patch::PatchOperation> =
-            serde_json::from_value(json!([{ "op": "add", "path": "/metadata/labels", "value": {} }])).unwrap();
-        let plan = MutationPlan {
-            operations,
-            warnings: vec![Advice::new(Rule::AnnotationUnknown, "dropped with the patch")],
-        };
-        let failing = |_: &MutationPlan| -> Result<Vec<u8>, serde_json::Error> {
-            Err(serde_json::Error::io(std::io::Error::other("disk on fire")))
-        };
-        let bytes = respond_encoding(&admission, &Ok(plan.clone()), failing);
-        let denied: Value = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(denied["response"]["allowed"], false, "{denied}");
-        assert_eq!(denied["response"]["status"]["code"], 500);
-        let message = denied["response"]["status"]["message"].as_str().unwrap();
-        assert!(
-            message.starts_with("the webhook could not encode its JSON patch") && message.contains("disk on fire"),
-            "{message}"
-        );
-        assert!(denied["response"].get("patch").is_none() && denied["response"].get("warnings").is_none());
-        assert_eq!(denied["response"]["uid"], "705ab4f5-6393-11e8-b7cc-42010a800002");
-        // The same plan, encoded, is allowed with its patch.
-        let allowed = answer(&admission, &Ok(plan));
-        assert_eq!(allowed["response"]["allowed"], true);
-        assert!(allowed["response"]["patch"].is_string());
-    }
-}
+mod tests;

@@ -30,12 +30,11 @@ const SERVICE_ACCOUNT_KEYS: &[&str] = &[
 
 /// Whether `s` is a GUID in the 8-4-4-4-12 hex form Entra uses for client and tenant ids.
 pub fn is_guid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, len)| g.len() == len && g.bytes().all(|b| b.is_ascii_hexdigit()))
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// Whether `s` could be a tenant given by domain (`contoso.onmicrosoft.com`).

@@ -4,107 +4,22 @@
 //! planner never writes the pod back but patches it, so fields it does not know cannot be
 //! lost. Shape errors become denials that name the offending field.
 
-use std::borrow::Cow;
+mod read;
+
 use std::collections::BTreeMap;
 use std::fmt;
-use std::marker::PhantomData;
 
-use crate::rules::Rule;
-
-use serde::de::value::MapAccessDeserializer;
-use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, IgnoredAny, MapAccess};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
 use super::outcome::Denial;
+use crate::rules::Rule;
+use read::{Lenient, MaybeText, ReadLeniently};
+pub(crate) use read::{Obj, Text};
 
 /// A JSON object kept whole (volumes and mounts are compared and replaced as units).
 pub(crate) type JsonObject = Map<String, Value>;
-
-/// A JSON string, borrowed from the input unless it had to be unescaped.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Text<'a>(pub Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        deserializer.deserialize_str(TextVisitor)
-    }
-}
-
-impl Text<'_> {
-    pub(crate) fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for Text<'_> {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A struct read only from a JSON object: serde's derive also takes a list for a struct (its
-/// fields by position), and no Kubernetes object is written that way.
-#[derive(Debug)]
-pub(crate) struct Obj<T>(T);
-
-impl<T> std::ops::Deref for Obj<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
-            type Value = T;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map))
-            }
-        }
-        deserializer.deserialize_map(ObjVisitor(PhantomData)).map(Obj)
-    }
-}
-
-/// A field read when it has the expected shape and skipped otherwise: fields the planner does
-/// not act on (labels, deletion, status, read for [`crate::stranded`]) never make the webhook
-/// refuse a pod.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum Lenient<T> {
-    Read(T),
-    Skipped(IgnoredAny),
-}
-
-impl<T> Lenient<T> {
-    fn read(&self) -> Option<&T> {
-        match self {
-            Lenient::Read(value) => Some(value),
-            Lenient::Skipped(_) => None,
-        }
-    }
-}
 
 fn text<'s>(value: &'s Option<Text<'_>>) -> Option<&'s str> {
     value.as_ref().map(Text::as_str)
@@ -151,11 +66,24 @@ struct Metadata<'a> {
     deletion_timestamp: Option<IgnoredAny>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(expecting = "an object")]
+#[derive(Debug)]
 struct StatusView<'a> {
-    #[serde(borrow, default)]
     phase: Option<Text<'a>>,
+}
+
+/// `status`: its `phase` when a string; any other entry is skipped.
+impl<'de: 'a, 'a> ReadLeniently<'de> for StatusView<'a> {
+    fn read_map<A: MapAccess<'de>>(mut map: A) -> Result<Option<Self>, A::Error> {
+        let mut phase = None;
+        while let Some(key) = map.next_key::<Text<'a>>()? {
+            if key.as_str() == "phase" {
+                phase = map.next_value::<MaybeText<'a>>()?.0;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(Some(StatusView { phase }))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,7 +120,7 @@ struct PodShape<'a> {
     #[serde(borrow, default)]
     spec: Option<Obj<Spec<'a>>>,
     #[serde(borrow, default)]
-    status: Option<Lenient<Obj<StatusView<'a>>>>,
+    status: Option<Lenient<StatusView<'a>>>,
 }
 
 /// The parts of a pod the planner reads, checked for shape.
@@ -200,7 +128,7 @@ struct PodShape<'a> {
 pub struct PodView<'a> {
     metadata: Option<Obj<Metadata<'a>>>,
     spec: Obj<Spec<'a>>,
-    status: Option<Lenient<Obj<StatusView<'a>>>>,
+    status: Option<Lenient<StatusView<'a>>>,
 }
 
 fn not_a_pod() -> Denial {
@@ -259,6 +187,14 @@ impl<'a> PodView<'a> {
             Ok(shape) => Self::checked(shape),
             Err(_) => Err(shape_denial(serde_path_to_error::deserialize(value))),
         }
+    }
+
+    /// Reads the pod from a deserializer, as one field of a larger document (the webhook's
+    /// AdmissionReview, read in one pass). A shape error is the deserializer's error here;
+    /// [`PodView::from_json`] on the pod's text gives the denial that names the field.
+    pub fn deserialize_from<D: Deserializer<'a>>(deserializer: D) -> Result<Self, D::Error> {
+        let Obj(shape) = Obj::<PodShape<'a>>::deserialize(deserializer)?;
+        Self::checked(shape).map_err(|denial| de::Error::custom(denial.message))
     }
 
     fn checked(shape: PodShape<'a>) -> Result<Self, Denial> {

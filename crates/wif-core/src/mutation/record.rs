@@ -69,20 +69,26 @@ pub(super) fn recorded_env(annotation: Option<&str>) -> BTreeMap<String, String>
 }
 
 pub(super) fn value_fingerprint(value: &str) -> String {
-    Sha256::digest(value.as_bytes())
-        .iter()
-        .take(4)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(&Sha256::digest(value.as_bytes())[..4])
 }
 
 pub(super) fn record_text(env: &[(String, String)]) -> String {
-    let record: BTreeMap<&str, String> = env.iter().map(|(k, v)| (k.as_str(), value_fingerprint(v))).collect();
-    record
-        .iter()
-        .map(|(name, hash)| format!("{name}={hash}"))
-        .collect::<Vec<_>>()
-        .join(",")
+    // Sorted by name; a name given twice keeps its last value, as a map would.
+    let mut record: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    record.sort_by(|a, b| a.0.cmp(b.0));
+    let mut text = String::with_capacity(record.len() * 40);
+    for (i, (name, value)) in record.iter().enumerate() {
+        if record.get(i + 1).is_some_and(|next| next.0 == *name) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push(',');
+        }
+        text.push_str(name);
+        text.push('=');
+        text.push_str(&value_fingerprint(value));
+    }
+    text
 }
 
 pub(super) fn plan_record(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {

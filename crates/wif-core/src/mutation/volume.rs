@@ -16,9 +16,7 @@ pub fn reserved_volume_name(pod_name: &str) -> String {
     let digest = Sha256::digest(pod_name.as_bytes());
     let mut name = String::with_capacity(63);
     name.push_str(contract::RESERVED_VOLUME_PREFIX);
-    for byte in digest.iter().take(contract::RESERVED_VOLUME_HASH_LEN / 2) {
-        name.push_str(&format!("{byte:02x}"));
-    }
+    name.push_str(&hex::encode(&digest[..contract::RESERVED_VOLUME_HASH_LEN / 2]));
     name
 }
 
