@@ -146,12 +146,6 @@ fn short(warning: &str) -> String {
     format!("{cut}…")
 }
 
-/// Appends `text` as a JSON string.
-fn push_json_string(out: &mut Vec<u8>, text: &str) {
-    // Writing a str into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, text);
-}
-
 /// The AdmissionReview answering `admission` with `outcome`, as JSON bytes. Written by hand
 /// because its shape is fixed and its bulk is the base64 patch, which needs no escaping:
 /// serializing it as a JSON string scanned every byte of it once more.
@@ -159,7 +153,7 @@ pub fn respond(admission: &Admission<'_>, outcome: &Result<MutationPlan, Denial>
     respond_encoding(admission, outcome, |plan| {
         // Sized for a typical patch (a small pod's is about 700 bytes), so it rarely regrows.
         let mut patch = Vec::with_capacity(1024);
-        serde_json::to_writer(&mut patch, &plan.operations).map(|()| patch)
+        json::push_patch(&mut patch, &plan.operations).map(|()| patch)
     })
 }
 
@@ -189,7 +183,7 @@ fn respond_encoding(
     out.extend_from_slice(br#"{"apiVersion":""#);
     out.extend_from_slice(admission.version.api_version().as_bytes());
     out.extend_from_slice(br#"","kind":"AdmissionReview","response":{"uid":"#);
-    push_json_string(&mut out, &admission.uid);
+    json::push_string(&mut out, &admission.uid);
     let head = out.len();
     let written = match outcome {
         Ok(plan) => push_allowed(&mut out, plan, encode),
@@ -233,7 +227,7 @@ fn push_allowed(
             if i > 0 {
                 out.push(b',');
             }
-            push_json_string(out, &short(warning));
+            json::push_string(out, &short(warning));
         }
         out.push(b']');
     }
@@ -244,9 +238,11 @@ fn push_denial(out: &mut Vec<u8>, code: u16, message: &str) {
     out.extend_from_slice(br#","allowed":false,"status":{"code":"#);
     out.extend_from_slice(code.to_string().as_bytes());
     out.extend_from_slice(br#","message":"#);
-    push_json_string(out, message);
+    json::push_string(out, message);
     out.push(b'}');
 }
+
+mod json;
 
 #[cfg(test)]
 mod tests;

@@ -36,7 +36,7 @@ pub use volume::reserved_volume_name;
 use crate::contract;
 use crate::rules::{Advice, Rule};
 use crate::settings::{TokenLayout, WebhookSettings};
-use patch::{Desired, add, pointer, remove, replace};
+use patch::{Desired, add, object, pointer, remove, replace};
 use pod::{ContainerView, JsonObject, Obj};
 use record::{desired_env, plan_record, recorded_env, value_fingerprint};
 use volume::{plan_volume, volume_name, volume_sources};
@@ -170,9 +170,13 @@ pub fn plan_mutation(request: &MutationRequest<'_>, settings: &WebhookSettings) 
     let desired = Desired {
         env_entries: env
             .iter()
-            .map(|(name, value)| json!({ "name": name, "value": value }))
+            .map(|(name, value)| object([("name", name.as_str().into()), ("value", value.as_str().into())]))
             .collect(),
-        mount: json!({ "name": volume_name, "mountPath": layout.mount_path(), "readOnly": true }),
+        mount: object([
+            ("name", volume_name.as_str().into()),
+            ("mountPath", layout.mount_path().into()),
+            ("readOnly", true.into()),
+        ]),
         env,
         recorded_env: recorded_env(view.annotation(contract::WIF_ANNOTATION_INJECTED_ENV)),
         volume_name,
@@ -235,7 +239,7 @@ fn plan_proxy_containers(
             if let Some(list) = env.as_array_mut() {
                 list.extend(desired.env_entries.iter().cloned());
             }
-            map.insert("volumeMounts".into(), json!([desired.mount]));
+            map.insert("volumeMounts".into(), Value::Array(vec![desired.mount.clone()]));
         }
         container
     };
@@ -271,7 +275,7 @@ fn plan_proxy_containers(
             operations.push(add(pointer(&["spec", "containers", "0"]), s));
             containers_shift = 1;
         } else {
-            operations.push(add(pointer(&["spec", "containers"]), json!([s])));
+            operations.push(add(pointer(&["spec", "containers"]), Value::Array(vec![s])));
         }
     }
     (init_shift, containers_shift)
@@ -310,7 +314,7 @@ fn plan_container(
                 if ours {
                     match desired.env.iter().find(|(n, _)| n == name) {
                         Some((_, wanted)) if Some(wanted.as_str()) != value => {
-                            operations.push(replace(at(&["env", &i.to_string(), "value"]), json!(wanted)));
+                            operations.push(replace(at(&["env", &i.to_string(), "value"]), wanted.as_str().into()));
                         }
                         Some(_) => {}
                         None => {
@@ -334,7 +338,7 @@ fn plan_container(
 
     let mount = desired.mount.clone();
     let Some(mounts) = &container.volume_mounts else {
-        operations.push(add(at(&["volumeMounts"]), json!([mount])));
+        operations.push(add(at(&["volumeMounts"]), Value::Array(vec![mount])));
         return;
     };
     let field = |m: &JsonObject, k: &str| m.get(k).and_then(Value::as_str).map(str::to_owned);

@@ -29,6 +29,16 @@ pub(super) fn remove(path: PointerBuf) -> PatchOperation {
     PatchOperation::Remove(RemoveOperation { path })
 }
 
+/// A JSON object from its entries, in this order, built directly: `json!` would serialize each
+/// value again into a new `Value` (a deep copy of one that is already there).
+pub(super) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    let mut map = Map::with_capacity(N);
+    for (key, value) in entries {
+        map.insert(key.to_owned(), value);
+    }
+    Value::Object(map)
+}
+
 /// Everything the containers and the volume should end up with. The JSON of the env entries
 /// and the mount is built once, not once per container.
 pub(super) struct Desired<'a> {

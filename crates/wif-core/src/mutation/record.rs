@@ -5,11 +5,10 @@
 use std::collections::BTreeMap;
 
 use json_patch::PatchOperation;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::inputs::NamedIdentity;
-use super::patch::{Desired, add, pointer};
+use super::patch::{Desired, add, object, pointer};
 use super::pod::PodView;
 use crate::contract;
 use crate::settings::{CaSource, CustomTokenEndpoint, WebhookSettings};
@@ -98,10 +97,13 @@ pub(super) fn plan_record(view: &PodView<'_>, desired: &Desired<'_>, operations:
     }
     let key = contract::WIF_ANNOTATION_INJECTED_ENV;
     operations.push(if !view.has_metadata() {
-        add(pointer(&["metadata"]), json!({ "annotations": { key: text } }))
+        add(
+            pointer(&["metadata"]),
+            object([("annotations", object([(key, text.into())]))]),
+        )
     } else if view.annotation_map_is_absent() {
-        add(pointer(&["metadata", "annotations"]), json!({ key: text }))
+        add(pointer(&["metadata", "annotations"]), object([(key, text.into())]))
     } else {
-        add(pointer(&["metadata", "annotations", key]), json!(text))
+        add(pointer(&["metadata", "annotations", key]), text.into())
     });
 }

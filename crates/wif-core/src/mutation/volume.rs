@@ -6,7 +6,7 @@ use json_patch::PatchOperation;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::patch::{Desired, add, only_keys, pointer, replace};
+use super::patch::{Desired, add, object, only_keys, pointer, replace};
 use super::pod::{JsonObject, PodView};
 use crate::contract;
 use crate::settings::{CaSource, CustomTokenEndpoint, TokenLayout, WebhookSettings};
@@ -64,13 +64,14 @@ pub(super) fn volume_sources(
     custom: Option<&CustomTokenEndpoint>,
 ) -> Value {
     let audience = custom.map_or(settings.audience.as_str(), |c| c.audience.as_str());
-    let mut sources = vec![json!({
-        "serviceAccountToken": {
-            "audience": audience,
-            "expirationSeconds": expiration,
-            "path": settings.token_layout.token_path()
-        }
-    })];
+    let mut sources = vec![object([(
+        "serviceAccountToken",
+        object([
+            ("audience", audience.into()),
+            ("expirationSeconds", expiration.into()),
+            ("path", settings.token_layout.token_path().into()),
+        ]),
+    )])];
     match custom.map(|c| &c.ca) {
         Some(CaSource::ConfigMap(name)) => sources.push(json!({
             "configMap": {
@@ -99,9 +100,12 @@ pub(super) fn volume_sources(
 }
 
 pub(super) fn plan_volume(view: &PodView<'_>, desired: &Desired<'_>, operations: &mut Vec<PatchOperation>) {
-    let volume = json!({ "name": desired.volume_name, "projected": { "sources": desired.volume_sources } });
+    let volume = object([
+        ("name", desired.volume_name.as_str().into()),
+        ("projected", object([("sources", desired.volume_sources.clone())])),
+    ]);
     let Some(volumes) = view.volumes() else {
-        operations.push(add(pointer(&["spec", "volumes"]), json!([volume])));
+        operations.push(add(pointer(&["spec", "volumes"]), Value::Array(vec![volume])));
         return;
     };
     let position = volumes

@@ -405,3 +405,15 @@ async fn a_tunnel_listener_bounds_the_connect_and_refuses_other_hosts() {
     assert_eq!(server.metrics.closed_count("handshake_timeout"), 3);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn accepted_sockets_send_without_waiting_for_acks() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let client = TcpStream::connect(address).await.unwrap();
+    let (accepted, _) = listener.accept().await.unwrap();
+    assert!(!accepted.nodelay().unwrap(), "the kernel's default is Nagle on");
+    without_nagle(&accepted);
+    assert!(accepted.nodelay().unwrap());
+    drop(client);
+}
