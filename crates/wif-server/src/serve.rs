@@ -15,10 +15,6 @@ use axum::http::{Request, Response, StatusCode, header};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::registry::Registry;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
@@ -27,67 +23,15 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::limits::{Activity, CLOSE_GRACE, ConnectionLimits};
 
+mod metrics;
+pub use metrics::ConnectionMetrics;
+
 /// How long in-flight requests get to finish after shutdown starts.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most request-header bytes one request may send (HTTP/1.1 and HTTP/2 alike).
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Concurrent HTTP/2 streams per connection.
 pub const MAX_CONCURRENT_STREAMS: u32 = 128;
-
-/// Connection counts for `/metrics`: how many are open and why each one ended.
-#[derive(Debug, Clone, Default)]
-pub struct ConnectionMetrics {
-    open: Gauge,
-    closed: Family<Vec<(String, String)>, Counter>,
-    request_timeouts: Counter,
-}
-
-impl ConnectionMetrics {
-    /// Registers `wif_connections_open`, `wif_connections_closed_total{reason}` and
-    /// `wif_requests_timed_out_total`.
-    pub fn register(registry: &mut Registry) -> Self {
-        let metrics = ConnectionMetrics::default();
-        registry.register(
-            "wif_connections_open",
-            "Client connections open on the main listener",
-            metrics.open.clone(),
-        );
-        registry.register(
-            "wif_connections_closed",
-            "Client connections ended, by reason (timeouts and caps included)",
-            metrics.closed.clone(),
-        );
-        registry.register(
-            "wif_requests_timed_out",
-            "Requests answered 408 because they were not received and handled within the request timeout",
-            metrics.request_timeouts.clone(),
-        );
-        metrics
-    }
-
-    /// Requests answered 408.
-    pub fn request_timeout_count(&self) -> u64 {
-        self.request_timeouts.get()
-    }
-
-    fn closed(&self, reason: &str) {
-        self.closed
-            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
-            .inc();
-    }
-
-    /// How many connections ended for `reason` (tests and diagnostics).
-    pub fn closed_count(&self, reason: &str) -> u64 {
-        self.closed
-            .get_or_create(&vec![("reason".to_owned(), reason.to_owned())])
-            .get()
-    }
-
-    /// Connections open now.
-    pub fn open_count(&self) -> i64 {
-        self.open.get()
-    }
-}
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
@@ -154,7 +98,7 @@ pub async fn serve_https(
             () = &mut shutdown => break,
         };
         let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = accept(&listener) => match accepted {
                 Ok(pair) => pair,
                 Err(error) => {
                     tracing::warn!(%error, "accept failed; retrying");
@@ -164,7 +108,6 @@ pub async fn serve_https(
             },
             () = &mut shutdown => break,
         };
-        without_nagle(&stream);
         let connection = Connection {
             builder: builder.clone(),
             router: router.clone(),
@@ -244,12 +187,14 @@ fn http_builder(limits: &ConnectionLimits) -> Builder<TokioExecutor> {
     builder
 }
 
-/// Turns Nagle's algorithm off on an accepted socket: a TLS handshake and an answer are small
-/// writes that wait for the peer's delayed ACK otherwise, about 40 ms on a new connection.
-fn without_nagle(stream: &tokio::net::TcpStream) {
+/// Accepts a connection with Nagle's algorithm off: a TLS handshake and an answer are small
+/// writes that would otherwise wait for the peer's delayed ACK, about 40 ms on a new connection.
+async fn accept(listener: &TcpListener) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    let (stream, peer) = listener.accept().await?;
     if let Err(error) = stream.set_nodelay(true) {
         tracing::debug!(%error, "TCP_NODELAY could not be set");
     }
+    Ok((stream, peer))
 }
 
 /// One accepted connection and what it needs to be served.

@@ -12,7 +12,8 @@ use axum::routing::post;
 use prometheus_client::registry::Registry;
 use wif_server::{ServiceOptions, TlsSource};
 
-#[tokio::main(flavor = "multi_thread")]
+// One worker thread, as `wif webhook` runs by default.
+#[tokio::main(flavor = "multi_thread", worker_threads = 1)]
 async fn main() {
     let ca_out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "floor-ca.pem".into()));
     let body: &'static str = match std::env::args().nth(2) {
@@ -25,7 +26,9 @@ async fn main() {
     };
     let router = Router::new().route(
         "/{*path}",
-        post(move || async move { ([("content-type", "application/json")], body) }),
+        // The request body is read (and dropped): an unread body makes hyper close the
+        // connection after the answer, and every request would pay a new TLS handshake.
+        post(move |_request: axum::body::Bytes| async move { ([("content-type", "application/json")], body) }),
     );
     let loopback = "127.0.0.1:0".parse().expect("address");
     let options = ServiceOptions::new(

@@ -9,6 +9,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use wif_core::{Denial, MutationPlan, PodView};
 
+mod json;
+
 /// The two versions kube-apiserver may send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewVersion {
@@ -241,8 +243,6 @@ fn push_denial(out: &mut Vec<u8>, code: u16, message: &str) {
     json::push_string(out, message);
     out.push(b'}');
 }
-
-mod json;
 
 #[cfg(test)]
 mod tests;

@@ -411,9 +411,10 @@ async fn accepted_sockets_send_without_waiting_for_acks() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let client = TcpStream::connect(address).await.unwrap();
-    let (accepted, _) = listener.accept().await.unwrap();
-    assert!(!accepted.nodelay().unwrap(), "the kernel's default is Nagle on");
-    without_nagle(&accepted);
+    let (plain, _) = listener.accept().await.unwrap();
+    assert!(!plain.nodelay().unwrap(), "the kernel's default is Nagle on");
+    let _second = TcpStream::connect(address).await.unwrap();
+    let (accepted, _) = accept(&listener).await.unwrap();
     assert!(accepted.nodelay().unwrap());
     drop(client);
 }

@@ -2,6 +2,8 @@
 //! it: a JSON Patch's strings (pointers, names, paths, ids) almost never need escaping, so
 //! each is copied whole, where serde_json's writer goes through its escape table byte by byte.
 
+use std::io::Write as _;
+
 use json_patch::PatchOperation;
 use serde_json::Value;
 
@@ -25,7 +27,10 @@ pub(super) fn push_value(out: &mut Vec<u8>, value: &Value) {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(true) => out.extend_from_slice(b"true"),
         Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Number(number) => out.extend_from_slice(number.to_string().as_bytes()),
+        Value::Number(number) => {
+            // Number's Display is serde_json's own formatting; writing into a Vec cannot fail.
+            let _ = write!(out, "{number}");
+        }
         Value::String(text) => push_string(out, text),
         Value::Array(items) => {
             out.push(b'[');

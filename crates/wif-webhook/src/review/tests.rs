@@ -1,3 +1,7 @@
+//! AdmissionReview decoding and answering: both API versions, every refusal of a malformed
+//! review with the message kube-apiserver logs, the one-pass read and its fallback, and the
+//! patch's bytes against serde_json's.
+
 use serde_json::{Value, json};
 use wif_core::rules::{Advice, Rule};
 
@@ -132,6 +136,17 @@ fn bad_bodies() {
         assert!(decode(body).unwrap_err().0.contains(expected), "{expected}");
     }
     let error = decode(b"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"\xff\"}").unwrap_err();
+    assert!(
+        error.0.starts_with("the body is not an AdmissionReview: invalid utf-8"),
+        "{}",
+        error.0
+    );
+    // Invalid UTF-8 anywhere in the body is refused, in fields the webhook never reads too
+    // (JSON is UTF-8; kube-apiserver never sends anything else).
+    let error = decode(
+        b"{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"request\":{\"uid\":\"u\",\"userInfo\":{\"username\":\"\xff\"}}}",
+    )
+    .unwrap_err();
     assert!(
         error.0.starts_with("the body is not an AdmissionReview: invalid utf-8"),
         "{}",
