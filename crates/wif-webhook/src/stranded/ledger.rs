@@ -278,10 +278,17 @@ impl Ledger {
         Ok(())
     }
 
-    /// `key` was evicted: its owner is busy until it is gone.
-    pub fn evicted(&mut self, key: &PodKey, now: Instant) {
+    /// Where the order of pods seen stands: taken before an eviction call, so that a pod its
+    /// owner makes while the call is in flight (the watch runs apart) counts as its replacement.
+    pub fn mark(&self) -> u64 {
+        self.seen
+    }
+
+    /// `key` was evicted (the call started at `mark`, see [`Ledger::mark`]): its owner is busy
+    /// until it is gone, and a pod of that owner seen since is its replacement.
+    pub fn evicted(&mut self, key: &PodKey, now: Instant, mark: u64) {
         self.last_eviction = Some(now);
-        let seen = self.seen;
+        let seen = mark;
         if let Some(entry) = self.entries.get_mut(key) {
             if let State::Stranded { reason, .. } = entry.state {
                 entry.state = State::Evicted { reason };

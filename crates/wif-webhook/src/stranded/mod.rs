@@ -343,12 +343,13 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
         }),
         ..EvictParams::default()
     };
+    let mark = shared.ledger().mark();
     let eviction = tokio::time::timeout(API_TIMEOUT, api.evict(&key.name, &params))
         .await
         .map_err(|_| LookError::Timeout)?;
     match eviction {
         Ok(_) => {
-            shared.ledger().evicted(key, Instant::now());
+            shared.ledger().evicted(key, Instant::now(), mark);
             count(shared, "evicted");
             tracing::info!(namespace = %key.namespace, pod = %key.name, reason = verdict.reason.label(), "evicted a stranded pod: its controller makes it again through the webhook");
             report(

@@ -174,7 +174,30 @@ pub async fn pods_admitted_while_the_webhook_was_down_are_healed(env: Arc<Env>) 
     let guarded_name = guarded.metadata.name.clone().context("a name")?;
     make_running(&env, &ns, &guarded_name).await?;
 
-    // The webhook comes back: two replicas, healing, this namespace only, their own Lease.
+    // The webhook comes back (the shared one answers admissions here), and the API server
+    // calls it before any replica heals: as in a cluster, where the configuration is in place
+    // when the webhook's pods start. Healing while the API server still calls the dead address
+    // would make stranded replacements (and the reconciler then stops healing that owner).
+    register(
+        &env.cluster,
+        &configuration,
+        &env.webhook.url,
+        &env.webhook.ca_pem,
+        Some(selector),
+    )
+    .await?;
+    failure_policy_ignore(&env, &configuration).await?;
+    let probe: Pod = serde_json::from_value(json!({
+        "metadata": {"generateName": "probe-", "labels": {"app": "probe", USE_LABEL: "true"}},
+        "spec": {"serviceAccountName": "web", "containers": [{"name": "app", "image": "busybox"}]},
+    }))?;
+    eventually("the API server calling the webhook again", || async {
+        let created = env.cluster.dry_run(&ns, &probe).await?;
+        Ok(env_value(&created, "app", "AZURE_FEDERATED_TOKEN_FILE").is_some())
+    })
+    .await?;
+
+    // Two replicas, healing, this namespace only, their own Lease.
     let replicas: Vec<Webhook> = ["stranded-a", "stranded-b"]
         .iter()
         .map(|name| {
@@ -203,8 +226,6 @@ pub async fn pods_admitted_while_the_webhook_was_down_are_healed(env: Arc<Env>) 
         replica.ready().await?;
     }
     let (a, b) = (&replicas[0], &replicas[1]);
-    register(&env.cluster, &configuration, &a.url, &a.ca_pem, Some(selector)).await?;
-    failure_policy_ignore(&env, &configuration).await?;
     let both = [a, b];
 
     // The Deployment's pods: reported, evicted, made again through the webhook, mutated.

@@ -146,7 +146,7 @@ fn one_pod_of_an_owner_at_a_time_and_one_eviction_per_interval() {
         now,
     );
     assert_eq!(ledger.may_evict(&key("a"), now), Ok(()));
-    ledger.evicted(&key("a"), now);
+    ledger.evicted(&key("a"), now, ledger.mark());
     assert_eq!(ledger.may_evict(&key("a"), now), Err(Hold::NotStranded), "never twice");
     let later = now + Duration::from_secs(10);
     assert_eq!(ledger.may_evict(&key("b"), later), Err(Hold::OwnerBusy));
@@ -163,7 +163,7 @@ fn one_pod_of_an_owner_at_a_time_and_one_eviction_per_interval() {
 fn an_evicted_pod_stays_evicted_whatever_its_metadata_says_and_a_new_uid_is_a_new_pod() {
     let now = Instant::now();
     let mut ledger = stranded(true, &["a"], now);
-    ledger.evicted(&key("a"), now);
+    ledger.evicted(&key("a"), now, ledger.mark());
     ledger.observe(key("a"), "uid-a", 2, owner("rs"), false);
     assert!(ledger.due(now + MAX_RETRY).is_empty());
     assert_eq!(ledger.may_evict(&key("a"), now + MAX_RETRY), Err(Hold::NotStranded));
@@ -188,7 +188,7 @@ fn a_pod_not_broken_by_a_changed_value_is_reported_not_evicted() {
 fn healing_stops_for_an_owner_whose_replacement_comes_back_stranded() {
     let now = Instant::now();
     let mut ledger = stranded(true, &["a", "b"], now);
-    ledger.evicted(&key("a"), now);
+    ledger.evicted(&key("a"), now, ledger.mark());
     ledger.forget(&key("a"));
     // A sibling seen before the eviction is no replacement: still healable.
     let later = now + Duration::from_secs(10);
@@ -205,6 +205,26 @@ fn healing_stops_for_an_owner_whose_replacement_comes_back_stranded() {
     assert_eq!(
         ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), later),
         Change::StillStranded
+    );
+}
+
+#[test]
+fn a_replacement_seen_while_the_eviction_call_was_in_flight_counts_as_one() {
+    // The watch and the eviction run apart: the owner's new pod may be seen before the
+    // eviction's answer is recorded. The mark taken before the call decides, not the answer.
+    let now = Instant::now();
+    let mut ledger = stranded(true, &["a"], now);
+    let mark = ledger.mark();
+    ledger.observe(key("a2"), "uid-a2", 1, owner("rs"), true);
+    ledger.evicted(&key("a"), now, mark);
+    ledger.forget(&key("a"));
+    assert_eq!(
+        ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), now),
+        Change::HealingStopped
+    );
+    assert_eq!(
+        ledger.may_evict(&key("a2"), now + Duration::from_secs(10)),
+        Err(Hold::Futile)
     );
 }
 
