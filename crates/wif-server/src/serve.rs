@@ -33,23 +33,51 @@ pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 /// Concurrent HTTP/2 streams per connection.
 pub const MAX_CONCURRENT_STREAMS: u32 = 128;
 
-/// Resolves on SIGTERM or Ctrl-C.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// A future that resolves on SIGTERM or Ctrl-C (SIGINT).
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// command calls it before it prints that it is listening, so that a SIGTERM sent by whoever
+/// read that line stops it cleanly instead of killing it with the default action. A handler
+/// that cannot be installed is logged and that signal keeps its default action. Call it
+/// within a Tokio runtime.
+///
+/// ```no_run
+/// # async fn run() {
+/// let stop = wif_server::shutdown_signal();
+/// println!("listening");
+/// stop.await;
+/// # }
+/// ```
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let installed = |kind: SignalKind, name: &'static str| {
+            signal(kind)
+                .inspect_err(|error| tracing::warn!(signal = name, %error, "cannot handle the signal"))
+                .ok()
+        };
+        let term = installed(SignalKind::terminate(), "SIGTERM");
+        let interrupt = installed(SignalKind::interrupt(), "SIGINT");
+        async move {
+            tokio::select! { () = received(term) => {}, () = received(interrupt) => {} }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = term => {} }
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Resolves when `signal` arrives; never, for a signal with no handler.
+#[cfg(unix)]
+async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// What one listener serves and how.

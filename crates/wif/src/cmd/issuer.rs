@@ -187,12 +187,14 @@ fn serve(args: &ServeArgs) -> Result<()> {
         let mut options = ServiceOptions::new(args.addr, args.health_addr, tls, &args.tls_min_version);
         options.limits = args.limits.limits();
         let bound = wif_server::bind(options, documents.router(), registry).await?;
+        // Before the line that says it listens: a SIGTERM sent by its reader stops it cleanly.
+        let stop = shutdown_signal();
         println!(
             "issuer {} listening on https://{} (health on http://{})",
             args.issuer, bound.address, bound.health_address
         );
         tracing::info!(issuer = %args.issuer, address = %bound.address, keys = keys.len(), "issuer serving");
-        bound.serve(shutdown_signal()).await;
+        bound.serve(stop).await;
         Ok(())
     })
 }

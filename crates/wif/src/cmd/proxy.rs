@@ -132,6 +132,8 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
                 Some(alias) => format!("{alias}: {} in {}", e.identity.client_id, e.identity.tenant_id),
             })
             .collect();
+        // Before the line that says it listens: a SIGTERM sent by its reader stops it cleanly.
+        let stop = wif_server::shutdown_signal();
         println!(
             "IMDS proxy listening on http://{} for {} identit{} ({}); App Service endpoint http://{}/msi/token {}",
             proxy.address,
@@ -146,7 +148,7 @@ pub fn run(args: &ProxyArgs) -> Result<()> {
             },
         );
         tracing::info!(address = %proxy.address, identities = served.len(), "proxy serving");
-        proxy.serve(wif_server::shutdown_signal()).await;
+        proxy.serve(stop).await;
         Ok(())
     })
 }

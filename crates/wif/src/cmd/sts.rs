@@ -158,6 +158,8 @@ pub fn run(args: &StsArgs) -> Result<()> {
         let vault_proxy = service.tunnel_address.map_or_else(String::new, |proxy| {
             format!(", {azure_hosts}vault hosts *.{suffix} and blob hosts *.blob.{storage} through the CONNECT proxy http://{proxy}")
         });
+        // Before the line that says it listens: a SIGTERM sent by its reader stops it cleanly.
+        let stop = shutdown_signal();
         println!(
             "Entra ID emulator listening on https://{} with {tenants} tenant(s) as {} (health on http://{}){vault_proxy}",
             service.address,
@@ -176,7 +178,7 @@ pub fn run(args: &StsArgs) -> Result<()> {
             let _ = out.flush();
         }
         tracing::info!(address = %service.address, tenants, "sts serving");
-        service.serve(shutdown_signal()).await;
+        service.serve(stop).await;
         Ok(())
     })
 }

@@ -298,6 +298,8 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
         let bound = wif_server::bind(options, wif_webhook::router(state), registry)
             .await
             .context("starting the webhook")?;
+        // Before the line that says it listens: a SIGTERM sent by its reader stops it cleanly.
+        let stop = shutdown_signal();
         println!(
             "webhook listening on https://{}{} with {source} (health on http://{}, metrics on http://{})",
             bound.address,
@@ -306,7 +308,7 @@ pub fn run(args: &WebhookArgs) -> Result<()> {
             bound.metrics_address.map(|a| a.to_string()).unwrap_or_default()
         );
         tracing::info!(address = %bound.address, "webhook serving");
-        bound.serve(shutdown_signal()).await;
+        bound.serve(stop).await;
         tracing::info!("webhook stopped");
         Ok(())
     })

@@ -335,8 +335,10 @@ async fn serve(
         service_account: args.service_account.as_deref(),
         console_link: console::link(&console_keys, &state.sts_url())?,
     };
+    // Before the banner: a SIGTERM sent by whoever read it stops every server cleanly.
+    let stop = wif_server::shutdown_signal();
     print!("{}", ready.text());
-    wif_server::shutdown_signal().await;
+    stop.await;
     for stop in stops {
         let _ = stop.send(());
     }
