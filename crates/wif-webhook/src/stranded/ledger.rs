@@ -65,7 +65,9 @@ pub enum Hold {
     RateLimited,
     /// A pod its owner made after one of its pods was evicted came back stranded for the same
     /// reason: the webhook does not mutate this owner's pods (a namespace it does not select, a
-    /// later webhook undoing it), so evicting more would only loop.
+    /// later webhook undoing it), so evicting more would only loop. For [`FUTILE_FOR`]: a
+    /// cause that went away (the configuration fixed, or not yet in every API server's cache
+    /// when the replacement was made) does not stop healing until the next restart.
     Futile,
 }
 
@@ -121,13 +123,18 @@ pub struct Ledger {
     last_eviction: Option<Instant>,
     /// For each owner evicted from: when ([`Entry::seen`] order) and why.
     evicted_from: BTreeMap<String, (u64, StrandedReason)>,
-    /// Owners whose replacements came back stranded.
-    futile: BTreeSet<String>,
+    /// Owners whose replacements came back stranded, and until when healing them stops.
+    futile: BTreeMap<String, Instant>,
     seen: u64,
 }
 
 /// The longest wait between two looks at a stranded pod.
 const MAX_RETRY: Duration = Duration::from_secs(300);
+
+/// How long healing an owner stays stopped after its replacement came back stranded: then
+/// one more of its pods is evicted, and if that one comes back stranded too, it stops again.
+/// At worst one eviction per owner in this time, not a loop.
+pub const FUTILE_FOR: Duration = Duration::from_secs(900);
 
 impl Ledger {
     /// An empty ledger healing by `policy`.
@@ -148,7 +155,7 @@ impl Ledger {
             in_flight: BTreeMap::new(),
             last_eviction: None,
             evicted_from: BTreeMap::new(),
-            futile: BTreeSet::new(),
+            futile: BTreeMap::new(),
             seen: 0,
         }
     }
@@ -234,8 +241,14 @@ impl Ledger {
                 .evicted_from
                 .get(&owner.uid)
                 .is_some_and(|(at, why)| entry.seen > *at && *why == reason)
-            && self.futile.insert(owner.uid.clone())
+            && self.futile.get(&owner.uid).is_none_or(|until| now >= *until)
         {
+            // The eviction's evidence is used up: a later look at this replacement neither
+            // says it again nor stops healing anew once the stop ends (then the next eviction
+            // makes new evidence). Stops that ended are dropped here.
+            self.evicted_from.remove(&owner.uid);
+            self.futile.retain(|_, until| now < *until);
+            self.futile.insert(owner.uid.clone(), now + FUTILE_FOR);
             change = Change::HealingStopped;
         }
         entry.state = State::Stranded {
@@ -263,7 +276,7 @@ impl Ledger {
         if self.policy.excluded_namespaces.contains(&key.namespace) {
             return Err(Hold::ExcludedNamespace);
         }
-        if self.futile.contains(&owner.uid) {
+        if self.futile.get(&owner.uid).is_some_and(|until| now < *until) {
             return Err(Hold::Futile);
         }
         if self.in_flight.get(&owner.uid).is_some_and(|pod| pod != key) {

@@ -293,7 +293,8 @@ async fn look_at(shared: &Shared, key: &PodKey, led: &watch::Receiver<bool>) -> 
         ledger::Change::HealingStopped => {
             let stopped = Stranded {
                 message: format!(
-                    "a pod its owner made after an eviction came back stranded for the same reason: the webhook does not mutate this owner's pods (a namespace its configuration does not select? a later webhook undoing it?), so no more of them are evicted; {}",
+                    "a pod its owner made after an eviction came back stranded for the same reason: the webhook does not mutate this owner's pods (a namespace its configuration does not select? a later webhook undoing it?), so none of them is evicted for the next {} minutes; {}",
+                    ledger::FUTILE_FOR.as_secs() / 60,
                     verdict.message
                 ),
                 ..verdict

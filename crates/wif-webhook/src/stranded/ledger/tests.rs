@@ -209,6 +209,45 @@ fn healing_stops_for_an_owner_whose_replacement_comes_back_stranded() {
 }
 
 #[test]
+fn stopped_healing_resumes_after_a_while_and_stops_again_at_the_next_futile_eviction() {
+    // A replacement made before every API server had the webhook configuration comes back
+    // stranded once for a passing cause: healing that owner must not stay stopped for good.
+    let now = Instant::now();
+    let mut ledger = stranded(true, &["a"], now);
+    ledger.evicted(&key("a"), now, ledger.mark());
+    ledger.forget(&key("a"));
+    ledger.observe(key("a2"), "uid-a2", 1, owner("rs"), true);
+    let stopped = now + Duration::from_secs(10);
+    assert_eq!(
+        ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), stopped),
+        Change::HealingStopped
+    );
+    let almost = stopped + FUTILE_FOR - Duration::from_secs(1);
+    assert_eq!(
+        ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), almost),
+        Change::StillStranded
+    );
+    assert_eq!(ledger.may_evict(&key("a2"), almost), Err(Hold::Futile));
+    // The stop ends: looking at the same replacement again neither stops it anew nor says so.
+    let ended = stopped + FUTILE_FOR;
+    assert_eq!(
+        ledger.judged(&key("a2"), Some((StrandedReason::NeverMutated, true)), ended),
+        Change::StillStranded
+    );
+    assert_eq!(ledger.may_evict(&key("a2"), ended), Ok(()));
+    // One more eviction; its replacement stranded again stops healing again, said again.
+    ledger.evicted(&key("a2"), ended, ledger.mark());
+    ledger.forget(&key("a2"));
+    ledger.observe(key("a3"), "uid-a3", 1, owner("rs"), true);
+    let again = ended + Duration::from_secs(10);
+    assert_eq!(
+        ledger.judged(&key("a3"), Some((StrandedReason::NeverMutated, true)), again),
+        Change::HealingStopped
+    );
+    assert_eq!(ledger.may_evict(&key("a3"), again), Err(Hold::Futile));
+}
+
+#[test]
 fn a_replacement_seen_while_the_eviction_call_was_in_flight_counts_as_one() {
     // The watch and the eviction run apart: the owner's new pod may be seen before the
     // eviction's answer is recorded. The mark taken before the call decides, not the answer.
