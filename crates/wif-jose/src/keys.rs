@@ -17,7 +17,7 @@ use crate::jwk::{Jwk, JwkSet};
 use crate::pem::{PemError, encode_pem, parse_pem};
 
 /// A key file that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
     /// The PEM itself is broken.
@@ -26,13 +26,32 @@ pub enum KeyError {
     /// A key or certificate structure is broken or of an unsupported kind.
     #[error(transparent)]
     Der(DerError),
-    /// A private key aws-lc-rs refuses (too small, corrupt, encrypted, unsupported curve).
+    /// A private key of a kind not supported (encrypted, an EC key on another curve).
     #[error("unusable {label}: {reason}")]
     Rejected {
         /// PEM label.
         label: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A private key aws-lc-rs refuses (too small, corrupt); its reason is the source.
+    #[error("unusable {label}")]
+    RejectedByCrypto {
+        /// PEM label.
+        label: String,
         /// aws-lc-rs's reason.
-        reason: String,
+        #[source]
+        cause: aws_lc_rs::error::KeyRejected,
+    },
+    /// A PKCS#8 private key that is neither an RSA key (aws-lc-rs's reason for refusing it as
+    /// one is the source) nor an EC key on P-256, P-384 or P-521.
+    #[error("unusable {label}: neither an RSA key nor a P-256, P-384 or P-521 EC key")]
+    NeitherRsaNorEc {
+        /// PEM label.
+        label: String,
+        /// Why it is not an RSA key.
+        #[source]
+        rsa: aws_lc_rs::error::KeyRejected,
     },
     /// No key in the file.
     #[error("no public or private key found")]
@@ -120,7 +139,7 @@ impl SigningKey {
             if block.label == "ENCRYPTED PRIVATE KEY" {
                 return Err(KeyError::Rejected {
                     label: block.label,
-                    reason: "encrypted keys are not supported".into(),
+                    reason: "encrypted keys are not supported",
                 });
             }
         }
@@ -129,26 +148,31 @@ impl SigningKey {
 
     /// A private key given as DER under its PEM label.
     pub fn from_der(label: &str, der: &[u8]) -> Result<Self, KeyError> {
-        let rejected = |reason: String| KeyError::Rejected {
-            label: label.to_owned(),
-            reason,
-        };
         let ec =
             |parse: &dyn Fn(&'static EcdsaSigningAlgorithm) -> Result<EcdsaKeyPair, aws_lc_rs::error::KeyRejected>| {
                 EC_SIGNING.iter().find_map(|(_, alg)| parse(alg).ok())
             };
         let pair = match label {
-            "RSA PRIVATE KEY" => Pair::Rsa(RsaKeyPair::from_der(der).map_err(|e| rejected(e.to_string()))?),
-            "EC PRIVATE KEY" => Pair::Ec(
-                ec(&|alg| EcdsaKeyPair::from_private_key_der(alg, der))
-                    .ok_or_else(|| rejected("not an EC key on P-256, P-384 or P-521".into()))?,
-            ),
+            "RSA PRIVATE KEY" => Pair::Rsa(RsaKeyPair::from_der(der).map_err(|cause| KeyError::RejectedByCrypto {
+                label: label.to_owned(),
+                cause,
+            })?),
+            "EC PRIVATE KEY" => {
+                Pair::Ec(
+                    ec(&|alg| EcdsaKeyPair::from_private_key_der(alg, der)).ok_or_else(|| KeyError::Rejected {
+                        label: label.to_owned(),
+                        reason: "not an EC key on P-256, P-384 or P-521",
+                    })?,
+                )
+            }
             _ => match RsaKeyPair::from_pkcs8(der) {
                 Ok(rsa) => Pair::Rsa(rsa),
-                Err(rsa_error) => Pair::Ec(
-                    ec(&|alg| EcdsaKeyPair::from_pkcs8(alg, der))
-                        .ok_or_else(|| rejected(format!("neither an RSA ({rsa_error}) nor a P-256/384/521 EC key")))?,
-                ),
+                Err(rsa) => Pair::Ec(ec(&|alg| EcdsaKeyPair::from_pkcs8(alg, der)).ok_or_else(|| {
+                    KeyError::NeitherRsaNorEc {
+                        label: label.to_owned(),
+                        rsa,
+                    }
+                })?),
             },
         };
         Self::new(pair)
@@ -306,48 +330,4 @@ pub fn jwks_of(keys: &[PublicKey]) -> JwkSet {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    // azwi's golden vector is checked once, through `wif jwks` (crates/wif/tests/it/issuer.rs).
-
-    #[test]
-    fn every_key_kind_in_one_file() {
-        let rsa = SigningKey::generate(Algorithm::RS256).unwrap();
-        let p256 = SigningKey::generate(Algorithm::ES256).unwrap();
-        let p384 = SigningKey::generate(Algorithm::ES384).unwrap();
-        let p521 = SigningKey::generate(Algorithm::ES512).unwrap();
-        let pem = [
-            rsa.to_pkcs8_pem().unwrap(),
-            p256.public_key_pem(),
-            p384.to_pkcs8_pem().unwrap(),
-            p521.public_key_pem(),
-        ]
-        .concat();
-        let keys = public_keys_from_pem(pem.as_bytes()).unwrap();
-        let algs: Vec<&str> = keys.iter().map(|k| k.algorithm().name()).collect();
-        assert_eq!(algs, ["RS256", "ES256", "ES384", "ES512"]);
-        assert_eq!(keys[0].kid(), rsa.kid());
-        let jwk = keys[3].to_jwk();
-        assert_eq!(jwk.crv.as_deref(), Some("P-521"));
-        assert_eq!(URL_SAFE_NO_PAD.decode(jwk.x.unwrap()).unwrap().len(), 66);
-    }
-
-    #[test]
-    fn pem_without_keys_is_an_error() {
-        let csr = crate::pem::encode_pem("CERTIFICATE REQUEST", &[1, 2, 3]);
-        assert!(matches!(public_keys_from_pem(csr.as_bytes()), Err(KeyError::NoKeys)));
-        assert!(matches!(
-            public_keys_from_pem(b"garbage"),
-            Err(KeyError::Pem(crate::pem::PemError::NoBlocks))
-        ));
-        let bad = crate::pem::encode_pem("PUBLIC KEY", &[0x30, 0x03, 1, 2, 3]);
-        assert!(matches!(
-            public_keys_from_pem(bad.as_bytes()),
-            Err(KeyError::Der(crate::der::DerError {
-                what: "subjectPublicKeyInfo",
-                ..
-            }))
-        ));
-    }
-}
+mod tests;

@@ -113,7 +113,8 @@ fn parse_label_selector(text: &str) -> Result<serde_json::Value, SettingsError> 
             "AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR is not a valid label selector: {why}"
         ))
     };
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| SettingsError::LabelSelectorNotJson(std::sync::Arc::new(e)))?;
     let object = value
         .as_object()
         .ok_or_else(|| invalid("expected a JSON object".into()))?;

@@ -3,7 +3,7 @@
 use crate::cloud::{AuthorityHostError, CloudError};
 
 /// A setting that cannot be used; the webhook refuses to start with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum SettingsError {
     /// `AZURE_TENANT_ID` is required (upstream's exact words).
@@ -33,4 +33,7 @@ pub enum SettingsError {
     /// A custom-token-endpoint setting is inconsistent; the text is upstream's.
     #[error("{0}")]
     CustomTokenEndpoint(String),
+    /// `AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR` is not JSON; the parser's error is the source.
+    #[error("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR is not a valid label selector: not JSON")]
+    LabelSelectorNotJson(#[source] std::sync::Arc<serde_json::Error>),
 }

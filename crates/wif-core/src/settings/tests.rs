@@ -13,7 +13,7 @@ fn tenant_is_required_with_upstream_words() {
     let err = settings_from(&SettingsOverrides::default(), &env(&[])).unwrap_err();
     assert_eq!(err.to_string(), "required key AZURE_TENANT_ID missing value");
     let err = settings_from(&SettingsOverrides::default(), &env(&[("AZURE_TENANT_ID", "")])).unwrap_err();
-    assert_eq!(err, SettingsError::MissingTenant);
+    assert!(matches!(err, SettingsError::MissingTenant), "{err:?}");
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn bad_settings_are_refused() {
 #[test]
 fn custom_token_endpoint_validation_matches_upstream() {
     let none = env(&[]);
-    assert_eq!(custom_token_endpoint_from("", "", &none), Ok(None));
+    assert!(matches!(custom_token_endpoint_from("", "", &none), Ok(None)));
     let msg = |r: Result<Option<CustomTokenEndpoint>, SettingsError>| r.unwrap_err().to_string();
     assert!(msg(custom_token_endpoint_from("", "api://X", &none)).contains("annotation suffix cannot be empty"));
     assert!(msg(custom_token_endpoint_from("x", "", &none)).contains("audience cannot be empty"));
@@ -131,7 +131,15 @@ fn custom_token_endpoint_validation_matches_upstream() {
         ("AZURE_KUBERNETES_CA_CTB_SIGNER_NAME", "s"),
         ("AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR", "{not json"),
     ]);
-    assert!(msg(custom_token_endpoint_from("x", "api://X", &bad_json)).contains("label selector"));
+    let not_json = custom_token_endpoint_from("x", "api://X", &bad_json).expect_err("not JSON");
+    let SettingsError::LabelSelectorNotJson(cause) = &not_json else {
+        panic!("{not_json:?}")
+    };
+    assert_eq!((cause.line(), cause.column()), (1, 2), "the parser's own error is kept");
+    assert_eq!(
+        crate::error_text::error_chain(&not_json),
+        "AZURE_KUBERNETES_CA_CTB_LABEL_SELECTOR is not a valid label selector: not JSON: key must be a string at line 1 column 2"
+    );
 }
 
 #[test]
